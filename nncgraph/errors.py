@@ -1,0 +1,82 @@
+"""User-facing errors.
+
+A `UserError` is a mistake in the user's input (project file, dataset, command
+line). The CLI prints it as one line -- `file:line:col: layer 'X' (Type): what.
+Fix: how.` -- and exits with status 2. Anything else escaping is a bug in
+nncgraph and keeps its traceback.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something came from: a file and a 1-based line (and column)."""
+
+    file: str
+    line: Optional[int] = None
+    column: Optional[int] = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class UserError(Exception):
+    """A mistake in user input, reported without a traceback (exit status 2)."""
+
+    exit_status = 2
+
+    def __init__(self, message: str, *, location: Optional[Location] = None,
+                 layer: Optional[str] = None, layer_type: Optional[str] = None,
+                 fix: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.layer = layer
+        self.layer_type = layer_type
+        self.fix = fix
+
+    def with_context(self, *, location: Optional[Location] = None,
+                     layer: Optional[str] = None,
+                     layer_type: Optional[str] = None) -> "UserError":
+        """Fill in location/layer where the raiser did not know them."""
+        return UserError(self.message,
+                         location=self.location or location,
+                         layer=self.layer or layer,
+                         layer_type=self.layer_type or layer_type,
+                         fix=self.fix)
+
+    def __str__(self) -> str:
+        head = f"{self.location}: " if self.location else ""
+        if self.layer:
+            kind = f" ({self.layer_type})" if self.layer_type else ""
+            head += f"layer '{self.layer}'{kind}: "
+        text = head + self.message
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class ShapeError(UserError):
+    """Shapes that do not fit: says what was expected and what came."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
+    """' Did you mean `a`, `b`?' for close matches, or '' when none is close."""
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=n, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        close = [lowered[m] for m in difflib.get_close_matches(
+            word.lower(), list(lowered), n=n, cutoff=0.6)]
+    if not close:
+        return ""
+    return "did you mean " + ", ".join(f"'{c}'" for c in close) + "?"
