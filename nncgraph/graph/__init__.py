@@ -1,0 +1,1 @@
+"""Graph IR: named nodes and edges, their variants, and the shape + cost pass."""

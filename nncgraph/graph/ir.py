@@ -1,0 +1,104 @@
+"""Graph IR: a network's layers as named nodes in topological order.
+
+Built from the loader's layer list: names are unique, every input names a
+layer, default inputs are the previous layer, and there is no cycle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Tuple
+
+from ..errors import Location, UserError, did_you_mean
+from ..layers import Layer, get_layer
+from ..project.model import LayerSpec
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    type: str
+    props: Dict[str, Any]           # resolved: every property, defaults filled
+    inputs: Tuple[str, ...]
+    location: Location
+
+    @property
+    def layer(self) -> Layer:
+        return get_layer(self.type)
+
+    def error(self, exc: UserError) -> UserError:
+        return exc.with_context(location=self.location, layer=self.name, layer_type=self.type)
+
+
+@dataclass
+class Graph:
+    name: str
+    nodes: List[Node]                                  # topological order
+    by_name: Dict[str, Node] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.by_name = {n.name: n for n in self.nodes}
+
+    def consumers(self, name: str) -> List[Node]:
+        return [n for n in self.nodes if name in n.inputs]
+
+
+def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
+    seen: Dict[str, LayerSpec] = {}
+    for spec in specs:
+        if spec.name in seen:
+            raise UserError(f"the name '{spec.name}' is used by two layers (the other is at "
+                            f"{seen[spec.name].location}).", location=spec.location, layer=spec.name,
+                            layer_type=spec.type, fix="give each layer a unique `name`.")
+        seen[spec.name] = spec
+    nodes = []
+    previous = None
+    for spec in specs:
+        layer = get_layer(spec.type)
+        ctx = dict(location=spec.location, layer=spec.name, layer_type=spec.type)
+        inputs = spec.inputs
+        if inputs is None:
+            wants = layer.n_inputs if isinstance(layer.n_inputs, int) else layer.n_inputs[0]
+            if wants == 0:
+                inputs = []
+            elif previous is None:
+                raise UserError("has no input: it is the first layer.", **ctx,
+                                fix="start the network with an Input layer, or set `input:`.")
+            elif wants > 1:
+                raise UserError(f"takes {wants} inputs, so `input:` must name them.", **ctx,
+                                fix=f"e.g. input: [{previous.name}, <other layer>]")
+            else:
+                inputs = [previous.name]
+        for ref in inputs:
+            if ref not in seen:
+                hint = did_you_mean(ref, seen)
+                raise UserError(f"input '{ref}' names no layer of network '{name}'.", **ctx,
+                                fix=(hint + " " if hint else "") + "use the `name` of a layer in this network.")
+            if ref == spec.name:
+                raise UserError("takes its own output as input (a cycle).", **ctx,
+                                fix="point `input:` at an earlier layer.")
+        try:
+            layer.check_inputs([()] * len(inputs))
+            props = layer.resolve(spec.props, spec.name)
+        except UserError as exc:
+            raise exc.with_context(**ctx) from None
+        nodes.append(Node(spec.name, spec.type, props, tuple(inputs), spec.location))
+        previous = spec
+    return Graph(name, _topological(nodes))
+
+
+def _topological(nodes: List[Node]) -> List[Node]:
+    """Kahn's algorithm, keeping the written order among ready nodes."""
+    pending = {n.name: set(n.inputs) for n in nodes}
+    done, order = set(), []
+    while len(order) < len(nodes):
+        ready = [n for n in nodes if n.name not in done and pending[n.name] <= done]
+        if not ready:
+            stuck = [n for n in nodes if n.name not in done]
+            cycle = " -> ".join(n.name for n in stuck)
+            first = stuck[0]
+            raise UserError(f"the layers {cycle} feed each other in a cycle.", location=first.location,
+                            layer=first.name, layer_type=first.type,
+                            fix="a network must be acyclic; point one `input:` at an earlier layer.")
+        order.append(ready[0])
+        done.add(ready[0].name)
+    return order

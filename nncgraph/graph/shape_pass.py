@@ -1,0 +1,92 @@
+"""The shape + cost pass: every node gets input/output shapes, parameters and
+multiply-adds. Pure Python; `nncgraph check` runs only this."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+from ..errors import UserError
+from ..layers.base import ParamSpec, Shape
+from .ir import Graph, Node
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    node: Node
+    in_shapes: Tuple[Shape, ...]
+    out_shape: Shape
+    params: Tuple[ParamSpec, ...]    # names already under the node's scope
+    macs: int
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(p.size for p in self.params if p.trainable)
+
+
+@dataclass
+class InferredGraph:
+    graph: Graph
+    variant: str
+    info: Dict[str, NodeInfo]
+
+    def ordered(self) -> List[NodeInfo]:
+        return [self.info[n.name] for n in self.graph.nodes]
+
+    @property
+    def parameters(self) -> Dict[str, ParamSpec]:
+        """Unique parameters by full name: a shared scope counts once."""
+        out: Dict[str, ParamSpec] = {}
+        for info in self.ordered():
+            for p in info.params:
+                out.setdefault(p.name, p)
+        return out
+
+    @property
+    def total_params(self) -> int:
+        return sum(p.size for p in self.parameters.values() if p.trainable)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(i.macs for i in self.info.values())
+
+    def target_shapes(self) -> Dict[str, Tuple[Shape, NodeInfo]]:
+        """Dataset variables read by losses/metrics, with the expected shape."""
+        out = {}
+        for info in self.ordered():
+            layer = info.node.layer
+            if layer.role in ("loss", "metric"):
+                out.setdefault(info.node.props["target"],
+                               (layer.target_shape(info.in_shapes[0], info.node.props), info))
+        return out
+
+
+def infer(graph: Graph, variant: str) -> InferredGraph:
+    info: Dict[str, NodeInfo] = {}
+    for node in graph.nodes:
+        layer = node.layer
+        in_shapes = tuple(info[i].out_shape for i in node.inputs)
+        try:
+            layer.check_inputs(in_shapes)
+            out = tuple(layer.infer_shape(in_shapes, node.props))
+            params = layer.parameters(in_shapes, node.props)
+            macs = layer.macs(in_shapes, out, node.props)
+        except UserError as exc:
+            raise node.error(exc) from None
+        scope = node.props.get("parameter_scope")
+        full = tuple(ParamSpec(f"{scope}/{p.name}", p.shape, p.trainable) for p in params)
+        info[node.name] = NodeInfo(node, in_shapes, out, full, macs)
+    _check_shared(graph, info)
+    return InferredGraph(graph, variant, info)
+
+
+def _check_shared(graph: Graph, info: Dict[str, NodeInfo]) -> None:
+    owner: Dict[str, Tuple[ParamSpec, Node]] = {}
+    for node in graph.nodes:
+        for p in info[node.name].params:
+            if p.name in owner and owner[p.name][0].shape != p.shape:
+                other = owner[p.name][1]
+                raise node.error(UserError(
+                    f"shares parameter '{p.name}' with layer '{other.name}', but needs shape {list(p.shape)} "
+                    f"where '{other.name}' has {list(owner[p.name][0].shape)}.",
+                    fix="give it its own parameter_scope, or make both layers' inputs the same shape."))
+            owner.setdefault(p.name, (p, node))

@@ -1,0 +1,38 @@
+"""Affine (fully connected): flattens everything after the batch axis."""
+from __future__ import annotations
+
+from .base import Layer, ParamSpec, Prop, ShapeError, size_of
+
+
+class Affine(Layer):
+    category = "Basic"
+    doc = "Fully connected layer (nnabla `affine`); parameters `<scope>/affine/W` and `/b`."
+    nnabla_function = "Affine"
+    props = {
+        "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
+        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+        "parameter_scope": Prop("str", None, "Parameter scope; layers with the same scope share parameters. "
+                                "Defaults to the layer name.", "ParameterScope", derived="the layer name"),
+    }
+
+    def infer_shape(self, in_shapes, p):
+        if size_of(in_shapes[0]) == 0:
+            raise ShapeError(f"gets an empty input (shape {list(in_shapes[0])}).",
+                             fix="an earlier layer shrinks the data to nothing; reduce its kernel, stride "
+                                 "or pooling.")
+        return tuple(p["out_shape"])
+
+    def parameters(self, in_shapes, p):
+        specs = [ParamSpec("affine/W", (size_of(in_shapes[0]), *p["out_shape"]))]
+        if p["with_bias"]:
+            specs.append(ParamSpec("affine/b", tuple(p["out_shape"])))
+        return specs
+
+    def macs(self, in_shapes, out_shape, p):
+        return size_of(in_shapes[0]) * size_of(out_shape)
+
+    def emit(self, ctx, inputs, p):
+        x = inputs[0]
+        std = ctx.I.calc_normal_std_glorot(size_of(x.shape[1:]), size_of(p["out_shape"]))
+        return ctx.PF.affine(x, tuple(p["out_shape"]), base_axis=1, w_init=ctx.I.NormalInitializer(std),
+                             b_init=ctx.I.ConstantInitializer(0), with_bias=p["with_bias"])

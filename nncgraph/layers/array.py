@@ -1,0 +1,75 @@
+"""Array and miscellaneous layers: Concatenate, Reshape, Identity, Dropout."""
+from __future__ import annotations
+
+from .base import Layer, Prop, ShapeError, channel_axis, size_of
+
+
+class Concatenate(Layer):
+    category = "Others"
+    n_inputs = (1, None)
+    doc = "Joins inputs along `axis`; all other axes must match."
+    nnabla_function = "Concatenate"
+    props = {"axis": Prop("uint", 0, "Axis to join along (0 = channels).", "Axis")}
+
+    def infer_shape(self, in_shapes, p):
+        first = tuple(in_shapes[0])
+        ax = channel_axis(p["axis"], first) - 1
+        total = 0
+        for s in in_shapes:
+            if len(s) != len(first) or any(x != y for i, (x, y) in enumerate(zip(s, first)) if i != ax):
+                raise ShapeError(f"inputs must match on every axis but {p['axis']}: got "
+                                 f"{', '.join(str(list(x)) for x in in_shapes)}.",
+                                 fix="resize the branches so only the concatenation axis differs.")
+            total += s[ax]
+        return first[:ax] + (total,) + first[ax + 1:]
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.concatenate(*inputs, axis=p["axis"] + 1)
+
+
+class Reshape(Layer):
+    category = "Others"
+    doc = "Same data, new shape; the number of elements must not change."
+    nnabla_function = "Reshape"
+    props = {"out_shape": Prop("pints", [100], "New shape without the batch axis.", "OutShape")}
+
+    def infer_shape(self, in_shapes, p):
+        if size_of(in_shapes[0]) != size_of(p["out_shape"]):
+            raise ShapeError(f"cannot reshape {list(in_shapes[0])} ({size_of(in_shapes[0])} values) into "
+                             f"{p['out_shape']} ({size_of(p['out_shape'])} values).",
+                             fix=f"choose an out_shape with {size_of(in_shapes[0])} values in all.")
+        return tuple(p["out_shape"])
+
+    def emit(self, ctx, inputs, p):
+        x = inputs[0]
+        return ctx.F.reshape(x, (x.shape[0], *p["out_shape"]), inplace=False)
+
+
+class Identity(Layer):
+    category = "Others"
+    doc = "Passes its input through unchanged (a named point in the graph)."
+    nnabla_function = "Identity"
+    props = {}
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.identity(inputs[0])
+
+
+class Dropout(Layer):
+    category = "Others"
+    doc = "Zeroes each value with probability p while training; identity in validation and runtime."
+    nnabla_function = "Dropout"
+    props = {
+        "p": Prop("float", 0.5, "Probability of dropping a value.", "P"),
+        "seed": Prop("int", -1, "Random seed; -1 follows the training seed.", "Seed"),
+    }
+
+    def infer_shape(self, in_shapes, p):
+        if not 0.0 <= p["p"] < 1.0:
+            raise ShapeError(f"p must be in [0, 1), got {p['p']}.", fix="use a probability such as 0.5.")
+        return tuple(in_shapes[0])
+
+    def emit(self, ctx, inputs, p):
+        if not ctx.train:
+            return inputs[0]
+        return ctx.F.dropout(inputs[0], p=p["p"], seed=p["seed"])

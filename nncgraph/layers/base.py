@@ -1,0 +1,211 @@
+"""The layer base class and typed properties.
+
+A layer class declares, side by side, everything nncgraph knows about one NNC
+layer type: its properties (snake_case of NNC's names, with NNC's defaults),
+its pure shape rule, its cost, and its nnabla lowering. Nothing here imports
+nnabla: `emit` receives the nnabla modules through `EmitContext`, so `check`,
+`render` and `--help` never load nnabla.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
+
+from ..errors import ShapeError, UserError
+
+Shape = Tuple[int, ...]
+
+# Property kinds, with the JSON Schema each one maps to.
+_KIND_SCHEMA = {
+    "int": {"type": "integer"},
+    "uint": {"type": "integer", "minimum": 0},
+    "pint": {"type": "integer", "minimum": 1},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "str": {"type": "string"},
+    "ints": {"type": "array", "items": {"type": "integer"}},
+    "uints": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+    "pints": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+}
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One typed layer property.
+
+    `default` of None with `derived` set means the value is computed from other
+    properties (e.g. pooling strides default to the kernel shape), as NNC's
+    `*KernelShape` macros do.
+    """
+
+    kind: str
+    default: Any
+    doc: str
+    nnc: str = ""                     # NNC's property name, e.g. "OutMaps"
+    options: Tuple[str, ...] = ()     # for kind "option"
+    derived: str = ""                 # how a None default is computed
+
+    def json_schema(self) -> dict:
+        if self.kind == "option":
+            schema = {"enum": list(self.options)}
+        else:
+            schema = dict(_KIND_SCHEMA[self.kind])
+            if self.kind in ("ints", "uints", "pints"):
+                # NNC writes a one-element array as a bare number ("OutShape=10").
+                item = dict(schema["items"])
+                schema = {"oneOf": [schema, item]}
+        schema["description"] = self.doc
+        if self.default is not None:
+            schema["default"] = self.default
+        return schema
+
+    def coerce(self, value: Any) -> Any:
+        """Check a YAML value against the kind; return the canonical value.
+
+        Raises `ValueError` with a sentence the loader turns into a UserError.
+        """
+        kind = self.kind
+        if kind == "option":
+            if value not in self.options:
+                raise ValueError(f"must be one of {', '.join(map(repr, self.options))}, got {value!r}")
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"must be true or false, got {value!r}")
+            return value
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ValueError(f"must be a string, got {value!r}")
+            return value
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"must be a number, got {value!r}")
+            return float(value)
+        if kind in ("int", "uint", "pint"):
+            return _check_int(value, kind)
+        # integer arrays; a bare integer is a one-element array, as in NNC
+        items = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+        if not isinstance(items, (list, tuple)) or not items:
+            raise ValueError(f"must be a list of integers such as [3, 3], got {value!r}")
+        return [_check_int(v, kind[:-1]) for v in items]
+
+
+def _check_int(value: Any, kind: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be an integer, got {value!r}")
+    if kind == "uint" and value < 0:
+        raise ValueError(f"must be 0 or more, got {value}")
+    if kind == "pint" and value < 1:
+        raise ValueError(f"must be 1 or more, got {value}")
+    return value
+
+
+@dataclass
+class EmitContext:
+    """What a layer's nnabla lowering may use.
+
+    `F`, `PF`, `I`, `nn` are nnabla's modules, passed in so that layer files
+    import no nnabla at module level. `train` is True only in the training
+    variant (Dropout active, BatchNormalization on batch statistics).
+    """
+
+    nn: Any
+    F: Any
+    PF: Any
+    I: Any
+    train: bool
+    rng: Any = None
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A parameter a layer creates: its name under the layer's scope."""
+
+    name: str          # e.g. "conv/W"
+    shape: Shape
+    trainable: bool = True
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+class Layer:
+    """Base class of every layer type. Subclasses are stateless.
+
+    Class attributes a subclass sets:
+      category     NNC palette category ("Basic", "Pooling", ...)
+      props        {snake_name: Prop}
+      n_inputs     exact number of inputs, or (min, max) with max None = any
+      role         "layer", "input", "loss" (vanishes in runtime) or "metric"
+      scope_suffix nnabla's parameter sub-scope ("conv", "affine", "bn"); empty
+                   for layers without parameters
+    """
+
+    category: ClassVar[str] = "Others"
+    props: ClassVar[Dict[str, Prop]] = {}
+    n_inputs: ClassVar[Any] = 1
+    role: ClassVar[str] = "layer"
+    doc: ClassVar[str] = ""
+    nnabla_function: ClassVar[str] = ""
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__name__
+
+    # -- properties ---------------------------------------------------------
+    def resolve(self, props: Dict[str, Any], name: str) -> Dict[str, Any]:
+        """Fill defaults, including derived ones; `props` is already coerced."""
+        out = {k: (props[k] if k in props else p.default) for k, p in self.props.items()}
+        if "parameter_scope" in out and out["parameter_scope"] is None:
+            out["parameter_scope"] = name
+        return out
+
+    # -- shape and cost -----------------------------------------------------
+    def check_inputs(self, in_shapes: Sequence[Shape]) -> None:
+        n = self.n_inputs
+        lo, hi = (n, n) if isinstance(n, int) else n
+        count = len(in_shapes)
+        if count < lo or (hi is not None and count > hi):
+            want = str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
+            raise UserError(f"takes {want} input(s), got {count}.",
+                            fix="set `input:` to the right layer name(s).")
+
+    def infer_shape(self, in_shapes: Sequence[Shape], p: Dict[str, Any]) -> Shape:
+        """Output shape without the batch axis. Pure; raises ShapeError."""
+        return tuple(in_shapes[0])
+
+    def parameters(self, in_shapes: Sequence[Shape], p: Dict[str, Any]) -> List[ParamSpec]:
+        return []
+
+    def macs(self, in_shapes: Sequence[Shape], out_shape: Shape, p: Dict[str, Any]) -> int:
+        """Multiply-adds per sample (NNC's CostMultiplyAdd)."""
+        return 0
+
+    # -- nnabla -------------------------------------------------------------
+    def emit(self, ctx: EmitContext, inputs: list, p: Dict[str, Any]):
+        raise NotImplementedError(f"{self.type_name()} has no nnabla lowering")
+
+
+def size_of(shape: Sequence[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def require_rank(shape: Shape, rank: int, what: str) -> None:
+    if len(shape) != rank:
+        raise ShapeError(f"expects a {what} input of {rank} axes, got shape {list(shape)}.",
+                         fix="check the layers before it (shapes are without the batch axis).")
+
+
+def channel_axis(axis: int, shape: Shape, what: str = "axis") -> int:
+    """NNC axes count from the first non-batch axis; nnabla's include the batch."""
+    if not 0 <= axis < len(shape):
+        raise ShapeError(f"{what} {axis} is out of range for input shape {list(shape)}.",
+                         fix=f"use an axis between 0 and {len(shape) - 1}.")
+    return axis + 1

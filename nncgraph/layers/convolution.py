@@ -1,0 +1,210 @@
+"""Convolution family: Convolution, DepthwiseConvolution, Deconvolution."""
+from __future__ import annotations
+
+from .base import Layer, ParamSpec, Prop, ShapeError, size_of
+from .shape_rules import border_padding, conv_out, deconv_out
+
+_SCOPE_DOC = "Parameter scope; layers with the same scope share parameters. Defaults to the layer name."
+
+
+def _spatial(shape, n_spatial, channel_last):
+    """Split a sample shape into (channels, spatial dims)."""
+    if len(shape) < n_spatial + 1:
+        raise ShapeError(
+            f"expects an input of at least {n_spatial + 1} axes (channels + {n_spatial} spatial) "
+            f"for kernel_shape of {n_spatial} axes, got shape {list(shape)}.",
+            fix="check the layers before it, or change kernel_shape.")
+    if channel_last:
+        return shape[-1], list(shape[-n_spatial - 1:-1]), shape[:-n_spatial - 1]
+    return shape[-n_spatial - 1], list(shape[-n_spatial:]), shape[:-n_spatial - 1]
+
+
+def _per_axis(values, n, what):
+    if len(values) != n:
+        raise ShapeError(f"{what} has {len(values)} values but kernel_shape has {n}.",
+                         fix=f"give {what} {n} values.")
+    return values
+
+
+class _ConvBase(Layer):
+    category = "Basic"
+    has_border_mode = True
+
+    def resolve(self, props, name):
+        p = super().resolve(props, name)
+        if p.get("padding") is None:
+            p["padding"] = [border_padding(p.get("border_mode", "valid"), k, d)
+                            for k, d in zip(p["kernel_shape"], _pad_list(p["dilation"], len(p["kernel_shape"])))]
+        return p
+
+    def _geometry(self, shape, p):
+        k = p["kernel_shape"]
+        n = len(k)
+        ch, spatial, lead = _spatial(shape, n, p.get("channel_last", False))
+        pads = _per_axis(p["padding"], n, "padding")
+        strides = _per_axis(p["strides"], n, "strides")
+        dil = _per_axis(p["dilation"], n, "dilation")
+        return ch, spatial, lead, k, pads, strides, dil
+
+
+def _pad_list(values, n):
+    return values if len(values) == n else [values[0]] * n
+
+
+def _assemble(lead, ch, spatial, channel_last):
+    return tuple(lead) + ((*spatial, ch) if channel_last else (ch, *spatial))
+
+
+class Convolution(_ConvBase):
+    doc = "N-D convolution (nnabla `convolution`); parameters `<scope>/conv/W` and `/b`."
+    nnabla_function = "Convolution"
+    props = {
+        "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
+        "kernel_shape": Prop("pints", [3, 3], "Kernel size per spatial axis.", "KernelShape"),
+        "border_mode": Prop("option", "same", "How padding is derived when `padding` is not given.",
+                            "BorderMode", options=("valid", "full", "same")),
+        "padding": Prop("uints", None, "Zero padding per spatial axis.", "Padding",
+                        derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
+        "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
+        "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
+        "group": Prop("pint", 1, "Number of groups of channels.", "Group"),
+        "channel_last": Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
+        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+        "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+    }
+
+    def infer_shape(self, in_shapes, p):
+        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
+        g = p["group"]
+        if ch % g or p["out_maps"] % g:
+            raise ShapeError(f"group {g} must divide the input channels ({ch}) and out_maps ({p['out_maps']}).",
+                             fix="choose a group that divides both.")
+        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
+               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
+        if min(out) < 1:
+            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(in_shapes[0])} "
+                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
+        return _assemble(lead, p["out_maps"], out, p["channel_last"])
+
+    def parameters(self, in_shapes, p):
+        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p["channel_last"])[0]
+        k = tuple(p["kernel_shape"])
+        w = (p["out_maps"], *k, ch // p["group"]) if p["channel_last"] else (p["out_maps"], ch // p["group"], *k)
+        specs = [ParamSpec("conv/W", w)]
+        if p["with_bias"]:
+            specs.append(ParamSpec("conv/b", (p["out_maps"],)))
+        return specs
+
+    def macs(self, in_shapes, out_shape, p):
+        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p["channel_last"])[0]
+        return size_of(out_shape) * (ch // p["group"]) * size_of(p["kernel_shape"])
+
+    def emit(self, ctx, inputs, p):
+        x = inputs[0]
+        ch = x.shape[-1] if p["channel_last"] else x.shape[-len(p["kernel_shape"]) - 1]
+        std = ctx.I.calc_normal_std_glorot(ch, p["out_maps"], tuple(p["kernel_shape"]))
+        return ctx.PF.convolution(
+            x, p["out_maps"], tuple(p["kernel_shape"]), pad=tuple(p["padding"]), stride=tuple(p["strides"]),
+            dilation=tuple(p["dilation"]), group=p["group"], channel_last=p["channel_last"],
+            w_init=ctx.I.NormalInitializer(std), b_init=ctx.I.ConstantInitializer(0),
+            base_axis=x.ndim - len(p["kernel_shape"]) - 1, with_bias=p["with_bias"])
+
+
+class DepthwiseConvolution(_ConvBase):
+    doc = "Per-channel convolution (nnabla `depthwise_convolution`); parameters `<scope>/depthwise_conv/W`, `/b`."
+    nnabla_function = "DepthwiseConvolution"
+    props = {
+        "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
+        "border_mode": Prop("option", "valid", "How padding is derived when `padding` is not given.",
+                            "BorderMode", options=("valid", "full", "same")),
+        "padding": Prop("uints", None, "Zero padding per spatial axis.", "Padding",
+                        derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
+        "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
+        "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
+        "multiplier": Prop("pint", 1, "Output maps per input channel.", "Multiplier"),
+        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+        "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+    }
+
+    def infer_shape(self, in_shapes, p):
+        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
+        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
+               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
+        if min(out) < 1:
+            raise ShapeError(f"kernel {k} does not fit input {list(in_shapes[0])} (output would be {out}).",
+                             fix="use a smaller kernel or more padding.")
+        return _assemble(lead, ch * p["multiplier"], out, False)
+
+    def parameters(self, in_shapes, p):
+        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), False)[0]
+        maps = ch * p["multiplier"]
+        specs = [ParamSpec("depthwise_conv/W", (maps, *p["kernel_shape"]))]
+        if p["with_bias"]:
+            specs.append(ParamSpec("depthwise_conv/b", (maps,)))
+        return specs
+
+    def macs(self, in_shapes, out_shape, p):
+        return size_of(out_shape) * size_of(p["kernel_shape"])
+
+    def emit(self, ctx, inputs, p):
+        x = inputs[0]
+        k = tuple(p["kernel_shape"])
+        ch = x.shape[-len(k) - 1]
+        std = ctx.I.calc_normal_std_glorot(ch, ch * p["multiplier"], k)
+        return ctx.PF.depthwise_convolution(
+            x, k, pad=tuple(p["padding"]), stride=tuple(p["strides"]), dilation=tuple(p["dilation"]),
+            multiplier=p["multiplier"], w_init=ctx.I.NormalInitializer(std),
+            b_init=ctx.I.ConstantInitializer(0), base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
+
+
+class Deconvolution(_ConvBase):
+    doc = "Transposed convolution (nnabla `deconvolution`); parameters `<scope>/deconv/W`, `/b`."
+    nnabla_function = "Deconvolution"
+    props = {
+        "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
+        "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
+        "padding": Prop("uints", [0, 0], "Padding removed from the output per spatial axis.", "Padding"),
+        "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
+        "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
+        "group": Prop("pint", 1, "Number of groups of channels.", "Group"),
+        "channel_last": Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
+        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+        "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+    }
+
+    def infer_shape(self, in_shapes, p):
+        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
+        g = p["group"]
+        if ch % g or p["out_maps"] % g:
+            raise ShapeError(f"group {g} must divide the input channels ({ch}) and out_maps ({p['out_maps']}).",
+                             fix="choose a group that divides both.")
+        out = [deconv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
+               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
+        if min(out) < 1:
+            raise ShapeError(f"padding {pads} removes the whole output (would be {out}).",
+                             fix="use less padding.")
+        return _assemble(lead, p["out_maps"], out, p["channel_last"])
+
+    def parameters(self, in_shapes, p):
+        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p["channel_last"])[0]
+        k = tuple(p["kernel_shape"])
+        per_group = p["out_maps"] // p["group"]
+        w = (ch, *k, per_group) if p["channel_last"] else (ch, per_group, *k)
+        specs = [ParamSpec("deconv/W", w)]
+        if p["with_bias"]:
+            specs.append(ParamSpec("deconv/b", (p["out_maps"],)))
+        return specs
+
+    def macs(self, in_shapes, out_shape, p):
+        return size_of(in_shapes[0]) * (p["out_maps"] // p["group"]) * size_of(p["kernel_shape"])
+
+    def emit(self, ctx, inputs, p):
+        x = inputs[0]
+        k = tuple(p["kernel_shape"])
+        ch = x.shape[-1] if p["channel_last"] else x.shape[-len(k) - 1]
+        std = ctx.I.calc_normal_std_glorot(p["out_maps"], ch, k)
+        return ctx.PF.deconvolution(
+            x, p["out_maps"], k, pad=tuple(p["padding"]), stride=tuple(p["strides"]),
+            dilation=tuple(p["dilation"]), group=p["group"], channel_last=p["channel_last"],
+            w_init=ctx.I.NormalInitializer(std), b_init=ctx.I.ConstantInitializer(0),
+            base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])

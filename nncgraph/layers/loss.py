@@ -1,0 +1,134 @@
+"""Loss and validation layers: they compare a network output with a dataset target.
+
+Each names its target dataset variable (`target`, NNC's T.Dataset). Losses
+vanish from the runtime variant; the trainer minimizes the mean of every loss.
+`error_kind` tells the trainer how to count the per-epoch error NNC monitors:
+"top1" (classification), "binary" (threshold at `binary_threshold`) or
+"loss" (regression: the loss itself).
+"""
+from __future__ import annotations
+
+from .base import Layer, Prop, ShapeError, channel_axis
+
+_TARGET = Prop("str", "y", "Dataset variable (CSV column) holding the target.", "T.Dataset")
+_AXIS = Prop("uint", 0, "Class axis (0 = first axis after the batch).", "Axis")
+
+
+class _Loss(Layer):
+    category = "Loss"
+    role = "loss"
+    function = ""
+    error_kind = "loss"
+    binary_threshold = 0.5
+    runtime_activation = None   # appended in the runtime variant (e.g. Softmax)
+
+    def target_shape(self, in_shape, p):
+        return tuple(in_shape)
+
+    def n_classes(self, in_shape, p):
+        """Labels must lie in [0, n_classes) -- None when targets are not labels."""
+        return None
+
+    def emit(self, ctx, inputs, p):
+        return getattr(ctx.F, self.function)(inputs[0], inputs[1])
+
+
+class _Categorical(_Loss):
+    error_kind = "top1"
+    props = {"axis": _AXIS, "target": _TARGET}
+
+    def infer_shape(self, in_shapes, p):
+        return self.target_shape(in_shapes[0], p)
+
+    def target_shape(self, in_shape, p):
+        ax = channel_axis(p["axis"], in_shape) - 1
+        return tuple(in_shape[:ax]) + (1,) + tuple(in_shape[ax + 1:])
+
+    def n_classes(self, in_shape, p):
+        return in_shape[p["axis"]]
+
+    def emit(self, ctx, inputs, p):
+        return getattr(ctx.F, self.function)(inputs[0], inputs[1], axis=p["axis"] + 1)
+
+
+class SoftmaxCrossEntropy(_Categorical):
+    doc = "Cross entropy of softmax(x) against integer labels; the runtime variant outputs softmax(x)."
+    nnabla_function = "SoftmaxCrossEntropy"
+    function = "softmax_cross_entropy"
+    runtime_activation = "Softmax"
+
+
+class CategoricalCrossEntropy(_Categorical):
+    doc = "Cross entropy of probabilities x (e.g. after Softmax) against integer labels."
+    nnabla_function = "CategoricalCrossEntropy"
+    function = "categorical_cross_entropy"
+
+
+class SigmoidCrossEntropy(_Loss):
+    doc = "Binary cross entropy of sigmoid(x) against 0/1 targets; the runtime variant outputs sigmoid(x)."
+    nnabla_function = "SigmoidCrossEntropy"
+    function = "sigmoid_cross_entropy"
+    error_kind = "binary"
+    binary_threshold = 0.0      # x is a logit
+    runtime_activation = "Sigmoid"
+    props = {"target": _TARGET}
+
+
+class BinaryCrossEntropy(_Loss):
+    doc = "Binary cross entropy of probabilities x against 0/1 targets."
+    nnabla_function = "BinaryCrossEntropy"
+    function = "binary_cross_entropy"
+    error_kind = "binary"
+    props = {"target": _TARGET}
+
+
+class SquaredError(_Loss):
+    doc = "(x - t)^2, elementwise."
+    nnabla_function = "SquaredError"
+    function = "squared_error"
+    props = {"target": _TARGET}
+
+
+class AbsoluteError(_Loss):
+    doc = "|x - t|, elementwise."
+    nnabla_function = "AbsoluteError"
+    function = "absolute_error"
+    props = {"target": _TARGET}
+
+
+class HuberLoss(_Loss):
+    doc = "Squared error near zero, absolute error beyond `delta`."
+    nnabla_function = "HuberLoss"
+    function = "huber_loss"
+    props = {"delta": Prop("float", 1.0, "Where the loss turns linear.", "Delta"), "target": _TARGET}
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.huber_loss(inputs[0], inputs[1], delta=p["delta"])
+
+
+class TopNError(_Categorical):
+    category = "Validation"
+    role = "metric"
+    doc = "1 where the label is not among the N highest scores, else 0 (validation only)."
+    nnabla_function = "TopNError"
+    props = {"axis": _AXIS, "n": Prop("uint", 1, "How many top scores count as correct.", "N"),
+             "target": _TARGET}
+
+    def infer_shape(self, in_shapes, p):
+        if not 1 <= p["n"] <= self.n_classes(in_shapes[0], p):
+            raise ShapeError(f"n = {p['n']} but there are {self.n_classes(in_shapes[0], p)} classes.",
+                             fix="use n between 1 and the number of classes.")
+        return super().infer_shape(in_shapes, p)
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.top_n_error(inputs[0], inputs[1], axis=p["axis"] + 1, n=p["n"])
+
+
+class BinaryError(_Loss):
+    category = "Validation"
+    role = "metric"
+    doc = "1 where (x >= 0.5) differs from (t >= 0.5), else 0 (validation only)."
+    nnabla_function = "BinaryError"
+    function = "binary_error"
+    error_kind = "binary"
+    props = {"target": _TARGET}

@@ -1,0 +1,98 @@
+"""Pooling family: Max, Average and Sum pooling share one shape rule."""
+from __future__ import annotations
+
+from .base import Layer, Prop, ShapeError
+from .shape_rules import pool_out
+
+
+def _pooling_props(**extra):
+    props = {
+        "kernel_shape": Prop("pints", [2, 2], "Window size per pooled axis.", "KernelShape"),
+        "strides": Prop("pints", None, "Step per pooled axis.", "Strides", derived="kernel_shape"),
+        "ignore_border": Prop("bool", True, "Drop windows that would run past the border.", "IgnoreBorder"),
+        "padding": Prop("uints", [0, 0], "Zero padding per pooled axis.", "Padding"),
+    }
+    props.update(extra)
+    return props
+
+
+class _Pooling(Layer):
+    category = "Pooling"
+
+    def resolve(self, props, name):
+        p = super().resolve(props, name)
+        if p["strides"] is None:
+            p["strides"] = list(p["kernel_shape"])
+        return p
+
+    def infer_shape(self, in_shapes, p):
+        shape = in_shapes[0]
+        k, s, pad = p["kernel_shape"], p["strides"], p["padding"]
+        n = len(k)
+        if len(s) != n or len(pad) != n:
+            raise ShapeError(f"kernel_shape {k}, strides {s} and padding {pad} must have the same length.",
+                             fix="give each the same number of values.")
+        last = p.get("channel_last", False)
+        if len(shape) < n + (1 if last else 0):
+            raise ShapeError(f"cannot pool {n} axes of input shape {list(shape)}.",
+                             fix="check the layers before it or shorten kernel_shape.")
+        spatial = list(shape[-n - 1:-1]) if last else list(shape[-n:])
+        out = [pool_out(v, kernel=kk, pad=pp, stride=ss, ignore_border=p["ignore_border"])
+               for v, kk, pp, ss in zip(spatial, k, pad, s)]
+        if min(out) < 1:
+            raise ShapeError(f"kernel {k} is larger than the input {list(shape)} (output would be {out}).",
+                             fix="use a smaller kernel_shape, or set ignore_border: false.")
+        if last:
+            return tuple(shape[:-n - 1]) + tuple(out) + (shape[-1],)
+        return tuple(shape[:-n]) + tuple(out)
+
+    def _args(self, p):
+        return dict(kernel=tuple(p["kernel_shape"]), stride=tuple(p["strides"]),
+                    ignore_border=p["ignore_border"], pad=tuple(p["padding"]))
+
+
+class MaxPooling(_Pooling):
+    doc = "Maximum over each window (nnabla `max_pooling`)."
+    nnabla_function = "MaxPooling"
+    props = _pooling_props(channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"))
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.max_pooling(inputs[0], channel_last=p["channel_last"], **self._args(p))
+
+
+class AveragePooling(_Pooling):
+    doc = "Mean over each window (nnabla `average_pooling`)."
+    nnabla_function = "AveragePooling"
+    props = _pooling_props(
+        channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
+        including_pad=Prop("bool", True, "Count padded zeros in the mean.", "IncludingPad"))
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.average_pooling(inputs[0], channel_last=p["channel_last"],
+                                     including_pad=p["including_pad"], **self._args(p))
+
+
+class SumPooling(_Pooling):
+    doc = "Sum over each window (nnabla `sum_pooling`)."
+    nnabla_function = "SumPooling"
+    props = _pooling_props()
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.sum_pooling(inputs[0], **self._args(p))
+
+
+class GlobalAveragePooling(Layer):
+    category = "Pooling"
+    doc = "Mean over all spatial positions: (C, H, W) -> (C, 1, 1) (nnabla `global_average_pooling`)."
+    nnabla_function = "GlobalAveragePooling"
+    props = {}
+
+    def infer_shape(self, in_shapes, p):
+        shape = in_shapes[0]
+        if len(shape) < 2:
+            raise ShapeError(f"expects (channels, spatial...) input, got shape {list(shape)}.",
+                             fix="place it after a convolution or pooling layer.")
+        return (shape[0], 1, 1)
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.global_average_pooling(inputs[0])

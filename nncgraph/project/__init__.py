@@ -1,0 +1,1 @@
+"""Project files: YAML with source locations -> a typed, validated Project."""

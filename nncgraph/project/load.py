@@ -1,0 +1,244 @@
+"""Load and validate a project file into a typed `Project`.
+
+Every check here knows where the value was written, so errors read
+`project.yaml:12:5: layer 'Convolution_2' (Convolution): ... Fix: ...`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List
+
+from ..errors import Location, UserError, did_you_mean
+from ..layers import get_layer
+from ..layers.base import Prop
+from .located_yaml import LocatedDict, LocatedList, load_located_yaml
+from .model import (ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
+                    TrainingSpec)
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZERS, SCHEDULER_COMMON,
+                       SCHEDULERS, TRAINING_FIELDS)
+
+TOP_LEVEL_KEYS = ("name", "datasets", "network", "networks", "training", "context")
+LAYER_KEYS = ("type", "name", "input")
+
+
+def load_project(path: str) -> Project:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise UserError(f"project file '{path}' does not exist.", fix="check the path.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read project file '{path}': {exc}.", fix="check the file.") from None
+    return parse_project(text, path)
+
+
+def parse_project(text: str, path: str) -> Project:
+    doc = load_located_yaml(text, path)
+    if not isinstance(doc, LocatedDict):
+        raise UserError("a project file must be a mapping with `name`, `datasets`, `network` and `training`.",
+                        location=Location(path, 1), fix="see docs/project-file.md for an example.")
+    _reject_unknown(doc, TOP_LEVEL_KEYS, "project")
+    base = os.path.dirname(os.path.abspath(path))
+    name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
+    if not isinstance(name, str) or not name:
+        raise UserError("`name` must be a non-empty string.", location=doc.where("name"), fix="e.g. name: lenet")
+    networks, net_locs = _networks(doc, path)
+    training = _training(_section(doc, "training"), networks)
+    return Project(
+        name=name, path=os.path.abspath(path),
+        datasets=_datasets(_section(doc, "datasets"), base),
+        networks=networks, network_locations=net_locs, training=training,
+        context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context")),
+        locations={k: doc.where(k) for k in doc})
+
+
+# -- helpers ----------------------------------------------------------------
+def _section(doc: LocatedDict, key: str) -> LocatedDict:
+    value = doc.get(key)
+    if value is None:
+        empty = LocatedDict()
+        empty.file, empty.line, empty.column, empty.key_positions = doc.file, doc.line, doc.column, {}
+        return empty
+    if not isinstance(value, LocatedDict):
+        raise UserError(f"`{key}` must be a mapping.", location=doc.where(key), fix=f"write `{key}:` then "
+                        "indented `field: value` lines.")
+    return value
+
+
+def _reject_unknown(mapping: LocatedDict, allowed, what: str, layer=None, layer_type=None) -> None:
+    for key in mapping:
+        if key not in allowed:
+            hint = did_you_mean(str(key), allowed)
+            raise UserError(f"unknown {what} key '{key}'.", location=mapping.where(key), layer=layer,
+                            layer_type=layer_type,
+                            fix=(hint + " " if hint else "") + f"Allowed: {', '.join(allowed)}.")
+
+
+def _coerce(prop: Prop, value: Any, where: Location, key: str, **ctx) -> Any:
+    try:
+        return prop.coerce(value)
+    except ValueError as exc:
+        raise UserError(f"property '{key}' {exc}.", location=where, fix=f"{key}: {prop.doc}",
+                        **ctx) from None
+
+
+def _fields(mapping: LocatedDict, fields: Dict[str, Prop], what: str) -> Dict[str, Any]:
+    _reject_unknown(mapping, list(fields), what)
+    out = {}
+    for key, prop in fields.items():
+        out[key] = _coerce(prop, mapping[key], mapping.where(key), key) if key in mapping else prop.default
+    return out
+
+
+def _datasets(mapping: LocatedDict, base: str) -> Dict[str, DatasetSpec]:
+    out = {}
+    for name in mapping:
+        spec = mapping[name]
+        if not isinstance(spec, LocatedDict):
+            raise UserError(f"dataset '{name}' must be a mapping such as {{csv: data/train.csv}}.",
+                            location=mapping.where(name), fix="give at least `csv:`.")
+        values = _fields(spec, DATASET_FIELDS, f"dataset '{name}'")
+        if not values["csv"]:
+            raise UserError(f"dataset '{name}' has no `csv`.", location=mapping.where(name),
+                            fix="add `csv: path/to/dataset.csv`.")
+        shuffle = values["shuffle"] if values["shuffle"] is not None else name == "training"
+        out[name] = DatasetSpec(name=name, csv=os.path.normpath(os.path.join(base, values["csv"])),
+                                csv_as_written=values["csv"], shuffle=shuffle,
+                                image_normalization=values["image_normalization"],
+                                location=spec.where("csv"))
+    return out
+
+
+def _networks(doc: LocatedDict, path: str):
+    if "network" in doc and "networks" in doc:
+        raise UserError("give either `network` (one network) or `networks` (several), not both.",
+                        location=doc.where("networks"), fix="move the single network under `networks: {Main: ...}`.")
+    if "network" in doc:
+        nets = {"Main": (doc["network"], doc.where("network"))}
+    elif "networks" in doc:
+        raw = doc["networks"]
+        if not isinstance(raw, LocatedDict) or not raw:
+            raise UserError("`networks` must map network names to layer lists.", location=doc.where("networks"),
+                            fix="e.g. networks: {Main: [...]}")
+        nets = {str(k): (raw[k], raw.where(k)) for k in raw}
+    else:
+        raise UserError("the project has no network.", location=Location(path, 1),
+                        fix="add `network:` with a list of layers, starting with an Input layer.")
+    out, locs = {}, {}
+    for net_name, (layers, where) in nets.items():
+        if not isinstance(layers, LocatedList) or not layers:
+            raise UserError(f"network '{net_name}' must be a non-empty list of layers.", location=where,
+                            fix="write one `- {type: ..., ...}` line per layer.")
+        out[net_name] = _layers(layers)
+        locs[net_name] = where
+    return out, locs
+
+
+def _layers(items: LocatedList) -> List[LayerSpec]:
+    specs, counts = [], {}
+    explicit = {i.get("name") for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)}
+    for index, item in enumerate(items):
+        where = items.where(index)
+        if not isinstance(item, LocatedDict) or "type" not in item:
+            raise UserError("each layer must be a mapping with a `type`.", location=where,
+                            fix="e.g. - {type: ReLU}")
+        try:
+            layer = get_layer(item["type"])
+        except UserError as exc:
+            raise exc.with_context(location=item.where("type")) from None
+        type_name = item["type"]
+        name = item.get("name")
+        if name is None:
+            name = _default_name(type_name, counts, explicit)
+        elif not isinstance(name, str) or not name or "/" in name:
+            raise UserError(f"layer name {name!r} must be a non-empty string without '/'.",
+                            location=item.where("name"), layer_type=type_name, fix="e.g. name: conv1")
+        ctx = dict(layer=name, layer_type=type_name)
+        allowed = list(LAYER_KEYS) + list(layer.props)
+        _reject_unknown(item, allowed, "property", **ctx)
+        props = {k: _coerce(layer.props[k], item[k], item.where(k), k, **ctx)
+                 for k in item if k in layer.props}
+        specs.append(LayerSpec(type=type_name, name=name, props=props,
+                               inputs=_inputs(item, ctx), location=where,
+                               explicit_name="name" in item))
+    return specs
+
+
+def _default_name(type_name: str, counts: Dict[str, int], taken) -> str:
+    # NNC names layers Convolution, Convolution_2, Convolution_3, ...
+    while True:
+        counts[type_name] = counts.get(type_name, 0) + 1
+        n = counts[type_name]
+        name = type_name if n == 1 else f"{type_name}_{n}"
+        if name not in taken:
+            return name
+
+
+def _inputs(item: LocatedDict, ctx) -> Any:
+    if "input" not in item:
+        return None
+    value = item["input"]
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise UserError("`input` must be a layer name or a list of layer names.", location=item.where("input"),
+                        fix="e.g. input: conv1  or  input: [conv1, shortcut]", **ctx)
+    return list(values)
+
+
+def _training(mapping: LocatedDict, networks) -> TrainingSpec:
+    optimizer_raw = mapping.get("optimizer")
+    scheduler_raw = mapping.get("lr_scheduler")
+    plain = LocatedDict({k: v for k, v in mapping.items() if k not in ("optimizer", "lr_scheduler")})
+    plain.file, plain.line, plain.column = mapping.file, mapping.line, mapping.column
+    plain.key_positions = mapping.key_positions
+    allowed = list(TRAINING_FIELDS) + ["optimizer", "lr_scheduler"]
+    _reject_unknown(mapping, allowed, "training")
+    values = _fields(plain, TRAINING_FIELDS, "training")
+    if values["network"] is None:
+        values["network"] = next(iter(networks))
+    elif values["network"] not in networks:
+        hint = did_you_mean(values["network"], networks)
+        raise UserError(f"training.network '{values['network']}' is not a network of this project.",
+                        location=mapping.where("network"),
+                        fix=(hint + " " if hint else "") + f"Networks: {', '.join(networks)}.")
+    values["optimizer"] = _optimizer(optimizer_raw, mapping)
+    values["lr_scheduler"] = _scheduler(scheduler_raw, mapping)
+    return TrainingSpec(**values)
+
+
+def _typed_block(raw, parent: LocatedDict, key: str, table: Dict[str, dict], default_type):
+    if raw is None:
+        return default_type, LocatedDict()
+    if not isinstance(raw, LocatedDict):
+        raise UserError(f"`{key}` must be a mapping with a `type`.", location=parent.where(key),
+                        fix=f"e.g. {key}: {{type: {next(iter(table))}}}")
+    kind = raw.get("type", default_type)
+    if kind not in table:
+        hint = did_you_mean(str(kind), table)
+        raise UserError(f"unknown {key} type '{kind}'.", location=raw.where("type"),
+                        fix=(hint + " " if hint else "") + f"Choose one of: {', '.join(table)}.")
+    return kind, raw
+
+
+def _optimizer(raw, parent) -> OptimizerSpec:
+    kind, block = _typed_block(raw, parent, "optimizer", OPTIMIZERS, "Adam")
+    fields = {name: Prop("float", default, f"{kind} {name}") for name, (_, default) in OPTIMIZERS[kind].items()}
+    fields.update(OPTIMIZER_COMMON)
+    _reject_unknown(block, ["type"] + list(fields), f"{kind} optimizer")
+    values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
+    weight_decay = values.pop("weight_decay")
+    if kind == "AdamW" and "weight_decay" not in block:
+        weight_decay = 0.0001
+    return OptimizerSpec(type=kind, params=values, weight_decay=weight_decay)
+
+
+def _scheduler(raw, parent) -> SchedulerSpec:
+    if raw is None:
+        return SchedulerSpec(type=None, params={}, warmup_epochs=0.0)
+    kind, block = _typed_block(raw, parent, "lr_scheduler", SCHEDULERS, None)
+    fields = dict(SCHEDULERS[kind])
+    fields.update(SCHEDULER_COMMON)
+    _reject_unknown(block, ["type"] + list(fields), f"{kind} lr_scheduler")
+    values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
+    warmup = values.pop("warmup_epochs")
+    return SchedulerSpec(type=kind, params=values, warmup_epochs=warmup)

@@ -1,0 +1,73 @@
+"""The typed project: what the loader produces and every later stage reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from ..errors import Location
+
+
+@dataclass
+class LayerSpec:
+    type: str
+    name: str
+    props: Dict[str, Any]            # as written by the user, type-checked
+    inputs: Optional[List[str]]      # None: the previous layer
+    location: Location
+    explicit_name: bool = True
+
+
+@dataclass
+class DatasetSpec:
+    name: str
+    csv: str                         # absolute path
+    csv_as_written: str
+    shuffle: bool
+    image_normalization: bool
+    location: Location
+
+
+@dataclass
+class OptimizerSpec:
+    type: str
+    params: Dict[str, float]         # NNC names, defaults filled
+    weight_decay: float
+
+
+@dataclass
+class SchedulerSpec:
+    type: Optional[str]              # None: constant rate
+    params: Dict[str, Any]
+    warmup_epochs: float
+
+
+@dataclass
+class TrainingSpec:
+    network: str
+    max_epoch: int
+    batch_size: int
+    monitor_interval: int
+    save_best: bool
+    seed: int
+    train_error: str
+    optimizer: OptimizerSpec
+    lr_scheduler: SchedulerSpec
+
+
+@dataclass
+class ContextSpec:
+    backend: str
+    device_id: int
+    precision: str
+
+
+@dataclass
+class Project:
+    name: str
+    path: str
+    datasets: Dict[str, DatasetSpec]
+    networks: Dict[str, List[LayerSpec]]
+    network_locations: Dict[str, Location]
+    training: TrainingSpec
+    context: ContextSpec
+    locations: Dict[str, Location] = field(default_factory=dict)   # section -> where
