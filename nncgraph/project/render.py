@@ -1,0 +1,53 @@
+"""`nncgraph render`: the fully defaulted project, as YAML that loads again."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import yaml
+
+from ..graph.ir import build_graph
+from .model import Project
+
+
+def render_project(project: Project) -> Dict[str, Any]:
+    networks = {}
+    for net_name, specs in project.networks.items():
+        graph = build_graph(net_name, specs)
+        layers, previous = [], None
+        for spec in specs:   # written order, not topological, so the file reads as the user wrote it
+            node = graph.by_name[spec.name]
+            entry = {"type": node.type, "name": node.name}
+            if node.inputs and list(node.inputs) != ([previous] if previous else []):
+                entry["input"] = node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
+            entry.update(node.props)
+            layers.append(entry)
+            previous = node.name
+        networks[net_name] = layers
+    t = project.training
+    training = {
+        "network": t.network, "max_epoch": t.max_epoch, "batch_size": t.batch_size,
+        "monitor_interval": t.monitor_interval, "save_best": t.save_best, "seed": t.seed,
+        "train_error": t.train_error,
+        "optimizer": {"type": t.optimizer.type, **t.optimizer.params, "weight_decay": t.optimizer.weight_decay},
+    }
+    if t.lr_scheduler.type:
+        training["lr_scheduler"] = {"type": t.lr_scheduler.type, **t.lr_scheduler.params,
+                                    "warmup_epochs": t.lr_scheduler.warmup_epochs}
+    out = {
+        "name": project.name,
+        "datasets": {name: {"csv": d.csv_as_written, "shuffle": d.shuffle,
+                            "image_normalization": d.image_normalization}
+                     for name, d in project.datasets.items()},
+    }
+    if list(networks) == ["Main"]:
+        out["network"] = networks["Main"]
+    else:
+        out["networks"] = networks
+    out["training"] = training
+    out["context"] = {"backend": project.context.backend, "device_id": project.context.device_id,
+                      "precision": project.context.precision}
+    return out
+
+
+def render_yaml(project: Project) -> str:
+    return yaml.safe_dump(render_project(project), sort_keys=False, default_flow_style=None, width=110)

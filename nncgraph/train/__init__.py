@@ -1,0 +1,1 @@
+"""Training: optimizers, learning-rate schedules, the loop, and the run folder."""

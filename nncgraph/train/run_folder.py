@@ -1,0 +1,65 @@
+"""The run folder a user keeps: atomic writes, so a killed run corrupts nothing."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from typing import Dict, List
+
+
+def atomic_write(path: str, data, mode: str = "w") -> None:
+    """Write to a temporary file beside `path`, then rename over it."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunFolder:
+    METRIC_COLUMNS = ("epoch", "cost", "train_error", "valid_cost", "valid_error", "learning_rate",
+                      "train_seconds", "seconds")
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        os.makedirs(os.path.join(self.path, "checkpoints"), exist_ok=True)
+
+    @classmethod
+    def new(cls, root: str, name: str) -> "RunFolder":
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = os.path.join(root, name, stamp)
+        suffix = 1
+        while os.path.exists(path):
+            suffix += 1
+            path = os.path.join(root, name, f"{stamp}-{suffix}")
+        return cls(path)
+
+    def file(self, *parts: str) -> str:
+        return os.path.join(self.path, *parts)
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write(self.file(name), text)
+
+    def write_json(self, name: str, data) -> None:
+        atomic_write(self.file(name), json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+    def write_metrics(self, rows: List[Dict]) -> None:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=self.METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in self.METRIC_COLUMNS})
+        atomic_write(self.file("metrics.csv"), buf.getvalue())
+
+    def save_parameters(self, name: str, params: Dict) -> str:
+        """nnabla parameter file (.h5), written atomically."""
+        import nnabla as nn
+
+        path = self.file("checkpoints", name)
+        tmp = path + f".tmp-{os.getpid()}.h5"
+        nn.save_parameters(tmp, params)
+        os.replace(tmp, path)
+        return path
