@@ -70,7 +70,7 @@ class ShapeError(UserError):
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
-    """' Did you mean `a`, `b`?' for close matches, or '' when none is close."""
+    """"Did you mean 'a', 'b'?" for close matches, or '' when none is close."""
     choices = list(choices)
     close = difflib.get_close_matches(word, choices, n=n, cutoff=0.6)
     if not close:
@@ -79,4 +79,4 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
             word.lower(), list(lowered), n=n, cutoff=0.6)]
     if not close:
         return ""
-    return "did you mean " + ", ".join(f"'{c}'" for c in close) + "?"
+    return "Did you mean " + ", ".join(f"'{c}'" for c in close) + "?"

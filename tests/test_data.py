@@ -144,6 +144,15 @@ def test_npy_csv_cells_absolute_paths_bom_and_blank_lines(tmp_path):
         ds.row_location(3)
 
 
+def test_quoted_cells_spanning_lines_keep_line_numbers(tmp_path):
+    csv_path = write_csv(tmp_path, 'x,y\n1,2\n"3\n",4\n5,6\n')
+    ds = load_csv_dataset(csv_path)
+    np.testing.assert_array_equal(ds.variables["x"][:, 0], [1, 3, 5])
+    assert [ds.row_location(i).line for i in range(3)] == [2, 3, 5]
+    expect_error(write_csv(tmp_path, 'x,y\n"1\n\n",2\n3\n', "bad.csv"), 5,
+                 "row 5 has 1 cells")
+
+
 def test_parallel_decoding_keeps_row_order(tmp_path, monkeypatch):
     submitted = []
 
@@ -242,6 +251,9 @@ def test_bad_cells(tmp_path):
                  "empty cell in column 'y'")
     expect_error(write_csv(tmp_path, "x\n1\nnan\n", "nan.csv"), 3, "not a finite number")
     expect_error(write_csv(tmp_path, 'x\n"a\n', "quote.csv"), 2, "cannot parse")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"\xef\xbb\xbfx,y\n1,2\n3,caf\xe9\n")
+    expect_error(str(latin1), 3, "not UTF-8 text", "at byte 16")
 
 
 def test_bad_array_files(tmp_path):

@@ -79,13 +79,16 @@ def _cmd_run(args) -> int:
     ctx.precision = args.precision or ctx.precision
     from ..compile.context import make_context
     make_context(ctx)    # fail on a missing GPU extension before anything is written
+    if args.output and os.path.isdir(args.output) and os.listdir(args.output):
+        raise UserError(f"run folder '{args.output}' already holds files; a new run would overwrite them.",
+                        fix="choose another -o folder, or remove that one first.")
     run = RunFolder(args.output) if args.output else RunFolder.new("runs", project.name)
     result = train_project(project, run)
     final = result.final
     if final.get("valid_error") is not None:
         print(f"validation accuracy {1 - final['valid_error']:.4f} (error {final['valid_error']:.4f}) "
               f"after {final['epoch']} epochs")
-    print(f"run folder: {os.path.relpath(run.path)}")
+    print(f"run folder: {_display_path(run.path)}")
     return 0
 
 
@@ -134,8 +137,14 @@ def _cmd_dataset(args) -> int:
 
     info = write_mnist_sample(args.output, seed=args.seed)
     print(f"wrote {info['n_train']} training and {info['n_valid']} validation digits: "
-          f"{os.path.relpath(info['train_csv'])}, {os.path.relpath(info['valid_csv'])}")
+          f"{_display_path(info['train_csv'])}, {_display_path(info['valid_csv'])}")
     return 0
+
+
+def _display_path(path: str) -> str:
+    """Relative to the working directory when inside it, else absolute."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 COMMANDS = {"run": _cmd_run, "check": _cmd_check, "render": _cmd_render, "layers": _cmd_layers,

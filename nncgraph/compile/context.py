@@ -8,8 +8,11 @@ from ..project.model import ContextSpec
 
 
 def quiet_nnabla_logging() -> None:
-    """nnabla logs INFO lines on import; users read our output, not those."""
-    logging.getLogger("nnabla").setLevel(logging.WARNING)
+    """nnabla logs INFO lines on import and installs a root handler that makes
+    other libraries' INFO lines (matplotlib's font cache) appear too; users read
+    our output, not those."""
+    for name in ("nnabla", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def make_context(spec: ContextSpec):
@@ -18,6 +21,9 @@ def make_context(spec: ContextSpec):
 
     if spec.backend == "cpu":
         return get_extension_context("cpu", type_config=spec.precision)
+    nnabla_log = logging.getLogger("nnabla")
+    level = nnabla_log.level
+    nnabla_log.setLevel(logging.CRITICAL)   # nnabla logs its own ERROR line; ours below says what to do
     try:
         return get_extension_context("cudnn", device_id=str(spec.device_id), type_config=spec.precision)
     except ImportError:
@@ -29,3 +35,5 @@ def make_context(spec: ContextSpec):
     except RuntimeError as exc:   # extension present but no usable device
         raise UserError(f"context 'cudnn' cannot use GPU {spec.device_id}: {exc}.",
                         fix="check the GPU and driver with nvidia-smi, or use --context cpu.") from None
+    finally:
+        nnabla_log.setLevel(level)

