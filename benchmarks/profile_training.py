@@ -20,6 +20,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_training as bench  # noqa: E402
 
 
+# Python helpers nncgraph's train loop calls once (or more) per iteration.
+PER_ITERATION = ("(sample_costs)", "(sample_errors)", "(per_sample)", "(learning_rate)", "(_decay)",
+                 "tqdm/std.py", "(prediction)", "set_learning_rate", "zero_grad", "(update)",
+                 "(forward)", "(backward)", "argmax", "(rint)", "_methods.py")
+
+
 def table(profile: cProfile.Profile, iterations: int, top: int, title: str) -> None:
     stats = pstats.Stats(profile)
     rows = []
@@ -30,6 +36,11 @@ def table(profile: cProfile.Profile, iterations: int, top: int, title: str) -> N
     print(f"\n== {title}: {iterations} iterations; ms per iteration (own / cumulative), calls per iteration")
     for tt, ct, nc, where in rows[:top]:
         print(f"{tt / iterations * 1e3:8.3f} {ct / iterations * 1e3:8.3f} {nc / iterations:7.2f}  {where}")
+    picked = [r for r in rows if any(k in r[3] for k in PER_ITERATION)]
+    if picked:
+        print("-- per-iteration helpers of the loop (own / cumulative ms per iteration, calls per iteration)")
+        for tt, ct, nc, where in sorted(picked, key=lambda r: -r[1]):
+            print(f"{tt / iterations * 1e3:8.3f} {ct / iterations * 1e3:8.3f} {nc / iterations:7.2f}  {where}")
 
 
 def main() -> int:

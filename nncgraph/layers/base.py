@@ -8,7 +8,8 @@ nnabla: `emit` receives the nnabla modules through `EmitContext`, so `check`,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import ShapeError, UserError
@@ -159,7 +160,8 @@ class Layer:
     # -- properties ---------------------------------------------------------
     def resolve(self, props: Dict[str, Any], name: str) -> Dict[str, Any]:
         """Fill defaults, including derived ones; `props` is already coerced."""
-        out = {k: (props[k] if k in props else p.default) for k, p in self.props.items()}
+        # copies, so no two layers ever share (and mutate) one default list
+        out = {k: copy.deepcopy(props[k] if k in props else p.default) for k, p in self.props.items()}
         if "parameter_scope" in out and out["parameter_scope"] is None:
             out["parameter_scope"] = name
         return out

@@ -49,5 +49,13 @@ def render_project(project: Project) -> Dict[str, Any]:
     return out
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """No `&id001` anchors: a rendered project is for people to read."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def render_yaml(project: Project) -> str:
-    return yaml.safe_dump(render_project(project), sort_keys=False, default_flow_style=None, width=110)
+    return yaml.dump(render_project(project), Dumper=_PlainDumper, sort_keys=False, default_flow_style=None,
+                     width=110)
