@@ -50,7 +50,7 @@ def test_unknown_property_suggests_the_right_one(tmp_path):
 network:
   - {type: Input, size: [1, 8, 8]}
   - {type: Convolution, out_map: 4}
-""", "project.yaml:7:25", "layer 'Convolution' (Convolution)", "unknown property key 'out_map'", "'out_maps'")
+""", "project.yaml:7:25", "layer 'Convolution' (Convolution)", "unknown property 'out_map'", "'out_maps'")
 
 
 def test_wrong_property_type(tmp_path):

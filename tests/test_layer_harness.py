@@ -331,17 +331,30 @@ def test_input_layer_creates_the_data_variable():
 
 
 # -- 2. values -----------------------------------------------------------------------
-# Dropout's training output is random: test_dropout_training checks it instead.
-@pytest.mark.parametrize("case, train", [
-    pytest.param(c, train, id=f"{c}-{'training' if train else 'validation'}")
-    for c in EMITTED for train in (False, True) if not (train and c.type == "Dropout")])
+# nnabla's CPU kernels of convolution, deconvolution and pooling reject channel_last at forward
+# time (setup and shapes work), so those values are checked only where a GPU context exists.
+NO_CPU_FORWARD = pytest.mark.xfail(raises=RuntimeError, strict=True,
+                                   reason="nnabla has no channel_last convolution/pooling on CPU")
+
+
+def value_params():
+    """(case, train) pairs; Dropout's random training output is checked by test_dropout_training."""
+    for c in EMITTED:
+        for train in (False, True):
+            if not (train and c.type == "Dropout"):
+                marks = [NO_CPU_FORWARD] if c.props.get("channel_last") else []
+                yield pytest.param(c, train, id=f"{c}-{'training' if train else 'validation'}", marks=marks)
+
+
+@pytest.mark.parametrize("case, train", list(value_params()))
 def test_values_match_reference(case, train):
     built = build(case, train)
-    values = built.values()
+    values = built.values()       # before forward: BatchNormalization updates its running statistics
+    if built.y.parent is not None:  # Dropout's validation variant returns its input variable itself
+        built.y.forward()
     ref = case.train_ref if train and case.train_ref else case.ref
     expected = ref([x.astype(np.float64) if not case.exact else x for x in built.xs],
                    {k: v.astype(np.float64) for k, v in values.items()})
-    built.y.forward()
     if case.exact:
         np.testing.assert_array_equal(built.y.d, expected)
     else:

@@ -37,7 +37,7 @@ def parse_project(text: str, path: str) -> Project:
     if not isinstance(doc, LocatedDict):
         raise UserError("a project file must be a mapping with `name`, `datasets`, `network` and `training`.",
                         location=Location(path, 1), fix="see docs/project-file.md for an example.")
-    _reject_unknown(doc, TOP_LEVEL_KEYS, "project")
+    _reject_unknown(doc, TOP_LEVEL_KEYS, "top-level key")
     base = os.path.dirname(os.path.abspath(path))
     name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
     if not isinstance(name, str) or not name:
@@ -48,7 +48,7 @@ def parse_project(text: str, path: str) -> Project:
         name=name, path=os.path.abspath(path),
         datasets=_datasets(_section(doc, "datasets"), base),
         networks=networks, network_locations=net_locs, training=training,
-        context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context")),
+        context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
 
 
@@ -69,7 +69,7 @@ def _reject_unknown(mapping: LocatedDict, allowed, what: str, layer=None, layer_
     for key in mapping:
         if key not in allowed:
             hint = did_you_mean(str(key), allowed)
-            raise UserError(f"unknown {what} key '{key}'.", location=mapping.where(key), layer=layer,
+            raise UserError(f"unknown {what} '{key}'.", location=mapping.where(key), layer=layer,
                             layer_type=layer_type,
                             fix=(hint + " " if hint else "") + f"Allowed: {', '.join(allowed)}.")
 
@@ -97,7 +97,7 @@ def _datasets(mapping: LocatedDict, base: str) -> Dict[str, DatasetSpec]:
         if not isinstance(spec, LocatedDict):
             raise UserError(f"dataset '{name}' must be a mapping such as {{csv: data/train.csv}}.",
                             location=mapping.where(name), fix="give at least `csv:`.")
-        values = _fields(spec, DATASET_FIELDS, f"dataset '{name}'")
+        values = _fields(spec, DATASET_FIELDS, f"dataset '{name}' key")
         if not values["csv"]:
             raise UserError(f"dataset '{name}' has no `csv`.", location=mapping.where(name),
                             fix="add `csv: path/to/dataset.csv`.")
@@ -192,8 +192,8 @@ def _training(mapping: LocatedDict, networks) -> TrainingSpec:
     plain.file, plain.line, plain.column = mapping.file, mapping.line, mapping.column
     plain.key_positions = mapping.key_positions
     allowed = list(TRAINING_FIELDS) + ["optimizer", "lr_scheduler"]
-    _reject_unknown(mapping, allowed, "training")
-    values = _fields(plain, TRAINING_FIELDS, "training")
+    _reject_unknown(mapping, allowed, "training key")
+    values = _fields(plain, TRAINING_FIELDS, "training key")
     if values["network"] is None:
         values["network"] = next(iter(networks))
     elif values["network"] not in networks:
@@ -224,7 +224,7 @@ def _optimizer(raw, parent) -> OptimizerSpec:
     kind, block = _typed_block(raw, parent, "optimizer", OPTIMIZERS, "Adam")
     fields = {name: Prop("float", default, f"{kind} {name}") for name, (_, default) in OPTIMIZERS[kind].items()}
     fields.update(OPTIMIZER_COMMON)
-    _reject_unknown(block, ["type"] + list(fields), f"{kind} optimizer")
+    _reject_unknown(block, ["type"] + list(fields), f"{kind} optimizer parameter")
     values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
     weight_decay = values.pop("weight_decay")
     if kind == "AdamW" and "weight_decay" not in block:
@@ -238,7 +238,7 @@ def _scheduler(raw, parent) -> SchedulerSpec:
     kind, block = _typed_block(raw, parent, "lr_scheduler", SCHEDULERS, None)
     fields = dict(SCHEDULERS[kind])
     fields.update(SCHEDULER_COMMON)
-    _reject_unknown(block, ["type"] + list(fields), f"{kind} lr_scheduler")
+    _reject_unknown(block, ["type"] + list(fields), f"{kind} lr_scheduler parameter")
     values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
     warmup = values.pop("warmup_epochs")
     return SchedulerSpec(type=kind, params=values, warmup_epochs=warmup)
