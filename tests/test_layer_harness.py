@@ -119,6 +119,13 @@ CASES = [
          ref=lambda x, w: nnabla_call(F.convolution, x[0], w["conv/W"], None,
                                       pad=(4, 1), dilation=(2, 1), channel_last=True),
          macs=10 * 6 * 3 * 4 * 6, id="channel-last-full"),
+    # A 1-D kernel on (2, 3, 10): the leading 2 is a sample axis (nnabla base_axis 2). border_mode same
+    # pads 2 * (3-1) / 2 = 2 with dilation 2: length (10 + 4 - 4 - 1) // 2 + 1 = 5; macs = 2*4*5 * 3 * 3.
+    Case("Convolution", [(2, 3, 10)],
+         {"out_maps": 4, "kernel_shape": [3], "strides": [2], "dilation": [2]},
+         ref=lambda x, w: nnabla_call(F.convolution, x[0], w["conv/W"], w["conv/b"], base_axis=2,
+                                      pad=(2,), stride=(2,), dilation=(2,)),
+         macs=2 * 4 * 5 * 3 * 3, id="1d-leading-axis"),
     # border_mode same pads (3-1)/2 = 1: output (3*2, (6+2-3)//2+1, 5) = (6, 3, 5); macs = 90 * 9 = 810.
     # Depthwise with multiplier m is a grouped convolution, one group per input channel.
     Case("DepthwiseConvolution", [(3, 6, 5)],
@@ -369,6 +376,17 @@ def test_dropout_training():
     dropped = y == 0
     assert 0.1 < dropped.mean() < 0.4           # about p = 0.25 of the 600 values
     np.testing.assert_allclose(y[~dropped], x[~dropped] / (1 - p), rtol=RTOL, atol=ATOL)
+
+
+def test_batch_normalization_training_updates_running_mean():
+    case = CASES[[c.type for c in CASES].index("BatchNormalization")]
+    built = build(case, train=True)
+    old = built.values()["bn/mean"]
+    built.y.forward()
+    batch_mean = built.xs[0].mean(axis=(0, 1, 3), keepdims=True)
+    decay = case.props["decay_rate"]
+    np.testing.assert_allclose(built.params[f"{LAYER_NAME}/bn/mean"].d, decay * old + (1 - decay) * batch_mean,
+                               rtol=RTOL, atol=ATOL)
 
 
 # -- 3. YAML round trip ----------------------------------------------------------------
