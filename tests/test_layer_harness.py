@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from nncgraph.compile.nnabla_graph import compile_graph, emit_context
+from nncgraph.errors import ShapeError
 from nncgraph.graph.ir import build_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.layers import REGISTRY
@@ -133,6 +134,12 @@ CASES = [
          ref=lambda x, w: nnabla_call(F.convolution, x[0], w["depthwise_conv/W"][:, None],
                                       w["depthwise_conv/b"], pad=(1, 1), stride=(2, 1), group=3),
          macs=6 * 3 * 5 * 9),
+    # 1-D kernel on (4, 9), no padding: length (9 - 2*(3-1) - 1) // 1 + 1 = 5; macs = 4*5 * 3 = 60.
+    Case("DepthwiseConvolution", [(4, 9)],
+         {"kernel_shape": [3], "strides": [1], "dilation": [2], "with_bias": False},
+         ref=lambda x, w: nnabla_call(F.convolution, x[0], w["depthwise_conv/W"][:, None], None,
+                                      dilation=(2,), group=4),
+         macs=4 * 5 * 3, id="1d"),
     # Output: 2*(3-1) + (3-1) + 1 - 2*1 = 5 rows, 2*(4-1) + 3 - 2 = 7 columns.
     # Each of the 2*3*4 inputs feeds (4 / group 2) maps * 3*3 kernel positions: macs = 24 * 2 * 9 = 432.
     Case("Deconvolution", [(2, 3, 4)],
@@ -154,7 +161,8 @@ CASES = [
     Case("Affine", [(5,)], {"out_shape": 7, "with_bias": False, "parameter_scope": "fc"},
          ref=lambda x, w: x[0] @ w["affine/W"], macs=5 * 7, id="no-bias"),
 
-    # -- Pooling (nnabla's own rule for ignore_border false: ceil(w + pad) / stride)
+    # -- Pooling. With ignore_border false nnabla counts (w + pad - 1) // stride + 1 windows, which is
+    # not the usual ceil mode: here (7 + 1 - 1) // 2 + 1 = 4 rows, (6 + 1 - 1) // 2 + 1 = 4 columns.
     Case("MaxPooling", [(2, 7, 6)],
          {"kernel_shape": [3, 3], "strides": [2, 2], "ignore_border": False, "padding": [1, 1]},
          ref=lambda x, w: nnabla_call(F.max_pooling, x[0], kernel=(3, 3), stride=(2, 2),
@@ -163,7 +171,7 @@ CASES = [
          {"kernel_shape": [2, 2], "strides": [2, 1], "padding": [1, 0], "channel_last": True},
          ref=lambda x, w: nnabla_call(F.max_pooling, x[0], kernel=(2, 2), stride=(2, 1), pad=(1, 0),
                                       channel_last=True), id="channel-last"),
-    # strides default to the kernel shape
+    # strides default to the kernel shape; (5 + 1 - 1) // 2 + 1 = 3 rows, where ceil mode would give 4
     Case("AveragePooling", [(2, 5, 7)],
          {"kernel_shape": [2, 3], "ignore_border": False, "padding": [1, 1], "including_pad": False},
          ref=lambda x, w: nnabla_call(F.average_pooling, x[0], kernel=(2, 3), stride=(2, 3),
@@ -337,6 +345,25 @@ def test_input_layer_creates_the_data_variable():
     assert compiled.outputs[LAYER_NAME] is compiled.inputs["img"]
 
 
+# Kernels nnabla refuses when it builds the graph: the shape rule must refuse them first, so that
+# `nncgraph check` reports them instead of the compiler failing inside nnabla.
+@pytest.mark.parametrize("type_name, in_shape, props", [
+    ("MaxPooling", (3, 8), {"kernel_shape": [2], "padding": [0]}),
+    ("AveragePooling", (3, 8), {"kernel_shape": [2], "padding": [0]}),
+    ("SumPooling", (2, 4, 4, 4, 4), {"kernel_shape": [2, 2, 2, 2], "padding": [0, 0, 0, 0]}),
+    ("DepthwiseConvolution", (2, 5, 5, 5), {"kernel_shape": [3, 3, 3], "strides": [1, 1, 1],
+                                            "dilation": [1, 1, 1]}),
+], ids=["MaxPooling-1d", "AveragePooling-1d", "SumPooling-4d", "DepthwiseConvolution-3d"])
+def test_shape_rule_rejects_what_nnabla_cannot_build(type_name, in_shape, props):
+    layer = REGISTRY[type_name]
+    p = layer.resolve({k: layer.props[k].coerce(v) for k, v in props.items()}, LAYER_NAME)
+    with pytest.raises(ShapeError):
+        layer.infer_shape([in_shape], p)
+    nn.clear_parameters()
+    with nn.parameter_scope(LAYER_NAME), pytest.raises(RuntimeError):
+        layer.emit(emit_context(train=False), [nn.Variable((BATCH, *in_shape))], p)
+
+
 # -- 2. values -----------------------------------------------------------------------
 # nnabla's CPU kernels of convolution, deconvolution and pooling reject channel_last at forward
 # time (setup and shapes work), so those values are checked only where a GPU context exists.
@@ -379,27 +406,25 @@ def test_dropout_training():
 
 
 def test_batch_normalization_training_updates_running_mean():
-    case = CASES[[c.type for c in CASES].index("BatchNormalization")]
+    case = next(c for c in CASES if c.type == "BatchNormalization")
     built = build(case, train=True)
     old = built.values()["bn/mean"]
     built.y.forward()
     batch_mean = built.xs[0].mean(axis=(0, 1, 3), keepdims=True)
-    decay = case.props["decay_rate"]
-    np.testing.assert_allclose(built.params[f"{LAYER_NAME}/bn/mean"].d, decay * old + (1 - decay) * batch_mean,
-                               rtol=RTOL, atol=ATOL)
+    decay = case.props["decay_rate"]    # running = decay * running + (1 - decay) * batch
+    running = built.params[f"{LAYER_NAME}/bn/mean"].d
+    np.testing.assert_allclose(running, decay * old + (1 - decay) * batch_mean, rtol=RTOL, atol=ATOL)
 
 
 # -- 3. YAML round trip ----------------------------------------------------------------
 def project_text(case: Case) -> str:
     """A one-network project: one Input per input, then the layer under test."""
-    layer = REGISTRY[case.type]
     network = [{"type": "Input", "name": f"in{i}", "size": list(s), "dataset": f"x{i}"}
                for i, s in enumerate(case.inputs)]
     entry = {"type": case.type, "name": LAYER_NAME}
     if len(case.inputs) > 1:
         entry["input"] = [n["name"] for n in network]
     network.append({**entry, **case.props})
-    assert layer.role != "input" or not case.inputs
     return yaml.safe_dump({"name": "case", "network": network}, sort_keys=False, default_flow_style=None)
 
 

@@ -127,6 +127,11 @@ class DepthwiseConvolution(_ConvBase):
     }
 
     def infer_shape(self, in_shapes, p):
+        if len(p["kernel_shape"]) > 2:   # nnabla rejects it when the graph is built
+            raise ShapeError(f"kernel_shape {p['kernel_shape']} has {len(p['kernel_shape'])} axes, but nnabla's "
+                             "depthwise convolution takes 1 or 2.",
+                             fix="give kernel_shape 1 or 2 values, or use Convolution with group set to the "
+                                 "number of input channels.")
         ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
         out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
                for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]

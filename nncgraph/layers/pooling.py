@@ -29,6 +29,10 @@ class _Pooling(Layer):
         shape = in_shapes[0]
         k, s, pad = p["kernel_shape"], p["strides"], p["padding"]
         n = len(k)
+        if n not in (2, 3):   # nnabla's pooling functions reject other kernels when the graph is built
+            raise ShapeError(f"kernel_shape {k} has {n} axes, but nnabla pools 2 or 3 axes only.",
+                             fix="give kernel_shape 2 or 3 values; for 1-D data (C, L), Reshape it to "
+                                 "(C, L, 1) and use kernel_shape [k, 1].")
         if len(s) != n or len(pad) != n:
             raise ShapeError(f"kernel_shape {k}, strides {s} and padding {pad} must have the same length.",
                              fix="give each the same number of values.")
