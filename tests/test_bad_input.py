@@ -179,3 +179,24 @@ network:
 training:
   optimizer: {type: Adamm}
 """, "project.yaml:8:", "unknown optimizer type 'Adamm'", "'Adam'")
+
+
+def test_channel_last_on_the_cpu(tmp_path, digits):
+    path = tiny_project(str(tmp_path), "data/data.csv", network="""
+        network:
+          - {type: Input, name: x, size: [8, 8, 1]}
+          - {type: Convolution, name: conv, out_maps: 4, channel_last: true}
+          - {type: Affine, out_shape: 3}
+          - {type: SoftmaxCrossEntropy, target: y}
+        """)
+    assert_user_error(run_cli("run", path, "-o", tmp_path / "run"), "project.yaml:5:", "layer 'conv'",
+                      "channel_last", "--context cudnn")
+
+
+def test_network_without_a_loss_cannot_be_trained(tmp_path, digits):
+    path = tiny_project(str(tmp_path), "data/data.csv", network="""
+        network:
+          - {type: Input, name: x, size: [1, 8, 8]}
+          - {type: Affine, out_shape: 3}
+        """)
+    assert_user_error(run_cli("run", path, "-o", tmp_path / "run"), "project.yaml:4:1", "network 'Main'", "no loss layer")

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..compile.context import make_context, quiet_nnabla_logging
 from ..compile.nnabla_graph import compile_graph
+from ..errors import UserError
 from ..graph.ir import build_graph
 from ..graph.shape_pass import infer
 from ..graph.variants import derive
@@ -51,12 +52,11 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     spec = project.training
     graph = build_graph(spec.network, project.networks[spec.network])
     inferred = {v: infer(derive(graph, v), v) for v in ("training", "validation")}
-    if not inferred["training"].graph.nodes or not any(
-            i.node.layer.role == "loss" for i in inferred["training"].ordered()):
-        from ..errors import UserError
+    if not any(i.node.layer.role == "loss" for i in inferred["training"].ordered()):
         raise UserError(f"network '{spec.network}' has no loss layer, so there is nothing to train.",
                         location=project.network_locations[spec.network],
                         fix="end the network with a loss such as {type: SoftmaxCrossEntropy, target: y}.")
+    _check_backend_support(graph, project.context.backend)
     train_data = bind_dataset(project, "training", inferred["validation"])
     valid_data = bind_dataset(project, "validation", inferred["validation"]) if "validation" in project.datasets \
         else None
@@ -138,6 +138,16 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
         "train_samples": n, "valid_samples": len(next(iter(valid_data.values()))) if valid_data else 0,
     })
     return result
+
+
+def _check_backend_support(graph, backend: str) -> None:
+    if backend != "cpu":
+        return
+    for node in graph.nodes:
+        if node.props.get("channel_last"):
+            raise node.error(UserError(
+                "has channel_last: true, which nnabla's CPU kernels cannot run.",
+                fix="use channel_last: false on the CPU, or run with --context cudnn on a GPU."))
 
 
 def _epoch_line(row: Dict, max_epoch: int) -> str:
