@@ -189,7 +189,7 @@ def test_channel_last_on_the_cpu(tmp_path, digits):
           - {type: Affine, out_shape: 3}
           - {type: SoftmaxCrossEntropy, target: y}
         """)
-    assert_user_error(run_cli("run", path, "-o", tmp_path / "run"), "project.yaml:5:", "layer 'conv'",
+    assert_user_error(run_cli("run", path, "-o", tmp_path / "run"), "project.yaml:6:5", "layer 'conv'",
                       "channel_last", "--context cudnn")
 
 
