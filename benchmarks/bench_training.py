@@ -213,6 +213,10 @@ def main(argv=None) -> int:
     import nnabla  # noqa: F401  (import, and its INFO line, before anything is timed)
     _quiet()
     train, valid = load_arrays()
+    from nncgraph.project.load import load_project
+
+    settings = load_project(PROJECT).training      # the hand loop uses the project's own settings
+    batch, alpha = settings.batch_size, settings.optimizer.params["alpha"]
 
     runs = {"nncgraph": [], "hand": []}
     for r in range(args.repeats):
@@ -221,7 +225,7 @@ def main(argv=None) -> int:
             if which == "nncgraph":
                 res = run_nncgraph(args.epochs)
             else:
-                res = run_hand(args.epochs, train, valid)
+                res = run_hand(args.epochs, train, valid, batch=batch, alpha=alpha, seed=settings.seed)
             res["round"] = r + 1
             runs[which].append(res)
             print(f"  round {r + 1} {which:8s} {res['images_per_second']:8.0f} images/s  "
@@ -239,7 +243,7 @@ def main(argv=None) -> int:
                  for k, v in runs.items()}
 
     print(f"LeNet / digits, {args.epochs} epochs x {runs['hand'][0]['train_samples']} samples, "
-          f"batch 64, Adam 0.001, median of {args.repeats}")
+          f"batch {batch}, Adam {alpha}, median of {args.repeats}")
     print(f"{'':10s} {'images/s':>10s} {'valid acc':>10s}")
     print(f"{'nncgraph':10s} {med['nncgraph']:10.0f} {acc['nncgraph']:10.4f}")
     print(f"{'hand':10s} {med['hand']:10.0f} {acc['hand']:10.4f}")
@@ -252,8 +256,8 @@ def main(argv=None) -> int:
         "benchmark": "training throughput, nncgraph train_project vs hand-written nnabla loop",
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "project": os.path.relpath(PROJECT, ROOT),
-        "settings": {"epochs": args.epochs, "repeats": args.repeats, "batch_size": 64,
-                     "optimizer": "Adam(alpha=0.001)", "seed": 0,
+        "settings": {"epochs": args.epochs, "repeats": args.repeats, "batch_size": batch,
+                     "optimizer": f"Adam(alpha={alpha})", "seed": settings.seed,
                      "order": "alternating nncgraph, hand, hand, nncgraph, ..."},
         "median_images_per_second": med,
         "ratio_nncgraph_over_hand": ratio,

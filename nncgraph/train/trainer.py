@@ -76,8 +76,8 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     decay = spec.optimizer.weight_decay if applies_weight_decay(spec.optimizer) else 0.0
 
     run.write_text("project.yaml", render_yaml(project))
-    feeds = [(var, train_data[name]) for name, var in trainer_graph.inputs.items()]
-    n = len(feeds[0][1])
+    feeds = [(name, var, train_data[name]) for name, var in trainer_graph.inputs.items()]
+    n = len(feeds[0][2])
     iterations = -(-n // batch)
     rng = np.random.RandomState(spec.seed)
     shuffle = project.datasets["training"].shuffle
@@ -95,8 +95,9 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
                    disable=not interactive, file=sys.stderr)
         for it in bar:
             idx = order[it * batch:(it + 1) * batch]
-            for var, array in feeds:
-                var.d = array[idx]
+            batch_data = {}
+            for name, var, array in feeds:
+                batch_data[name] = var.d = array[idx]   # keep the slice: reading var.d back costs more
             lr = learning_rate(spec.lr_scheduler, base_lr, epoch - 1 + it / iterations, spec.max_epoch)
             solver.set_learning_rate(lr)
             solver.zero_grad()
@@ -108,7 +109,6 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
             fresh = min(batch, n - it * batch)
             cost_sum += float(sample_costs(trainer_graph)[:fresh].sum())
             if spec.train_error == "pass":
-                batch_data = {name: var.d for name, var in trainer_graph.inputs.items()}
                 err_sum += float(sample_errors(trainer_graph, batch_data)[:fresh].sum())
         train_seconds = time.perf_counter() - t0
         row = {"epoch": epoch, "cost": cost_sum / n, "learning_rate": lr, "train_seconds": round(train_seconds, 3)}
