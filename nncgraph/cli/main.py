@@ -61,6 +61,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("nncgraph: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `nncgraph layers | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _cmd_run(args) -> int:

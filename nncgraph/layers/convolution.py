@@ -5,6 +5,15 @@ from .base import Layer, ParamSpec, Prop, ShapeError, size_of
 from .shape_rules import border_padding, conv_out, deconv_out
 
 _SCOPE_DOC = "Parameter scope; layers with the same scope share parameters. Defaults to the layer name."
+# The properties Convolution and Deconvolution share, after their own.
+_GROUPED_TAIL = {
+    "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
+    "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
+    "group": Prop("pint", 1, "Number of groups of channels.", "Group"),
+    "channel_last": Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
+    "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+    "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+}
 
 
 def _spatial(shape, n_spatial, channel_last):
@@ -47,6 +56,13 @@ class _ConvBase(Layer):
         return ch, spatial, lead, k, pads, strides, dil
 
 
+def _check_groups(channels, p):
+    g = p["group"]
+    if channels % g or p["out_maps"] % g:
+        raise ShapeError(f"group {g} must divide the input channels ({channels}) and out_maps ({p['out_maps']}).",
+                         fix="choose a group that divides both.")
+
+
 def _pad_list(values, n):
     return values if len(values) == n else [values[0]] * n
 
@@ -65,20 +81,12 @@ class Convolution(_ConvBase):
                             "BorderMode", options=("valid", "full", "same")),
         "padding": Prop("uints", None, "Zero padding per spatial axis.", "Padding",
                         derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
-        "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
-        "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
-        "group": Prop("pint", 1, "Number of groups of channels.", "Group"),
-        "channel_last": Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
-        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+        **_GROUPED_TAIL,
     }
 
     def infer_shape(self, in_shapes, p):
         ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
-        g = p["group"]
-        if ch % g or p["out_maps"] % g:
-            raise ShapeError(f"group {g} must divide the input channels ({ch}) and out_maps ({p['out_maps']}).",
-                             fix="choose a group that divides both.")
+        _check_groups(ch, p)
         out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
                for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
         if min(out) < 1:
@@ -169,20 +177,12 @@ class Deconvolution(_ConvBase):
         "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
         "padding": Prop("uints", [0, 0], "Padding removed from the output per spatial axis.", "Padding"),
-        "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
-        "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
-        "group": Prop("pint", 1, "Number of groups of channels.", "Group"),
-        "channel_last": Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
-        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+        **_GROUPED_TAIL,
     }
 
     def infer_shape(self, in_shapes, p):
         ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
-        g = p["group"]
-        if ch % g or p["out_maps"] % g:
-            raise ShapeError(f"group {g} must divide the input channels ({ch}) and out_maps ({p['out_maps']}).",
-                             fix="choose a group that divides both.")
+        _check_groups(ch, p)
         out = [deconv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
                for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
         if min(out) < 1:
