@@ -1,0 +1,1 @@
+"""Datasets: Neural Network Console-format CSV loading and the bundled MNIST sample."""
