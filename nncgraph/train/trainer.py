@@ -1,7 +1,10 @@
-"""The training loop: build each variant once, feed arrays, update, monitor."""
+"""The training loop: build each variant once, feed arrays, update, monitor.
+
+Validation of epoch e runs on a second thread (see background_monitor) while
+epoch e+1 trains, so its row of metrics.csv is completed one epoch later.
+"""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -17,8 +20,9 @@ from ..graph.shape_pass import infer
 from ..graph.variants import derive
 from ..project.model import Project
 from ..project.render import render_yaml
+from .background_monitor import BackgroundMonitor, compile_monitor, split_parameters
 from .data_binding import bind_dataset
-from .evaluation import evaluate, keep_monitored_outputs, sample_costs, sample_errors
+from .evaluation import keep_monitored_outputs, sample_costs, sample_errors
 from .learning_curve import plot_learning_curve
 from .optimizer import applies_weight_decay, base_learning_rate, make_solver
 from .run_folder import RunFolder
@@ -47,7 +51,6 @@ def seed_everything(seed: int) -> None:
 def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult:
     quiet_nnabla_logging()
     import nnabla as nn
-    from tqdm import tqdm
 
     spec = project.training
     graph = build_graph(spec.network, project.networks[spec.network])
@@ -64,80 +67,113 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     nn.set_default_context(make_context(project.context))
     nn.clear_parameters()
     seed_everything(spec.seed)
-    batch = spec.batch_size
-    trainer_graph = compile_graph(inferred["training"], batch)
-    monitor_graph = compile_graph(inferred["validation"], batch)
-    train_outputs = keep_monitored_outputs(trainer_graph)
-    monitor_outputs = keep_monitored_outputs(monitor_graph)
-
+    trainer_graph = compile_graph(inferred["training"], spec.batch_size)
+    keep_monitored_outputs(trainer_graph)
+    monitor_graph = compile_monitor(nn, compile_graph, inferred["validation"], spec.batch_size)
+    live, snapshot = split_parameters(nn)
+    trainable = nn.get_parameters()     # grad_only: what the solver updates
     solver = make_solver(spec.optimizer)
-    solver.set_parameters(nn.get_parameters())
-    base_lr = base_learning_rate(spec.optimizer)
-    decay = spec.optimizer.weight_decay if applies_weight_decay(spec.optimizer) else 0.0
+    solver.set_parameters({k: v for k, v in trainable.items() if k in live})
+    monitor = BackgroundMonitor(monitor_graph, live, snapshot, spec.batch_size)
 
     run.write_text("project.yaml", render_yaml(project))
-    feeds = [(name, var, train_data[name]) for name, var in trainer_graph.inputs.items()]
-    n = len(feeds[0][2])
-    iterations = -(-n // batch)
-    rng = np.random.RandomState(spec.seed)
-    shuffle = project.datasets["training"].shuffle
+    loop = _EpochLoop(project, trainer_graph, solver, train_data)
     rows: List[Dict] = []
-    best_error, best_epoch = None, None
-    interactive = sys.stderr.isatty()
+    best = {"error": None, "epoch": None}
+    waiting: Optional[Dict] = None        # the row whose validation runs in the background
     start_all = time.perf_counter()
-    for epoch in range(1, spec.max_epoch + 1):
-        t0 = time.perf_counter()
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        # wrap around so every iteration is a full batch; count each sample once
-        order = np.concatenate([order, order[:iterations * batch - n]])
-        cost_sum = err_sum = 0.0
-        bar = tqdm(range(iterations), desc=f"epoch {epoch}/{spec.max_epoch}", leave=False,
-                   disable=not interactive, file=sys.stderr)
-        for it in bar:
-            idx = order[it * batch:(it + 1) * batch]
-            batch_data = {}
-            for name, var, array in feeds:
-                batch_data[name] = var.d = array[idx]   # keep the slice: reading var.d back costs more
-            lr = learning_rate(spec.lr_scheduler, base_lr, epoch - 1 + it / iterations, spec.max_epoch)
-            solver.set_learning_rate(lr)
-            solver.zero_grad()
-            trainer_graph.loss.forward(clear_no_need_grad=True)
-            trainer_graph.loss.backward(clear_buffer=True)
-            if decay:
-                solver.weight_decay(decay)
-            solver.update()
-            fresh = min(batch, n - it * batch)
-            cost_sum += float(sample_costs(trainer_graph)[:fresh].sum())
-            if spec.train_error == "pass":
-                err_sum += float(sample_errors(trainer_graph, batch_data)[:fresh].sum())
-        train_seconds = time.perf_counter() - t0
-        row = {"epoch": epoch, "cost": cost_sum / n, "learning_rate": lr, "train_seconds": round(train_seconds, 3)}
-        if spec.train_error == "exact":
-            row["train_error"] = evaluate(monitor_graph, train_data, batch, monitor_outputs)[1]
-        else:
-            row["train_error"] = err_sum / n
-        if valid_data is not None and (epoch % spec.monitor_interval == 0 or epoch == spec.max_epoch):
-            row["valid_cost"], row["valid_error"] = evaluate(monitor_graph, valid_data, batch, monitor_outputs)
-        row["seconds"] = round(time.perf_counter() - t0, 3)
-        rows.append(row)
-        params = nn.get_parameters(grad_only=False)
-        run.save_parameters("last.h5", params)
+
+    def finish(row: Dict) -> None:
+        for name, (cost, error) in monitor.collect().items():
+            if name == "validation":
+                row["valid_cost"], row["valid_error"] = cost, error
+            else:
+                row["train_error"] = error
         if row.get("valid_error") is not None and spec.save_best and (
-                best_error is None or row["valid_error"] < best_error):
-            best_error, best_epoch = row["valid_error"], epoch
-            run.save_parameters("best.h5", params)
+                best["error"] is None or row["valid_error"] < best["error"]):
+            best.update(error=row["valid_error"], epoch=row["epoch"])
+            run.save_parameters("best.h5", snapshot)    # the weights that were validated
+        row["seconds"] = round(time.perf_counter() - row.pop("_started"), 3)
+        rows.append(row)
         run.write_metrics(rows)
         log(_epoch_line(row, spec.max_epoch))
+
+    try:
+        for epoch in range(1, spec.max_epoch + 1):
+            row = loop.run(epoch)
+            if waiting is not None:
+                finish(waiting)
+            run.save_parameters("last.h5", live)
+            jobs = {}
+            if spec.train_error == "exact":
+                jobs["training"] = train_data
+            if valid_data is not None and (epoch % spec.monitor_interval == 0 or epoch == spec.max_epoch):
+                jobs["validation"] = valid_data
+            if jobs:
+                monitor.submit(jobs)
+            waiting = row
+        finish(waiting)
+    finally:
+        monitor.close()
     plot_learning_curve(rows, run.file("learning_curve.png"), project.name)
-    result = TrainResult(run.path, rows, best_epoch, best_error)
+    n = len(next(iter(train_data.values())))
     run.write_json("result.json", {
         "project": project.name, "epochs": spec.max_epoch, "final": rows[-1],
-        "best_epoch": best_epoch, "best_valid_error": best_error,
+        "best_epoch": best["epoch"], "best_valid_error": best["error"],
         "total_params": inferred["training"].total_params, "total_macs": inferred["training"].total_macs,
         "seconds": round(time.perf_counter() - start_all, 3),
         "train_samples": n, "valid_samples": len(next(iter(valid_data.values()))) if valid_data else 0,
     })
-    return result
+    return TrainResult(run.path, rows, best["epoch"], best["error"])
+
+
+class _EpochLoop:
+    """One pass over the training set: no per-batch work beyond feeding arrays."""
+
+    def __init__(self, project: Project, compiled, solver, data: Dict[str, np.ndarray]):
+        self.spec = project.training
+        self.shuffle = project.datasets["training"].shuffle
+        self.compiled, self.solver = compiled, solver
+        self.feeds = [(name, var, data[name]) for name, var in compiled.inputs.items()]
+        self.n = len(self.feeds[0][2])
+        self.iterations = -(-self.n // self.spec.batch_size)
+        self.rng = np.random.RandomState(self.spec.seed)
+        self.base_lr = base_learning_rate(self.spec.optimizer)
+        opt = self.spec.optimizer
+        self.decay = opt.weight_decay if applies_weight_decay(opt) else 0.0
+
+    def run(self, epoch: int) -> Dict:
+        from tqdm import tqdm
+
+        spec, batch, n = self.spec, self.spec.batch_size, self.n
+        started = time.perf_counter()
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        # wrap around so every iteration is a full batch; count each sample once
+        order = np.concatenate([order, order[:self.iterations * batch - n]])
+        cost_sum = err_sum = 0.0
+        loss = self.compiled.loss
+        bar = tqdm(range(self.iterations), desc=f"epoch {epoch}/{spec.max_epoch}", leave=False,
+                   disable=not sys.stderr.isatty(), file=sys.stderr)
+        for it in bar:
+            idx = order[it * batch:(it + 1) * batch]
+            batch_data = {}
+            for name, var, array in self.feeds:
+                batch_data[name] = var.d = array[idx]   # keep the slice: reading var.d back costs more
+            lr = learning_rate(spec.lr_scheduler, self.base_lr, epoch - 1 + it / self.iterations, spec.max_epoch)
+            self.solver.set_learning_rate(lr)
+            self.solver.zero_grad()
+            loss.forward(clear_no_need_grad=True)
+            loss.backward(clear_buffer=True)
+            if self.decay:
+                self.solver.weight_decay(self.decay)
+            self.solver.update()
+            fresh = min(batch, n - it * batch)
+            cost_sum += float(sample_costs(self.compiled)[:fresh].sum())
+            if spec.train_error == "pass":
+                err_sum += float(sample_errors(self.compiled, batch_data)[:fresh].sum())
+        return {"epoch": epoch, "cost": cost_sum / n, "learning_rate": lr,
+                "train_error": err_sum / n if spec.train_error == "pass" else None,
+                "train_seconds": round(time.perf_counter() - started, 3), "_started": started}
 
 
 def _check_backend_support(graph, backend: str) -> None:
