@@ -78,7 +78,7 @@ def test_validation_error_from_the_best_checkpoint_is_reproducible(tiny):
     from nncgraph.graph.variants import derive
     from nncgraph.project.load import load_project
     from nncgraph.train.data_binding import bind_dataset
-    from nncgraph.train.evaluation import evaluate, keep_monitored_outputs
+    from nncgraph.train.evaluation import attach_monitor, evaluate
 
     folder, train, valid = tiny
     project_path = tiny_project(folder, train, valid, epochs=3)
@@ -90,8 +90,8 @@ def test_validation_error_from_the_best_checkpoint_is_reproducible(tiny):
     graph = infer(derive(build_graph("Main", project.networks["Main"]), "validation"), "validation")
     compiled = compile_graph(graph, 8)
     nn.load_parameters(os.path.join(run, "checkpoints", "best.h5"))
-    outputs = keep_monitored_outputs(compiled)
-    _, error = evaluate(compiled, bind_dataset(project, "validation", graph), 8, outputs)
+    attach_monitor(compiled)
+    _, error = evaluate(compiled, bind_dataset(project, "validation", graph), 8)
     assert error == pytest.approx(result["best_valid_error"], abs=1e-9)
 
 

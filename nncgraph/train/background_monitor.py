@@ -10,7 +10,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Dict, Optional
 
-from .evaluation import evaluate, keep_monitored_outputs
+from .evaluation import attach_monitor, evaluate
 
 SNAPSHOT_SCOPE = "_monitor"
 
@@ -33,8 +33,7 @@ def split_parameters(nn):
 
 class BackgroundMonitor:
     def __init__(self, compiled, live: Dict, snapshot: Dict, batch_size: int):
-        self.compiled = compiled
-        self.outputs = keep_monitored_outputs(compiled)
+        self.compiled = attach_monitor(compiled)
         self.live, self.snapshot = live, snapshot
         self.batch_size = batch_size
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nncgraph-monitor")
@@ -48,7 +47,7 @@ class BackgroundMonitor:
         self.pending = self.pool.submit(self._evaluate, datasets)
 
     def _evaluate(self, datasets):
-        return {name: evaluate(self.compiled, arrays, self.batch_size, self.outputs)
+        return {name: evaluate(self.compiled, arrays, self.batch_size)
                 for name, arrays in datasets.items()}
 
     def collect(self) -> Dict[str, tuple]:

@@ -1,71 +1,67 @@
-"""Per-sample cost and error from a compiled graph's outputs (NumPy only).
+"""Per-sample cost and error, computed inside the nnabla graph.
 
-Errors follow NNC's monitors: top-1 error for classification losses, a 0.5
-threshold for binary losses (0 for logits), the loss itself for regression,
-or the mean of a validation layer (TopNError, BinaryError) when the network
-has one.
+Each compiled graph gets one `monitor` variable of shape (batch, 2): per
+sample, the summed loss and the error NNC monitors -- top-1 error for
+classification losses, the 0.5-threshold error for binary losses (0 for
+logits), the loss itself for regression, or the mean of a validation layer
+(TopNError, BinaryError) when the network has one. Reading one small array per
+batch keeps the training loop free of per-batch NumPy work.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def per_sample(values: np.ndarray) -> np.ndarray:
-    """Mean over every axis but the batch axis."""
-    return values.reshape(values.shape[0], -1).mean(axis=1)
+def attach_monitor(compiled):
+    """Build `compiled.monitor` (and, for training, `compiled.step`, which computes
+    the loss and the monitor in one forward pass)."""
+    import nnabla.functions as F
+
+    batch = compiled.batch_size
+
+    def per_sample(var):
+        flat = F.reshape(var, (batch, int(np.prod(var.shape[1:]))), inplace=False)
+        return F.mean(flat, axis=1)
+
+    cost = None
+    for _, var in compiled.losses:
+        cost = per_sample(var) if cost is None else F.add2(cost, per_sample(var))
+    error = per_sample(_error_variable(compiled, F))
+    compiled.monitor = F.stack(cost, error, axis=1)
+    compiled.monitor.persistent = True      # survives clear_no_need_grad / clear_buffer
+    compiled.step = F.sink(compiled.loss, compiled.monitor) if compiled.loss is not None else None
+    return compiled
 
 
-def sample_errors(compiled, data: dict) -> np.ndarray:
-    """Per-sample error of the primary monitor, from the last forward pass."""
+def _error_variable(compiled, F):
     if compiled.metrics:
-        _, var = compiled.metrics[0]
-        return per_sample(var.d)
+        return compiled.metrics[0][1]
     info, loss_var = compiled.losses[0]
     layer, props = info.node.layer, info.node.props
     if layer.error_kind == "loss":
-        return per_sample(loss_var.d)
-    prediction = compiled.prediction(info).d
-    target = data[props["target"]]
+        return loss_var
+    prediction = compiled.prediction(info)
+    target = compiled.inputs[props["target"]]
     if layer.error_kind == "top1":
-        axis = props["axis"] + 1
-        guess = prediction.argmax(axis=axis)
-        label = np.take(target, 0, axis=axis)
-        return per_sample((guess != np.rint(label)).astype(np.float32))
-    return per_sample(((prediction > layer.binary_threshold) != (target >= 0.5)).astype(np.float32))
+        return F.top_n_error(prediction, target, axis=props["axis"] + 1, n=1)
+    guess = F.greater_scalar(prediction, layer.binary_threshold)
+    truth = F.greater_equal_scalar(target, 0.5)
+    return F.logical_xor(guess, truth)
 
 
-def sample_costs(compiled) -> np.ndarray:
-    return sum(per_sample(var.d) for _, var in compiled.losses)
-
-
-def keep_monitored_outputs(compiled) -> list:
-    """Mark what the monitors read as persistent, so nnabla keeps it after forward."""
-    watched = [var for _, var in compiled.losses] + [var for _, var in compiled.metrics]
-    if compiled.losses and not compiled.metrics:
-        watched.append(compiled.prediction(compiled.losses[0][0]))
-    for var in watched:
-        var.persistent = True
-    return [var for _, var in compiled.losses] + [var for _, var in compiled.metrics]
-
-
-def evaluate(compiled, arrays: dict, batch_size: int, forward_outputs: list):
+def evaluate(compiled, arrays: dict, batch_size: int):
     """(mean cost, mean error) over every sample exactly once; the last batch is padded and masked."""
-    import nnabla as nn
-
     n = len(next(iter(arrays.values())))
-    costs = np.empty(n, np.float64)
-    errors = np.empty(n, np.float64)
+    totals = np.zeros(2, np.float64)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         count = stop - start
-        batch = {}
         for name, var in compiled.inputs.items():
             chunk = arrays[name][start:stop]
             if count < batch_size:   # pad: the graph has a fixed batch size
                 chunk = np.concatenate([chunk, np.zeros((batch_size - count, *chunk.shape[1:]), chunk.dtype)])
             var.d = chunk
-            batch[name] = chunk
-        nn.forward_all(forward_outputs, clear_no_need_grad=True)
-        costs[start:stop] = sample_costs(compiled)[:count] if compiled.losses else 0.0
-        errors[start:stop] = sample_errors(compiled, batch)[:count]
-    return float(costs.mean()), float(errors.mean())
+        compiled.monitor.forward(clear_buffer=True)
+        totals += compiled.monitor.d[:count].sum(axis=0)
+    cost, error = totals / n
+    return float(cost), float(error)

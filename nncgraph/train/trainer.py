@@ -22,7 +22,7 @@ from ..project.model import Project
 from ..project.render import render_yaml
 from .background_monitor import BackgroundMonitor, compile_monitor, split_parameters
 from .data_binding import bind_dataset
-from .evaluation import keep_monitored_outputs, sample_costs, sample_errors
+from .evaluation import attach_monitor
 from .learning_curve import plot_learning_curve
 from .optimizer import applies_weight_decay, base_learning_rate, make_solver
 from .run_folder import RunFolder
@@ -68,7 +68,7 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     nn.clear_parameters()
     seed_everything(spec.seed)
     trainer_graph = compile_graph(inferred["training"], spec.batch_size)
-    keep_monitored_outputs(trainer_graph)
+    attach_monitor(trainer_graph)
     monitor_graph = compile_monitor(nn, compile_graph, inferred["validation"], spec.batch_size)
     live, snapshot = split_parameters(nn)
     trainable = nn.get_parameters()     # grad_only: what the solver updates
@@ -134,8 +134,8 @@ class _EpochLoop:
         self.spec = project.training
         self.shuffle = project.datasets["training"].shuffle
         self.compiled, self.solver = compiled, solver
-        self.feeds = [(name, var, data[name]) for name, var in compiled.inputs.items()]
-        self.n = len(self.feeds[0][2])
+        self.feeds = [(var, data[name]) for name, var in compiled.inputs.items()]
+        self.n = len(self.feeds[0][1])
         self.iterations = -(-self.n // self.spec.batch_size)
         self.rng = np.random.RandomState(self.spec.seed)
         self.base_lr = base_learning_rate(self.spec.optimizer)
@@ -150,29 +150,26 @@ class _EpochLoop:
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         # wrap around so every iteration is a full batch; count each sample once
         order = np.concatenate([order, order[:self.iterations * batch - n]])
-        cost_sum = err_sum = 0.0
-        loss = self.compiled.loss
+        totals = np.zeros(2, np.float64)     # summed cost and error of this epoch's samples
+        step, loss, monitor = self.compiled.step, self.compiled.loss, self.compiled.monitor
         bar = tqdm(range(self.iterations), desc=f"epoch {epoch}/{spec.max_epoch}", leave=False,
                    disable=not sys.stderr.isatty(), file=sys.stderr)
         for it in bar:
             idx = order[it * batch:(it + 1) * batch]
-            batch_data = {}
-            for name, var, array in self.feeds:
-                batch_data[name] = var.d = array[idx]   # keep the slice: reading var.d back costs more
+            for var, array in self.feeds:
+                var.d = array[idx]
             lr = learning_rate(spec.lr_scheduler, self.base_lr, epoch - 1 + it / self.iterations, spec.max_epoch)
             self.solver.set_learning_rate(lr)
             self.solver.zero_grad()
-            loss.forward(clear_no_need_grad=True)
+            step.forward(clear_no_need_grad=True)
             loss.backward(clear_buffer=True)
             if self.decay:
                 self.solver.weight_decay(self.decay)
             self.solver.update()
-            fresh = min(batch, n - it * batch)
-            cost_sum += float(sample_costs(self.compiled)[:fresh].sum())
-            if spec.train_error == "pass":
-                err_sum += float(sample_errors(self.compiled, batch_data)[:fresh].sum())
-        return {"epoch": epoch, "cost": cost_sum / n, "learning_rate": lr,
-                "train_error": err_sum / n if spec.train_error == "pass" else None,
+            totals += monitor.d[:min(batch, n - it * batch)].sum(axis=0)   # wrapped samples not counted
+        cost, error = totals / n
+        return {"epoch": epoch, "cost": cost, "learning_rate": lr,
+                "train_error": error if spec.train_error == "pass" else None,
                 "train_seconds": round(time.perf_counter() - started, 3), "_started": started}
 
 
