@@ -8,25 +8,17 @@ from __future__ import annotations
 from typing import Dict, Type
 
 from ..errors import UserError, did_you_mean
-from . import activation, affine, arithmetic, array, convolution, io, loss, normalization, pooling
+from . import (activation, affine, arithmetic, array, array_ops, convolution, io, logical, loss, math,
+               normalization, parameter, pooling, quantize, spectral, stochastic)
 from .base import EmitContext, Layer, ParamSpec, Prop, Shape
 
-_LAYER_CLASSES = [
-    io.Input,
-    convolution.Convolution, convolution.DepthwiseConvolution, convolution.Deconvolution,
-    affine.Affine,
-    pooling.MaxPooling, pooling.AveragePooling, pooling.SumPooling, pooling.GlobalAveragePooling,
-    activation.ReLU, activation.LeakyReLU, activation.PReLU, activation.ELU, activation.SELU,
-    activation.Swish, activation.Sigmoid, activation.Tanh, activation.Softmax, activation.LogSoftmax,
-    normalization.BatchNormalization,
-    array.Dropout, array.Concatenate, array.Reshape, array.Identity,
-    arithmetic.Add2, arithmetic.Mul2,
-    loss.SoftmaxCrossEntropy, loss.CategoricalCrossEntropy, loss.SigmoidCrossEntropy,
-    loss.BinaryCrossEntropy, loss.SquaredError, loss.HuberLoss, loss.AbsoluteError,
-    loss.TopNError, loss.BinaryError,
-]
+# One module per layer family; each lists its layers in LAYERS, in palette order.
+_FAMILIES = [io, parameter, convolution, affine, pooling, activation, normalization, array, array_ops,
+             arithmetic, math, logical, stochastic, quantize, spectral, loss]
+_LAYER_CLASSES = [cls for family in _FAMILIES for cls in family.LAYERS]
 
 REGISTRY: Dict[str, Layer] = {cls.type_name(): cls() for cls in _LAYER_CLASSES}
+assert len(REGISTRY) == len(_LAYER_CLASSES), "two layer classes share one NNC name"
 
 
 def get_layer(type_name: str) -> Layer:

@@ -80,3 +80,6 @@ class PReLU(Layer):
     def emit(self, ctx, inputs, p):
         return ctx.PF.prelu(inputs[0], base_axis=p["base_axis"] + 1, shared=False,
                             slope_init=ctx.I.ConstantInitializer(0.25))
+
+
+LAYERS = [ReLU, LeakyReLU, PReLU, ELU, SELU, Swish, Sigmoid, Tanh, Softmax, LogSoftmax]

@@ -36,3 +36,6 @@ class Affine(Layer):
         std = ctx.I.calc_normal_std_glorot(size_of(x.shape[1:]), size_of(p["out_shape"]))
         return ctx.PF.affine(x, tuple(p["out_shape"]), base_axis=1, w_init=ctx.I.NormalInitializer(std),
                              b_init=ctx.I.ConstantInitializer(0), with_bias=p["with_bias"])
+
+
+LAYERS = [Affine]

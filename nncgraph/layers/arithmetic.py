@@ -33,3 +33,6 @@ class Mul2(_Binary):
     nnabla_function = "Mul2"
     function = "mul2"
     props = {}
+
+
+LAYERS = [Add2, Mul2]

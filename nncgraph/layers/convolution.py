@@ -213,3 +213,6 @@ class Deconvolution(_ConvBase):
             dilation=tuple(p["dilation"]), group=p["group"], channel_last=p["channel_last"],
             w_init=ctx.I.NormalInitializer(std), b_init=ctx.I.ConstantInitializer(0),
             base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
+
+
+LAYERS = [Convolution, DepthwiseConvolution, Deconvolution]

@@ -19,3 +19,6 @@ class Input(Layer):
 
     def emit(self, ctx, inputs, p):  # the compiler creates input variables itself
         raise AssertionError("Input layers are created by the compiler")
+
+
+LAYERS = [Input]

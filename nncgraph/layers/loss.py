@@ -132,3 +132,6 @@ class BinaryError(_Loss):
     function = "binary_error"
     error_kind = "binary"
     props = {"target": _TARGET}
+
+
+LAYERS = [SoftmaxCrossEntropy, CategoricalCrossEntropy, SigmoidCrossEntropy, BinaryCrossEntropy, SquaredError, HuberLoss, AbsoluteError, TopNError, BinaryError]

@@ -35,3 +35,6 @@ class BatchNormalization(Layer):
         return ctx.PF.batch_normalization(
             inputs[0], axes=[a + 1 for a in p["axes"]], decay_rate=p["decay_rate"], eps=p["epsilon"],
             batch_stat=ctx.train and p["batch_stat"])
+
+
+LAYERS = [BatchNormalization]

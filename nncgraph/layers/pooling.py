@@ -100,3 +100,6 @@ class GlobalAveragePooling(Layer):
 
     def emit(self, ctx, inputs, p):
         return ctx.F.global_average_pooling(inputs[0])
+
+
+LAYERS = [MaxPooling, AveragePooling, SumPooling, GlobalAveragePooling]

@@ -1,0 +1,6 @@
+"""Math, reductions and trigonometric layers: elementwise or along axes."""
+from __future__ import annotations
+
+from .base import Layer, ParamSpec, Prop, ShapeError, channel_axis, size_of  # noqa: F401
+
+LAYERS = []

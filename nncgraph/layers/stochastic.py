@@ -1,0 +1,6 @@
+"""Stochastic layers: random values that are active in training only."""
+from __future__ import annotations
+
+from .base import Layer, ParamSpec, Prop, ShapeError, channel_axis, size_of  # noqa: F401
+
+LAYERS = []
