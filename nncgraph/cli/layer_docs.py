@@ -1,7 +1,7 @@
 """`nncgraph layers`: the registry as text or JSON (also the source of docs/layers.md)."""
 from __future__ import annotations
 
-from ..layers import REGISTRY, get_layer
+from ..layers import REGISTRY, UNSUPPORTED, get_layer
 
 
 def layer_info(type_name: str) -> dict:
@@ -11,6 +11,7 @@ def layer_info(type_name: str) -> dict:
         "name": type_name, "category": layer.category, "role": layer.role, "doc": layer.doc,
         "inputs": n if isinstance(n, int) else {"min": n[0], "max": n[1]},
         "nnabla_function": layer.nnabla_function or None,
+        "shape_rule": layer.shape_rule,
         "properties": [{"name": k, "nnc_name": p.nnc, "type": p.kind, "default": p.default,
                         "derived": p.derived or None, "options": list(p.options) or None, "doc": p.doc}
                        for k, p in layer.props.items()],
@@ -22,7 +23,7 @@ def all_layers() -> list:
 
 
 def layer_text(info: dict) -> str:
-    lines = [f"{info['name']}  ({info['category']})", f"  {info['doc']}"]
+    lines = [f"{info['name']}  ({info['category']})", f"  {info['doc']}", f"  output shape: {info['shape_rule']}"]
     if info["nnabla_function"]:
         lines.append(f"  nnabla function: {info['nnabla_function']}")
     for p in info["properties"]:
@@ -44,7 +45,7 @@ def layers_markdown() -> str:
     for category, infos in by_category.items():
         out += [f"## {category}", ""]
         for info in infos:
-            out += [f"### {info['name']}", "", info["doc"], ""]
+            out += [f"### {info['name']}", "", info["doc"], "", f"Output shape: {info['shape_rule']}.", ""]
             if info["nnabla_function"]:
                 out += [f"nnabla function: `{info['nnabla_function']}`", ""]
             if info["properties"]:
@@ -54,4 +55,9 @@ def layers_markdown() -> str:
                     kind = p["type"] + (f" ({', '.join(p['options'])})" if p["options"] else "")
                     out.append(f"| `{p['name']}` | {p['nnc_name']} | {kind} | {default} | {p['doc']} |")
                 out.append("")
+    if UNSUPPORTED:
+        out += ["## Not supported", "", "NNC palette layers nncgraph does not run, and why:", "",
+                "| layer | reason |", "|---|---|"]
+        out += [f"| {name} | {why} |" for name, why in sorted(UNSUPPORTED.items())]
+        out.append("")
     return "\n".join(out)

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Tuple
 
 from ..graph.shape_pass import InferredGraph
 from ..layers.base import EmitContext
+from .parameters import create_parameters
 
 
 @dataclass
@@ -37,7 +38,8 @@ def emit_context(train: bool) -> EmitContext:
     return EmitContext(nn=nn, F=F, PF=PF, I=I, train=train)
 
 
-def compile_graph(inferred: InferredGraph, batch_size: int) -> CompiledGraph:
+def compile_graph(inferred: InferredGraph, batch_size: int, base_dir: str = ".") -> CompiledGraph:
+    """`base_dir` resolves relative parameter files (`w_file`): the project file's folder."""
     import nnabla as nn
     import nnabla.functions as F
 
@@ -60,6 +62,7 @@ def compile_graph(inferred: InferredGraph, batch_size: int) -> CompiledGraph:
         if layer.role in ("loss", "metric"):
             target_shape = layer.target_shape(info.in_shapes[0], node.props)
             args.append(data_variable(node.props["target"], target_shape))
+        create_parameters(info, base_dir)
         scope = node.props.get("parameter_scope")
         if scope:
             with nn.parameter_scope(scope):

@@ -1,7 +1,7 @@
 """Activation layers: elementwise, shape-preserving (Softmax along an axis)."""
 from __future__ import annotations
 
-from .base import Layer, ParamSpec, Prop, channel_axis
+from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
 
 
 class _Elementwise(Layer):
@@ -68,6 +68,7 @@ class PReLU(Layer):
         "base_axis": Prop("uint", 0, "Axis holding the channels (one slope each).", "BaseAxis"),
         "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
                                 derived="the layer name"),
+        **parameter_props(slope=("Constant", 0.25, PLAIN_INITIALIZERS)),
     }
 
     def infer_shape(self, in_shapes, p):
@@ -78,8 +79,7 @@ class PReLU(Layer):
         return [ParamSpec("prelu/slope", (in_shapes[0][p["base_axis"]],))]
 
     def emit(self, ctx, inputs, p):
-        return ctx.PF.prelu(inputs[0], base_axis=p["base_axis"] + 1, shared=False,
-                            slope_init=ctx.I.ConstantInitializer(0.25))
+        return ctx.PF.prelu(inputs[0], base_axis=p["base_axis"] + 1, shared=False)
 
 
 LAYERS = [ReLU, LeakyReLU, PReLU, ELU, SELU, Swish, Sigmoid, Tanh, Softmax, LogSoftmax]

@@ -1,7 +1,7 @@
 """Affine (fully connected): flattens everything after the batch axis."""
 from __future__ import annotations
 
-from .base import Layer, ParamSpec, Prop, ShapeError, size_of
+from .base import WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
 
 
 class Affine(Layer):
@@ -13,6 +13,7 @@ class Affine(Layer):
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
         "parameter_scope": Prop("str", None, "Parameter scope; layers with the same scope share parameters. "
                                 "Defaults to the layer name.", "ParameterScope", derived="the layer name"),
+        **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
     }
 
     def infer_shape(self, in_shapes, p):
@@ -32,10 +33,7 @@ class Affine(Layer):
         return size_of(in_shapes[0]) * size_of(out_shape)
 
     def emit(self, ctx, inputs, p):
-        x = inputs[0]
-        std = ctx.I.calc_normal_std_glorot(size_of(x.shape[1:]), size_of(p["out_shape"]))
-        return ctx.PF.affine(x, tuple(p["out_shape"]), base_axis=1, w_init=ctx.I.NormalInitializer(std),
-                             b_init=ctx.I.ConstantInitializer(0), with_bias=p["with_bias"])
+        return ctx.PF.affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
 
 
 LAYERS = [Affine]

@@ -125,13 +125,55 @@ class ParamSpec:
     name: str          # e.g. "conv/W"
     shape: Shape
     trainable: bool = True
+    # (fan-in, fan-out, kernel) for the He/Glorot initializers; None: (shape[0], rest, ())
+    fans: Optional[Tuple[int, int, Tuple[int, ...]]] = None
+
+    @property
+    def nnc_name(self) -> str:
+        """NNC's name of the parameter ("W", "b", "beta"), which its per-parameter properties use."""
+        return self.name.rsplit("/", 1)[-1]
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return size_of(self.shape)
+
+
+# NNC's initializer options (W.Initializer and friends), by parameter kind.
+CONVOLUTION_INITIALIZERS = ("Normal", "NormalConvolutionHeForward", "NormalConvolutionHeBackward",
+                            "NormalConvolutionGlorot", "NormalCLConvHeForward", "NormalCLConvHeBackward",
+                            "NormalCLConvGlorot", "Uniform", "UniformConvolutionGlorot", "UniformCLConvGlorot",
+                            "Constant")
+AFFINE_INITIALIZERS = ("Normal", "NormalAffineHeForward", "NormalAffineHeBackward", "NormalAffineGlorot",
+                       "Uniform", "UniformAffineGlorot", "Constant")
+PLAIN_INITIALIZERS = ("Normal", "Uniform", "Constant")
+
+
+def parameter_props(**params: Tuple[str, float, Tuple[str, ...]]) -> Dict[str, Prop]:
+    """NNC's per-parameter properties (W.File, W.Initializer, W.InitializerMultiplier,
+    W.LRateMultiplier) for each named parameter, snake_cased: `w_initializer`, ...
+
+    `params` maps NNC's parameter name to (default initializer, default multiplier, options).
+    """
+    out: Dict[str, Prop] = {}
+    for name, (initializer, multiplier, options) in params.items():
+        key = name.lower()
+        out[f"{key}_file"] = Prop("str", "", f"File to load {name} from (.npy, or an nnabla .h5/.protobuf "
+                                  "parameter file holding it by name); empty: initialize.", f"{name}.File")
+        out[f"{key}_initializer"] = Prop("option", initializer, f"How {name} is initialized.",
+                                         f"{name}.Initializer", options=options)
+        out[f"{key}_initializer_multiplier"] = Prop(
+            "float", multiplier, f"Scale of {name}'s initializer (the value itself for Constant).",
+            f"{name}.InitializerMultiplier")
+        out[f"{key}_lrate_multiplier"] = Prop("float", 1.0, f"Learning-rate multiplier of {name}; 0 freezes it.",
+                                              f"{name}.LRateMultiplier")
+    return out
+
+
+DECONVOLUTION_INITIALIZERS = tuple(k for k in CONVOLUTION_INITIALIZERS if "CLConv" not in k)
+WEIGHT_AND_BIAS_CONV = dict(W=("NormalConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
+                            b=("Constant", 0.0, PLAIN_INITIALIZERS))
+WEIGHT_AND_BIAS_AFFINE = dict(W=("NormalAffineGlorot", 1.0, AFFINE_INITIALIZERS),
+                              b=("Constant", 0.0, PLAIN_INITIALIZERS))
 
 
 class Layer:
@@ -147,6 +189,7 @@ class Layer:
     """
 
     category: ClassVar[str] = "Others"
+    shape_rule: ClassVar[str] = "same shape as the input"
     props: ClassVar[Dict[str, Prop]] = {}
     n_inputs: ClassVar[Any] = 1
     role: ClassVar[str] = "layer"

@@ -1,7 +1,8 @@
 """Convolution family: Convolution, DepthwiseConvolution, Deconvolution."""
 from __future__ import annotations
 
-from .base import Layer, ParamSpec, Prop, ShapeError, size_of
+from .base import (CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV,
+                   Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .shape_rules import border_padding, conv_out, deconv_out
 
 _SCOPE_DOC = "Parameter scope; layers with the same scope share parameters. Defaults to the layer name."
@@ -82,6 +83,7 @@ class Convolution(_ConvBase):
         "padding": Prop("uints", None, "Zero padding per spatial axis.", "Padding",
                         derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
         **_GROUPED_TAIL,
+        **parameter_props(**WEIGHT_AND_BIAS_CONV),
     }
 
     def infer_shape(self, in_shapes, p):
@@ -98,7 +100,7 @@ class Convolution(_ConvBase):
         ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p["channel_last"])[0]
         k = tuple(p["kernel_shape"])
         w = (p["out_maps"], *k, ch // p["group"]) if p["channel_last"] else (p["out_maps"], ch // p["group"], *k)
-        specs = [ParamSpec("conv/W", w)]
+        specs = [ParamSpec("conv/W", w, fans=(ch, p["out_maps"], k))]
         if p["with_bias"]:
             specs.append(ParamSpec("conv/b", (p["out_maps"],)))
         return specs
@@ -109,12 +111,9 @@ class Convolution(_ConvBase):
 
     def emit(self, ctx, inputs, p):
         x = inputs[0]
-        ch = x.shape[-1] if p["channel_last"] else x.shape[-len(p["kernel_shape"]) - 1]
-        std = ctx.I.calc_normal_std_glorot(ch, p["out_maps"], tuple(p["kernel_shape"]))
         return ctx.PF.convolution(
             x, p["out_maps"], tuple(p["kernel_shape"]), pad=tuple(p["padding"]), stride=tuple(p["strides"]),
             dilation=tuple(p["dilation"]), group=p["group"], channel_last=p["channel_last"],
-            w_init=ctx.I.NormalInitializer(std), b_init=ctx.I.ConstantInitializer(0),
             base_axis=x.ndim - len(p["kernel_shape"]) - 1, with_bias=p["with_bias"])
 
 
@@ -132,6 +131,8 @@ class DepthwiseConvolution(_ConvBase):
         "multiplier": Prop("pint", 1, "Output maps per input channel.", "Multiplier"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
         "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+        **parameter_props(W=("NormalConvolutionGlorot", 1.0, DECONVOLUTION_INITIALIZERS),
+                          b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
 
     def infer_shape(self, in_shapes, p):
@@ -151,7 +152,8 @@ class DepthwiseConvolution(_ConvBase):
     def parameters(self, in_shapes, p):
         ch = _spatial(in_shapes[0], len(p["kernel_shape"]), False)[0]
         maps = ch * p["multiplier"]
-        specs = [ParamSpec("depthwise_conv/W", (maps, *p["kernel_shape"]))]
+        specs = [ParamSpec("depthwise_conv/W", (maps, *p["kernel_shape"]),
+                           fans=(ch, maps, tuple(p["kernel_shape"])))]
         if p["with_bias"]:
             specs.append(ParamSpec("depthwise_conv/b", (maps,)))
         return specs
@@ -162,12 +164,9 @@ class DepthwiseConvolution(_ConvBase):
     def emit(self, ctx, inputs, p):
         x = inputs[0]
         k = tuple(p["kernel_shape"])
-        ch = x.shape[-len(k) - 1]
-        std = ctx.I.calc_normal_std_glorot(ch, ch * p["multiplier"], k)
         return ctx.PF.depthwise_convolution(
             x, k, pad=tuple(p["padding"]), stride=tuple(p["strides"]), dilation=tuple(p["dilation"]),
-            multiplier=p["multiplier"], w_init=ctx.I.NormalInitializer(std),
-            b_init=ctx.I.ConstantInitializer(0), base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
+            multiplier=p["multiplier"], base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
 
 
 class Deconvolution(_ConvBase):
@@ -178,6 +177,8 @@ class Deconvolution(_ConvBase):
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
         "padding": Prop("uints", [0, 0], "Padding removed from the output per spatial axis.", "Padding"),
         **_GROUPED_TAIL,
+        **parameter_props(W=("NormalConvolutionHeForward", 1.0, DECONVOLUTION_INITIALIZERS),
+                          b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
 
     def infer_shape(self, in_shapes, p):
@@ -195,7 +196,7 @@ class Deconvolution(_ConvBase):
         k = tuple(p["kernel_shape"])
         per_group = p["out_maps"] // p["group"]
         w = (ch, *k, per_group) if p["channel_last"] else (ch, per_group, *k)
-        specs = [ParamSpec("deconv/W", w)]
+        specs = [ParamSpec("deconv/W", w, fans=(p["out_maps"], ch, k))]   # nnabla's convention: swapped
         if p["with_bias"]:
             specs.append(ParamSpec("deconv/b", (p["out_maps"],)))
         return specs
@@ -206,12 +207,9 @@ class Deconvolution(_ConvBase):
     def emit(self, ctx, inputs, p):
         x = inputs[0]
         k = tuple(p["kernel_shape"])
-        ch = x.shape[-1] if p["channel_last"] else x.shape[-len(k) - 1]
-        std = ctx.I.calc_normal_std_glorot(p["out_maps"], ch, k)
         return ctx.PF.deconvolution(
             x, p["out_maps"], k, pad=tuple(p["padding"]), stride=tuple(p["strides"]),
             dilation=tuple(p["dilation"]), group=p["group"], channel_last=p["channel_last"],
-            w_init=ctx.I.NormalInitializer(std), b_init=ctx.I.ConstantInitializer(0),
             base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
 
 

@@ -1,7 +1,7 @@
 """BatchNormalization: batch statistics in training, running statistics otherwise."""
 from __future__ import annotations
 
-from .base import Layer, ParamSpec, Prop, channel_axis
+from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
 
 
 class BatchNormalization(Layer):
@@ -16,6 +16,9 @@ class BatchNormalization(Layer):
         "batch_stat": Prop("bool", True, "Use batch statistics while training (NNC's BatchStat).", "BatchStat"),
         "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
                                 derived="the layer name"),
+        # NNC's defaults: beta 0, gamma 1, running mean 0 and running variance 0
+        **parameter_props(beta=("Constant", 0.0, PLAIN_INITIALIZERS), gamma=("Constant", 1.0, PLAIN_INITIALIZERS),
+                          mean=("Constant", 0.0, PLAIN_INITIALIZERS), var=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
 
     def _stat_shape(self, shape, p):

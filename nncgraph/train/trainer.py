@@ -5,6 +5,7 @@ epoch e+1 trains, so its row of metrics.csv is completed one epoch later.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -67,9 +68,11 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     nn.set_default_context(make_context(project.context))
     nn.clear_parameters()
     seed_everything(spec.seed)
-    trainer_graph = compile_graph(inferred["training"], spec.batch_size)
+    base_dir = os.path.dirname(project.path)
+    trainer_graph = compile_graph(inferred["training"], spec.batch_size, base_dir)
     attach_monitor(trainer_graph)
-    monitor_graph = compile_monitor(nn, compile_graph, inferred["validation"], spec.batch_size)
+    monitor_graph = compile_monitor(nn, lambda g, b: compile_graph(g, b, base_dir), inferred["validation"],
+                                    spec.batch_size)
     live, snapshot = split_parameters(nn)
     trainable = nn.get_parameters()     # grad_only: what the solver updates
     solver = make_solver(spec.optimizer)
