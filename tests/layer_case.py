@@ -23,6 +23,9 @@ class Case:
     ref: Optional[Callable[[Arrays, Params], np.ndarray]] = None        # validation variant
     train_ref: Optional[Callable[[Arrays, Params], np.ndarray]] = None  # training, where it differs
     data: str = "normal"         # input values: "normal", or "prob" (uniform in (0.05, 0.95))
+    # or a function (rng, batched input shapes) -> list of arrays, for inputs that must be e.g.
+    # positive, integer indices or 0/1; it overrides `data`
+    make: Optional[Callable[[np.random.RandomState, List[Tuple[int, ...]]], Arrays]] = None
     target: str = ""             # losses: "labels", "binary" (0/1) or "real"
     macs: Optional[int] = None   # hand-computed multiply-adds per sample
     exact: bool = False          # the output must equal the reference bit for bit

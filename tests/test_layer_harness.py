@@ -74,7 +74,9 @@ def resolved_props(case: Case) -> Dict[str, Any]:
 def make_inputs(case: Case, props, rng) -> Arrays:
     """Random batched inputs, plus the target for losses (shaped by the layer's target_shape)."""
     layer = REGISTRY[case.type]
-    if case.data == "prob":
+    if case.make is not None:
+        xs = list(case.make(rng, [(BATCH, *s) for s in case.inputs]))
+    elif case.data == "prob":
         xs = [rng.uniform(0.05, 0.95, (BATCH, *s)) for s in case.inputs]
     else:
         xs = [rng.randn(BATCH, *s) for s in case.inputs]
