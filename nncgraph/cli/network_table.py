@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Dict
 
-from ..graph.ir import build_graph
+from ..graph.ir import network_graph
 from ..graph.shape_pass import InferredGraph, infer
 from ..graph.variants import VARIANTS, derive
 from ..project.model import Project
 
 
 def check_project(project: Project) -> Dict[str, Dict[str, InferredGraph]]:
-    return {name: {v: infer(derive(build_graph(name, specs), v), v) for v in VARIANTS}
-            for name, specs in project.networks.items()}
+    graphs = {name: network_graph(project, name) for name in project.networks}
+    return {name: {v: infer(derive(graph, v), v) for v in VARIANTS} for name, graph in graphs.items()}
 
 
 def check_json(results) -> dict:

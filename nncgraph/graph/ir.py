@@ -42,6 +42,13 @@ class Graph:
         return [n for n in self.nodes if name in n.inputs]
 
 
+def network_graph(project, name: str) -> Graph:
+    """The graph of one of the project's networks, units and repeats expanded."""
+    from .expand import expand_network
+
+    return build_graph(name, expand_network(project.networks[name], project.units))
+
+
 def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
     seen: Dict[str, LayerSpec] = {}
     for spec in specs:

@@ -13,12 +13,15 @@ from ..layers import get_layer
 from ..layers.base import Prop
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
 from .model import (ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
-                    TrainingSpec)
+                    TrainingSpec, UnitSpec)
 from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZERS, SCHEDULER_COMMON,
                        SCHEDULERS, TRAINING_FIELDS)
 
-TOP_LEVEL_KEYS = ("name", "datasets", "network", "networks", "training", "context")
+TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "context")
 LAYER_KEYS = ("type", "name", "input")
+# Layer types that are structure, not computation: expanded before the graph is built (graph/expand.py).
+STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd")
+UNIT_KEYS = ("args", "inputs", "layers", "output")
 
 
 def load_project(path: str) -> Project:
@@ -48,6 +51,7 @@ def parse_project(text: str, path: str) -> Project:
         name=name, path=os.path.abspath(path),
         datasets=_datasets(_section(doc, "datasets"), base),
         networks=networks, network_locations=net_locs, training=training,
+        units=_units(doc),
         context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
 
@@ -135,6 +139,7 @@ def _networks(doc: LocatedDict, path: str):
 
 
 def _layers(items: LocatedList) -> List[LayerSpec]:
+    """Layer specs of one layer list (a network, or one instance of a unit's body)."""
     specs, counts = [], {}
     explicit = {i.get("name") for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)}
     for index, item in enumerate(items):
@@ -142,26 +147,69 @@ def _layers(items: LocatedList) -> List[LayerSpec]:
         if not isinstance(item, LocatedDict) or "type" not in item:
             raise UserError("each layer must be a mapping with a `type`.", location=where,
                             fix="e.g. - {type: ReLU}")
-        try:
-            layer = get_layer(item["type"])
-        except UserError as exc:
-            raise exc.with_context(location=item.where("type")) from None
         type_name = item["type"]
+        structural = type_name in STRUCTURAL_TYPES
+        if not structural:
+            try:
+                layer = get_layer(type_name)
+            except UserError as exc:
+                raise exc.with_context(location=item.where("type")) from None
         name = item.get("name")
         if name is None:
-            name = _default_name(type_name, counts, explicit)
-        elif not isinstance(name, str) or not name or "/" in name:
-            raise UserError(f"layer name {name!r} must be a non-empty string without '/'.",
+            base = item.get("unit") if type_name == "Unit" and isinstance(item.get("unit"), str) else type_name
+            name = _default_name(base, counts, explicit)
+        elif not isinstance(name, str) or not name:
+            raise UserError(f"layer name {name!r} must be a non-empty string.",
                             location=item.where("name"), layer_type=type_name, fix="e.g. name: conv1")
         ctx = dict(layer=name, layer_type=type_name)
-        allowed = list(LAYER_KEYS) + list(layer.props)
-        _reject_unknown(item, allowed, "property", **ctx)
-        props = {k: _coerce(layer.props[k], item[k], item.where(k), k, **ctx)
-                 for k in item if k in layer.props}
+        if structural:   # checked when expanded, where the unit definitions are known
+            props = {k: v for k, v in item.items() if k not in LAYER_KEYS}
+        else:
+            allowed = list(LAYER_KEYS) + list(layer.props)
+            _reject_unknown(item, allowed, "property", **ctx)
+            props = {k: _coerce(layer.props[k], item[k], item.where(k), k, **ctx)
+                     for k in item if k in layer.props}
         specs.append(LayerSpec(type=type_name, name=name, props=props,
                                inputs=_inputs(item, ctx), location=where,
-                               explicit_name="name" in item))
+                               explicit_name="name" in item, raw=item))
     return specs
+
+
+parse_layer_list = _layers
+
+
+def _units(doc: LocatedDict) -> Dict[str, UnitSpec]:
+    raw = doc.get("units")
+    if raw is None:
+        return {}
+    if not isinstance(raw, LocatedDict):
+        raise UserError("`units` must map unit names to definitions.", location=doc.where("units"),
+                        fix="e.g. units: {Block: {args: {maps: 16}, layers: [...]}}")
+    out = {}
+    for name in raw:
+        body = raw[name]
+        where = raw.where(name)
+        if not isinstance(body, LocatedDict) or not isinstance(body.get("layers"), LocatedList) \
+                or not body["layers"]:
+            raise UserError(f"unit '{name}' must be a mapping with a non-empty `layers` list.", location=where,
+                            fix="e.g. Block: {args: {maps: 16}, layers: [{type: Convolution, out_maps: $maps}]}")
+        _reject_unknown(body, UNIT_KEYS, f"unit '{name}' key")
+        args = body.get("args") or LocatedDict()
+        if not isinstance(args, dict):
+            raise UserError(f"`args` of unit '{name}' must map argument names to default values.",
+                            location=body.where("args"), fix="e.g. args: {maps: 16, stride: 1}")
+        inputs = body.get("inputs", ["x"])
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
+            raise UserError(f"`inputs` of unit '{name}' must be a list of names.", location=body.where("inputs"),
+                            fix="e.g. inputs: [x, shortcut]")
+        output = body.get("output")
+        if output is not None and not isinstance(output, str):
+            raise UserError(f"`output` of unit '{name}' must be a layer name.", location=body.where("output"),
+                            fix="name the layer whose output the unit returns")
+        out[str(name)] = UnitSpec(name=str(name), args=dict(args), inputs=list(inputs), layers=body["layers"],
+                                  output=output, location=where)
+    return out
 
 
 def _default_name(type_name: str, counts: Dict[str, int], taken) -> str:

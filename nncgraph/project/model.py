@@ -15,6 +15,19 @@ class LayerSpec:
     inputs: Optional[List[str]]      # None: the previous layer
     location: Location
     explicit_name: bool = True
+    raw: Any = None                  # the YAML mapping (structural layers are checked when expanded)
+
+
+@dataclass
+class UnitSpec:
+    """A reusable sub-network with arguments (NNC's Unit + Argument layers)."""
+
+    name: str
+    args: Dict[str, Any]             # argument -> default (None: required)
+    inputs: List[str]                # names the body's `input:` can use for the unit's inputs
+    layers: Any                      # the YAML layer list, expanded per instance after substitution
+    output: Optional[str]            # the layer whose output the unit returns (default: the last)
+    location: Location
 
 
 @dataclass
@@ -70,4 +83,5 @@ class Project:
     network_locations: Dict[str, Location]
     training: TrainingSpec
     context: ContextSpec
+    units: Dict[str, UnitSpec] = field(default_factory=dict)
     locations: Dict[str, Location] = field(default_factory=dict)   # section -> where

@@ -5,13 +5,15 @@ from typing import Any, Dict
 
 import yaml
 
+from ..graph.expand import expand_network
 from ..graph.ir import build_graph
 from .model import Project
 
 
 def render_project(project: Project) -> Dict[str, Any]:
     networks = {}
-    for net_name, specs in project.networks.items():
+    for net_name in project.networks:
+        specs = expand_network(project.networks[net_name], project.units)   # render shows units expanded
         graph = build_graph(net_name, specs)
         layers, previous = [], None
         for spec in specs:   # written order, not topological, so the file reads as the user wrote it

@@ -16,7 +16,7 @@ import numpy as np
 from ..compile.context import make_context, quiet_nnabla_logging
 from ..compile.nnabla_graph import compile_graph
 from ..errors import UserError
-from ..graph.ir import build_graph
+from ..graph.ir import network_graph
 from ..graph.shape_pass import infer
 from ..graph.variants import derive
 from ..project.model import Project
@@ -54,7 +54,7 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     import nnabla as nn
 
     spec = project.training
-    graph = build_graph(spec.network, project.networks[spec.network])
+    graph = network_graph(project, spec.network)
     inferred = {v: infer(derive(graph, v), v) for v in ("training", "validation")}
     if not any(i.node.layer.role == "loss" for i in inferred["training"].ordered()):
         raise UserError(f"network '{spec.network}' has no loss layer, so there is nothing to train.",

@@ -1,0 +1,253 @@
+"""Expand units and repeats into one flat list of layers with explicit inputs.
+
+The pipeline stage between loading and the graph IR:
+- a `Unit` layer becomes a copy of the unit's body, its `$arg` values
+  substituted, its layers named `<instance>/<layer>` and its parameters scoped
+  under the instance's `parameter_scope` (default: the instance name), so two
+  instances with the same scope share parameters, as NNC's ParameterScope does;
+- `repeat: N` on a unit chains N instances (`<name>_1` ... `<name>_N`);
+- layers between `RepeatStart` (`times`) and `RepeatEnd` are chained that many
+  times (`<RepeatStart>_i/<layer>`); `input: <RepeatStart>` inside the block is
+  the current repetition's input, as NNC links from RepeatStart.
+After expansion every layer names its inputs, so the IR needs no defaults.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from dataclasses import replace
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import Location, UserError, did_you_mean
+from ..layers.base import Prop
+from ..project.located_yaml import LocatedDict, LocatedList
+from ..project.model import LayerSpec, UnitSpec
+
+UNIT_PROPS = {
+    "unit": Prop("str", None, "Name of the unit (under `units:`) this layer instantiates."),
+    "repeat": Prop("pint", 1, "Chain this many instances of the unit."),
+    "parameter_scope": Prop("str", None, "Parameter scope of the instance's layers (same scope: shared "
+                            "parameters).", "ParameterScope", derived="the instance name"),
+}
+REPEAT_PROPS = {"times": Prop("pint", 3, "How many times the layers up to RepeatEnd are chained.", "Times")}
+MAX_DEPTH = 16
+
+
+def expand_network(specs: List[LayerSpec], units: Dict[str, UnitSpec]) -> List[LayerSpec]:
+    out: List[LayerSpec] = []
+    _Expander(units, out).block(specs, prefix="", scope="", aliases={}, previous=None, stack=())
+    return out
+
+
+class _Expander:
+    def __init__(self, units: Dict[str, UnitSpec], out: List[LayerSpec]):
+        self.units, self.out = units, out
+
+    def block(self, specs, *, prefix, scope, aliases, previous, stack) -> Optional[str]:
+        """Expand one layer list; returns the global name of its last output."""
+        aliases = dict(aliases)
+        depth = 0
+        for spec in specs:      # this list's plain layers may be named before they appear; they shadow outer names
+            depth += (spec.type == "RepeatStart") - (spec.type == "RepeatEnd")
+            if depth == 0 and spec.type not in ("Unit", "RepeatStart", "RepeatEnd"):
+                aliases[spec.name] = prefix + spec.name
+        i = 0
+        while i < len(specs):
+            spec = specs[i]
+            if spec.type == "RepeatStart":
+                end = _matching_end(specs, i)
+                previous = self.repeat(spec, specs[i + 1:end], specs[end], prefix=prefix, scope=scope,
+                                       aliases=aliases, previous=previous, stack=stack)
+                aliases[spec.name] = aliases[specs[end].name] = previous
+                i = end + 1
+                continue
+            if spec.type == "RepeatEnd":
+                raise UserError("RepeatEnd without a RepeatStart before it.", location=spec.location,
+                                layer=spec.name, layer_type=spec.type, fix="add a RepeatStart, or remove this.")
+            inputs = self.inputs(spec, aliases, previous)
+            if spec.type == "Unit":
+                previous = self.unit(spec, inputs, prefix=prefix, scope=scope, stack=stack)
+                aliases[spec.name] = previous
+            else:
+                props = dict(spec.props)
+                if scope and "parameter_scope" in _layer_props(spec):
+                    props["parameter_scope"] = scope + props.get("parameter_scope", spec.name)
+                previous = prefix + spec.name
+                self.out.append(replace(spec, name=previous, props=props, inputs=inputs))
+            i += 1
+        return previous
+
+    def inputs(self, spec, aliases, previous) -> List[str]:
+        if spec.inputs is None:
+            if spec.type not in ("Unit", "RepeatStart") and _takes_no_input(spec):
+                return []
+            if previous is None:
+                raise UserError("has no input: it is the first layer.", location=spec.location,
+                                layer=spec.name, layer_type=spec.type,
+                                fix="start with an Input layer, or set `input:`.")
+            return [previous]
+        resolved = []
+        for ref in spec.inputs:
+            if ref not in aliases:
+                hint = did_you_mean(ref, aliases)
+                raise UserError(f"input '{ref}' names no layer here.", location=spec.location, layer=spec.name,
+                                layer_type=spec.type,
+                                fix=(hint + " " if hint else "") + "use the `name` of an earlier layer (inside a "
+                                "unit: of the unit, or one of its `inputs`).")
+            resolved.append(aliases[ref])
+        return resolved
+
+    # -- units ----------------------------------------------------------------
+    def unit(self, spec: LayerSpec, inputs, *, prefix, scope, stack) -> str:
+        where = dict(location=spec.location, layer=spec.name, layer_type="Unit")
+        raw: LocatedDict = spec.raw
+        unit_name = spec.props.get("unit")
+        if unit_name not in self.units:
+            hint = did_you_mean(str(unit_name), self.units)
+            raise UserError(f"unit '{unit_name}' is not defined." if unit_name else "has no `unit:`.", **where,
+                            fix=(hint + " " if hint else "") + "define it under `units:` and name it with "
+                            "`unit: <name>`.")
+        unit = self.units[unit_name]
+        if unit_name in stack or len(stack) >= MAX_DEPTH:
+            raise UserError(f"unit '{unit_name}' contains itself ({' -> '.join(stack + (unit_name,))}).", **where,
+                            fix="a unit cannot use itself, directly or through other units.")
+        args = dict(unit.args)
+        for key, value in spec.props.items():
+            if key in UNIT_PROPS:
+                continue
+            if key not in unit.args:
+                hint = did_you_mean(key, list(unit.args) + list(UNIT_PROPS))
+                raise UserError(f"unit '{unit_name}' has no argument '{key}'.", location=raw.where(key),
+                                layer=spec.name, layer_type="Unit",
+                                fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(unit.args) or 'none'}.")
+            args[key] = value
+        missing = [k for k, v in args.items() if v is None]
+        if missing:
+            raise UserError(f"unit '{unit_name}' needs argument(s) {', '.join(missing)}.", **where,
+                            fix=f"add {missing[0]}: <value> to this layer.")
+        for key in ("repeat", "parameter_scope"):
+            if key in spec.props:
+                try:
+                    UNIT_PROPS[key].coerce(spec.props[key])
+                except ValueError as exc:
+                    raise UserError(f"property '{key}' {exc}.", location=raw.where(key), layer=spec.name,
+                                    layer_type="Unit", fix=UNIT_PROPS[key].doc) from None
+        if len(inputs) != len(unit.inputs):
+            raise UserError(f"unit '{unit_name}' takes {len(unit.inputs)} input(s) ({', '.join(unit.inputs)}), "
+                            f"got {len(inputs)}.", **where, fix="set `input:` to that many layer names.")
+        from ..project.load import parse_layer_list
+        repeat = spec.props.get("repeat", 1)
+        current = inputs
+        for i in range(1, repeat + 1):
+            name = spec.name if repeat == 1 else f"{spec.name}_{i}"
+            own_scope = spec.props.get("parameter_scope", spec.name)
+            if repeat > 1:          # repetitions never share parameters
+                own_scope = f"{own_scope}_{i}"
+            body = parse_layer_list(substitute(unit.layers, args, unit_name))
+            aliases = {local: ref for local, ref in zip(unit.inputs, current)}
+            out = self.block(body, prefix=f"{prefix}{name}/", scope=f"{scope}{own_scope}/", aliases=aliases,
+                             previous=current[0], stack=stack + (unit_name,))
+            if unit.output is not None:
+                if unit.output not in {s.name for s in body}:
+                    raise UserError(f"unit '{unit_name}' names output '{unit.output}', which is not one of its "
+                                    "layers.", location=unit.location, fix="set `output:` to a layer of the unit.")
+                out = f"{prefix}{name}/{unit.output}"
+            current = [out] + list(current[1:])
+        return current[0]
+
+    # -- repeats --------------------------------------------------------------
+    def repeat(self, start: LayerSpec, body, end: LayerSpec, *, prefix, scope, aliases, previous, stack) -> str:
+        try:
+            times = REPEAT_PROPS["times"].coerce(start.props.get("times", REPEAT_PROPS["times"].default))
+        except ValueError as exc:
+            raise UserError(f"property 'times' {exc}.", location=start.location, layer=start.name,
+                            layer_type="RepeatStart", fix="e.g. times: 3") from None
+        unknown = [k for k in start.props if k != "times"] + list(end.props)
+        if unknown:
+            raise UserError(f"unknown property '{unknown[0]}'.", location=start.location, layer=start.name,
+                            layer_type="RepeatStart", fix="RepeatStart takes `times`; RepeatEnd takes nothing.")
+        current = self.inputs(start, aliases, previous)[0]
+        for i in range(1, times + 1):
+            inner = dict(aliases)
+            inner[start.name] = current
+            current = self.block(body, prefix=f"{prefix}{start.name}_{i}/", scope=f"{scope}{start.name}_{i}/",
+                                 aliases=inner, previous=current, stack=stack)
+        return current
+
+
+def _matching_end(specs, start: int) -> int:
+    depth = 0
+    for j in range(start, len(specs)):
+        if specs[j].type == "RepeatStart":
+            depth += 1
+        elif specs[j].type == "RepeatEnd":
+            depth -= 1
+            if depth == 0:
+                return j
+    spec = specs[start]
+    raise UserError("RepeatStart has no RepeatEnd after it.", location=spec.location, layer=spec.name,
+                    layer_type=spec.type, fix="add {type: RepeatEnd} after the layers to repeat.")
+
+
+def _layer_props(spec):
+    from ..layers import get_layer
+    return get_layer(spec.type).props
+
+
+def _takes_no_input(spec) -> bool:
+    from ..layers import get_layer
+    n = get_layer(spec.type).n_inputs
+    return (n if isinstance(n, int) else n[0]) == 0
+
+
+# -- argument substitution -------------------------------------------------------
+_ARG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+        ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+
+
+def substitute(value: Any, args: Dict[str, Any], unit: str, where: Location = None) -> Any:
+    """A copy of a YAML value with `$arg` (or an arithmetic expression of args, `$maps * 4`) replaced."""
+    if isinstance(value, LocatedDict):
+        out = LocatedDict()
+        out.file, out.line, out.column, out.key_positions = value.file, value.line, value.column, value.key_positions
+        for k, v in value.items():
+            out[k] = substitute(v, args, unit, value.where(k))
+        return out
+    if isinstance(value, LocatedList):
+        out = LocatedList(substitute(v, args, unit, value.where(i)) for i, v in enumerate(value))
+        out.file, out.line, out.column, out.item_positions = value.file, value.line, value.column, \
+            value.item_positions
+        return out
+    if isinstance(value, str) and "$" in value:
+        whole = _ARG.fullmatch(value.strip())
+        names = _ARG.findall(value)
+        for n in names:
+            if n not in args:
+                hint = did_you_mean(n, args)
+                raise UserError(f"'${n}' is not an argument of unit '{unit}'.", location=where,
+                                fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(args) or 'none'}.")
+        if whole:
+            return args[whole.group(1)]
+        return _evaluate(_ARG.sub(lambda m: repr(args[m.group(1)]), value), value, where)
+    return value
+
+
+def _evaluate(expression: str, written: str, where) -> Any:
+    def walk(node):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        raise ValueError
+    try:
+        result = walk(ast.parse(expression, mode="eval"))
+    except (ValueError, SyntaxError, ZeroDivisionError, TypeError):
+        raise UserError(f"cannot evaluate '{written}'.", location=where,
+                        fix="use an argument ($maps) or arithmetic of arguments and numbers ($maps * 4).") from None
+    return int(result) if isinstance(result, float) and result.is_integer() else result
