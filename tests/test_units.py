@@ -117,7 +117,7 @@ def test_render_expands_units_and_loads_again(tmp_path):
 network:
   - {type: Input, name: x, size: [3, 8, 8]}
   - {type: Unit, unit: Block, name: a, parameter_scope: s}
-  - {type: Unit, unit: Block, name: b, parameter_scope: s}
+  - {type: Unit, unit: Block, name: b, input: x, parameter_scope: s}
 """)
     text = render_yaml(p)
     assert "\nunits:" not in text and "$" not in text
