@@ -59,7 +59,9 @@ def create_parameters(node_info, base_dir: str) -> None:
         if values is None:
             init = make_initializer(props[f"{key}_initializer"], props[f"{key}_initializer_multiplier"], spec)
             values = init(spec.shape)
-        var = get_parameter_or_create(spec.name, spec.shape, need_grad=spec.trainable)
+        # a learning-rate multiplier of 0 freezes the parameter: no gradient is even computed for it
+        frozen = props.get(f"{key}_lrate_multiplier", 1.0) == 0
+        var = get_parameter_or_create(spec.name, spec.shape, need_grad=spec.trainable and not frozen)
         var.d = values
 
 

@@ -25,7 +25,7 @@ from .background_monitor import BackgroundMonitor, compile_monitor, split_parame
 from .data_binding import bind_dataset
 from .evaluation import attach_monitor
 from .learning_curve import plot_learning_curve
-from .optimizer import applies_weight_decay, base_learning_rate, make_solver
+from .optimizer import applies_weight_decay, base_learning_rate, learning_rate_multipliers, make_solvers
 from .run_folder import RunFolder
 from .schedule import learning_rate
 
@@ -45,8 +45,8 @@ class TrainResult:
 def seed_everything(seed: int) -> None:
     import nnabla as nn
 
-    np.random.seed(seed)          # nnabla's initializers draw from NumPy's global generator
-    nn.random.seed(seed)          # nnabla's own generator (Dropout with seed -1)
+    np.random.seed(seed)          # anything drawing from NumPy's global generator
+    nn.random.seed(seed)          # nnabla's generator: initializers (nnabla.random.prng) and Dropout (seed -1)
 
 
 def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult:
@@ -74,13 +74,12 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     monitor_graph = compile_monitor(nn, lambda g, b: compile_graph(g, b, base_dir), inferred["validation"],
                                     spec.batch_size)
     live, snapshot = split_parameters(nn)
-    trainable = nn.get_parameters()     # grad_only: what the solver updates
-    solver = make_solver(spec.optimizer)
-    solver.set_parameters({k: v for k, v in trainable.items() if k in live})
+    trainable = {k: v for k, v in nn.get_parameters().items() if k in live}   # grad_only: frozen ones excluded
+    solvers = make_solvers(spec.optimizer, trainable, learning_rate_multipliers(inferred["training"]))
     monitor = BackgroundMonitor(monitor_graph, live, snapshot, spec.batch_size)
 
     run.write_text("project.yaml", render_yaml(project))
-    loop = _EpochLoop(project, trainer_graph, solver, train_data)
+    loop = _EpochLoop(project, trainer_graph, solvers, train_data)
     rows: List[Dict] = []
     best = {"error": None, "epoch": None}
     waiting: Optional[Dict] = None        # the row whose validation runs in the background
@@ -133,10 +132,10 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
 class _EpochLoop:
     """One pass over the training set: no per-batch work beyond feeding arrays."""
 
-    def __init__(self, project: Project, compiled, solver, data: Dict[str, np.ndarray]):
+    def __init__(self, project: Project, compiled, solvers, data: Dict[str, np.ndarray]):
         self.spec = project.training
         self.shuffle = project.datasets["training"].shuffle
-        self.compiled, self.solver = compiled, solver
+        self.compiled, self.solvers = compiled, solvers
         self.feeds = [(var, data[name]) for name, var in compiled.inputs.items()]
         self.n = len(self.feeds[0][1])
         self.iterations = -(-self.n // self.spec.batch_size)
@@ -162,13 +161,15 @@ class _EpochLoop:
             for var, array in self.feeds:
                 var.d = array[idx]
             lr = learning_rate(spec.lr_scheduler, self.base_lr, epoch - 1 + it / self.iterations, spec.max_epoch)
-            self.solver.set_learning_rate(lr)
-            self.solver.zero_grad()
+            for multiplier, solver in self.solvers:
+                solver.set_learning_rate(lr * multiplier)
+                solver.zero_grad()
             step.forward(clear_no_need_grad=True)
             loss.backward(clear_buffer=True)
-            if self.decay:
-                self.solver.weight_decay(self.decay)
-            self.solver.update()
+            for _, solver in self.solvers:
+                if self.decay:
+                    solver.weight_decay(self.decay)
+                solver.update()
             totals += monitor.d[:min(batch, n - it * batch)].sum(axis=0)   # wrapped samples not counted
         cost, error = totals / n
         return {"epoch": epoch, "cost": cost, "learning_rate": lr,
