@@ -1,4 +1,5 @@
-"""Activation layers: elementwise, shape-preserving (Softmax along an axis)."""
+"""Activation layers: elementwise and shape-preserving (Softmax along an axis), except
+CReLU and CELU, which concatenate two activations and so double one axis."""
 from __future__ import annotations
 
 from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
@@ -33,6 +34,18 @@ SELU = _simple("SELU", "selu", "scale * (x if x > 0 else alpha * (exp(x) - 1))."
 Swish = _simple("Swish", "swish", "x * sigmoid(x).")
 Sigmoid = _simple("Sigmoid", "sigmoid", "1 / (1 + exp(-x)).")
 Tanh = _simple("Tanh", "tanh", "Hyperbolic tangent.")
+HardTanh = _simple("HardTanh", "hard_tanh", "x clipped to [-1, 1].")
+TanhShrink = _simple("TanhShrink", "tanh_shrink", "x - tanh(x).")
+HardSigmoid = _simple("HardSigmoid", "hard_sigmoid", "0.2 * x + 0.5, clipped to [0, 1].")
+LogSigmoid = _simple("LogSigmoid", "log_sigmoid", "log(sigmoid(x)), computed stably.")
+Abs = _simple("Abs", "abs", "|x|.")
+ReLU6 = _simple("ReLU6", "relu6", "min(max(x, 0), 6).")
+GELU = _simple("GELU", "gelu", "Gaussian error linear unit x * P(N(0, 1) < x), in its tanh approximation "
+                               "x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) / 2.")
+SoftPlus = _simple("SoftPlus", "softplus", "log(1 + exp(x)).")
+SoftSign = _simple("SoftSign", "softsign", "x / (1 + |x|).")
+Sinc = _simple("Sinc", "sinc", "sin(x) / x (unnormalised: no pi), 1 at x = 0.")
+Mish = _simple("Mish", "mish", "x * tanh(log(1 + exp(x))).")
 
 
 class _AlongAxis(Layer):
@@ -60,6 +73,37 @@ class LogSoftmax(_AlongAxis):
     function = "log_softmax"
 
 
+class _Doubling(Layer):
+    """Two activations of x and -x concatenated along `axis`, which doubles that axis."""
+
+    category = "Activation"
+    shape_rule = "input with axis `axis` doubled"
+
+    def infer_shape(self, in_shapes, p):
+        shape = list(in_shapes[0])
+        shape[channel_axis(p["axis"], in_shapes[0]) - 1] *= 2
+        return tuple(shape)
+
+
+class CReLU(_Doubling):
+    doc = "ReLU of x and of -x, concatenated along `axis` (which doubles in size)."
+    nnabla_function = "CReLU"
+    props = {"axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.crelu(inputs[0], axis=p["axis"] + 1)
+
+
+class CELU(_Doubling):
+    doc = "ELU of x and of -x, concatenated along `axis` (which doubles in size)."
+    nnabla_function = "CELU"
+    props = {"alpha": Prop("float", 1.0, "Scale of the negative part of each ELU.", "Alpha"),
+             "axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.celu(inputs[0], alpha=p["alpha"], axis=p["axis"] + 1)
+
+
 class PReLU(Layer):
     category = "Activation"
     doc = "Leaky ReLU with a learned slope per channel; parameter `<scope>/prelu/slope`."
@@ -82,4 +126,6 @@ class PReLU(Layer):
         return ctx.PF.prelu(inputs[0], base_axis=p["base_axis"] + 1, shared=False)
 
 
-LAYERS = [ReLU, LeakyReLU, PReLU, ELU, SELU, Swish, Sigmoid, Tanh, Softmax, LogSoftmax]
+# NNC's palette order
+LAYERS = [Tanh, HardTanh, TanhShrink, Sigmoid, HardSigmoid, LogSigmoid, Abs, ReLU, CReLU, LeakyReLU, PReLU, ReLU6,
+          ELU, CELU, SELU, GELU, SoftPlus, SoftSign, Sinc, Swish, Mish, Softmax, LogSoftmax]
