@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("project")
     run.add_argument("-o", "--output", metavar="RUN_DIR", help="run folder (default: runs/<name>/<timestamp>)")
     run.add_argument("--epochs", type=int, metavar="N", help="override training.max_epoch")
+    run.add_argument("--dataset", action="append", default=[], metavar="NAME=CSV",
+                     help="use CSV for dataset NAME (training, validation), e.g. for a zoo project")
     run.add_argument("--context", choices=("cpu", "cudnn"), help="override context.backend")
     run.add_argument("--device-id", type=int, metavar="N", help="override context.device_id")
     run.add_argument("--precision", choices=("float", "half"), help="override context.precision")
@@ -48,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                             "as PNGs + NNC CSVs (4,000 training / 1,000 validation)")
     mnist.add_argument("-o", "--output", required=True, metavar="DIR")
     mnist.add_argument("--seed", type=int, default=0)
+    mnist.add_argument("--size", type=int, default=28, help="pad the 28x28 digits to SIZE x SIZE (default 28)")
+    mnist.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1: gray; 3: RGB copies")
     return p
 
 
@@ -73,6 +77,8 @@ def _cmd_run(args) -> int:
     from ..train.trainer import train_project
 
     project = load_project(args.project)
+    for item in args.dataset:
+        override_dataset(project, item)
     if args.epochs is not None:
         if args.epochs < 1:
             raise UserError(f"--epochs must be 1 or more, got {args.epochs}.", fix="e.g. --epochs 10")
@@ -94,6 +100,21 @@ def _cmd_run(args) -> int:
               f"after {final['epoch']} epochs")
     print(f"run folder: {_display_path(run.path)}")
     return 0
+
+
+def override_dataset(project, item: str) -> None:
+    """--dataset NAME=CSV: a path relative to the working directory, as typed."""
+    from ..project.model import DatasetSpec
+    from ..errors import Location
+
+    name, sep, csv = item.partition("=")
+    if not sep or not name or not csv:
+        raise UserError(f"--dataset needs NAME=CSV, got '{item}'.", fix="e.g. --dataset training=data/train.csv")
+    old = project.datasets.get(name)
+    project.datasets[name] = DatasetSpec(
+        name=name, csv=os.path.abspath(csv), csv_as_written=os.path.abspath(csv),
+        shuffle=old.shuffle if old else name == "training",
+        image_normalization=old.image_normalization if old else True, location=Location("--dataset"))
 
 
 def _cmd_check(args) -> int:
@@ -139,7 +160,7 @@ def _cmd_schema(args) -> int:
 def _cmd_dataset(args) -> int:
     from ..data.mnist_sample import write_mnist_sample
 
-    info = write_mnist_sample(args.output, seed=args.seed)
+    info = write_mnist_sample(args.output, seed=args.seed, size=args.size, channels=args.channels)
     print(f"wrote {info['n_train']} training and {info['n_valid']} validation digits: "
           f"{_display_path(info['train_csv'])}, {_display_path(info['valid_csv'])}")
     return 0

