@@ -100,3 +100,10 @@ def test_parameter_file_of_the_wrong_shape(tmp_path):
         initial_parameters(p)
     text = str(info.value)
     assert "layer 'fc' (Affine)" in text and "[5, 3]" in text and "[128, 3]" in text and "p.yaml:" in text
+
+
+def test_uniform_glorot_initializer(tmp_path):
+    p = make_project(tmp_path, ", w_initializer: UniformAffineGlorot, w_initializer_multiplier: 0.5")
+    w = initial_parameters(p)["fc/affine/W"]          # limit sqrt(6 / (128 + 3)), halved
+    limit = 0.5 * np.sqrt(6 / (128 + 3))
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.8 * limit

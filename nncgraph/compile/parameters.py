@@ -33,8 +33,8 @@ def make_initializer(kind: str, multiplier: float, spec: ParamSpec):
     fan_in, fan_out, kernel = fans(spec)
     kernel = tuple(kernel) or (1, 1)
     if kind.startswith("Uniform"):          # UniformAffineGlorot, UniformConvolutionGlorot, UniformCLConvGlorot
-        limit = I.calc_uniform_lim_glorot(fan_in, fan_out, kernel) * multiplier
-        return I.UniformInitializer((-limit, limit))
+        low, high = I.calc_uniform_lim_glorot(fan_in, fan_out, kernel)    # nnabla returns the (low, high) pair
+        return I.UniformInitializer((low * multiplier, high * multiplier))
     if kind.endswith("HeForward"):
         std = I.calc_normal_std_he_forward(fan_in, fan_out, kernel)
     elif kind.endswith("HeBackward"):

@@ -1,6 +1,256 @@
 """Quantization layers: fixed-point, min-max and power-of-2 quantizers, binary weights and activations."""
 from __future__ import annotations
 
-from .base import Layer, ParamSpec, Prop, ShapeError, channel_axis, size_of  # noqa: F401
+import dataclasses
 
-LAYERS = []
+from .base import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, Layer,
+                   ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from .convolution import _ConvBase, _assemble, _spatial
+from .shape_rules import conv_out
+
+_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
+              "layer name.", "ParameterScope", derived="the layer name")
+def _frozen(props, *names):
+    """NNC's LRateMultiplier default 0 for parameters nnabla never trains (Wb, the quantization levels)."""
+    return {k: dataclasses.replace(v, default=0.0) if k in {f"{n.lower()}_lrate_multiplier" for n in names} else v
+            for k, v in props.items()}
+
+
+_STE = Prop("bool", True, "Backward passes the gradient only inside the representable range (otherwise "
+            "everywhere).", "STEFineGrained")
+
+
+# -- binary weights ---------------------------------------------------------------
+# nnabla keeps the trained float weights W and writes their binarized copy Wb in every forward pass;
+# Wb (and BinaryWeight's scale alpha) are never trained.
+class _BinaryAffine(Layer):
+    category = "Quantize"
+    shape_rule = "`out_shape`"
+    pf_scope = ""
+    with_alpha = False
+    props = {
+        "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
+        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+        "parameter_scope": _SCOPE,
+        **_frozen(parameter_props(W=("UniformAffineGlorot", 1.0, AFFINE_INITIALIZERS),
+                                  Wb=("Constant", 0.0, AFFINE_INITIALIZERS), b=("Constant", 0.0, PLAIN_INITIALIZERS)),
+                  "Wb"),
+    }
+
+    def infer_shape(self, in_shapes, p):
+        if size_of(in_shapes[0]) == 0:
+            raise ShapeError(f"gets an empty input (shape {list(in_shapes[0])}).",
+                             fix="an earlier layer shrinks the data to nothing; reduce its kernel, stride or pooling.")
+        return tuple(p["out_shape"])
+
+    def parameters(self, in_shapes, p):
+        out = tuple(p["out_shape"])
+        w = (size_of(in_shapes[0]), *out)
+        specs = [ParamSpec(f"{self.pf_scope}/W", w), ParamSpec(f"{self.pf_scope}/Wb", w, trainable=False)]
+        if self.with_alpha:
+            specs.append(ParamSpec(f"{self.pf_scope}/alpha", out, trainable=False))
+        if p["with_bias"]:
+            specs.append(ParamSpec(f"{self.pf_scope}/b", out))
+        return specs
+
+
+class BinaryConnectAffine(_BinaryAffine):
+    doc = ("Affine with the signs (+1/-1) of its weights, `<scope>/bicon_affine/W`; the binarized copy is "
+           "`Wb`, the bias `b`.")
+    nnabla_function = "BinaryConnectAffine"
+    pf_scope = "bicon_affine"
+
+    def emit(self, ctx, inputs, p):
+        return ctx.PF.binary_connect_affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
+
+
+class BinaryWeightAffine(_BinaryAffine):
+    doc = ("Affine with the signs of its weights scaled per output by their mean absolute value (XNOR-Net); "
+           "parameters `<scope>/bwn_affine/W`, `Wb`, `alpha`, `b`.")
+    nnabla_function = "BinaryWeightAffine"
+    pf_scope = "bwn_affine"
+    with_alpha = True
+
+    def emit(self, ctx, inputs, p):
+        return ctx.PF.binary_weight_affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
+
+
+class _BinaryConvolution(_ConvBase):
+    category = "Quantize"
+    shape_rule = "like Convolution (group 1, channels first)"
+    pf_scope = ""
+    with_alpha = False
+    props = {
+        "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
+        "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
+        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+        "border_mode": Prop("option", "valid", "How padding is derived when `padding` is not given.",
+                            "BorderMode", options=("valid", "full", "same")),
+        "padding": Prop("uints", None, "Zero padding per spatial axis.", "Padding",
+                        derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
+        "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
+        "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
+        "parameter_scope": _SCOPE,
+        **_frozen(parameter_props(W=("UniformConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
+                                  Wb=("Constant", 0.0, DECONVOLUTION_INITIALIZERS),
+                                  b=("Constant", 0.0, PLAIN_INITIALIZERS)), "Wb"),
+    }
+
+    def infer_shape(self, in_shapes, p):
+        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
+        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
+               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
+        if min(out) < 1:
+            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(in_shapes[0])} "
+                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
+        return _assemble(lead, p["out_maps"], out, False)
+
+    def parameters(self, in_shapes, p):
+        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), False)[0]
+        k = tuple(p["kernel_shape"])
+        w = (p["out_maps"], ch, *k)
+        fans = (ch, p["out_maps"], k)
+        specs = [ParamSpec(f"{self.pf_scope}/W", w, fans=fans),
+                 ParamSpec(f"{self.pf_scope}/Wb", w, trainable=False, fans=fans)]
+        if self.with_alpha:
+            specs.append(ParamSpec(f"{self.pf_scope}/alpha", (p["out_maps"],), trainable=False))
+        if p["with_bias"]:
+            specs.append(ParamSpec(f"{self.pf_scope}/b", (p["out_maps"],)))
+        return specs
+
+    def _args(self, x, p):
+        k = tuple(p["kernel_shape"])
+        return dict(outmaps=p["out_maps"], kernel=k, pad=tuple(p["padding"]), stride=tuple(p["strides"]),
+                    dilation=tuple(p["dilation"]), base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
+
+
+class BinaryConnectConvolution(_BinaryConvolution):
+    doc = ("Convolution with the signs (+1/-1) of its weights, `<scope>/bicon_conv/W`; the binarized copy is "
+           "`Wb`, the bias `b`.")
+    nnabla_function = "BinaryConnectConvolution"
+    pf_scope = "bicon_conv"
+
+    def emit(self, ctx, inputs, p):
+        return ctx.PF.binary_connect_convolution(inputs[0], **self._args(inputs[0], p))
+
+
+class BinaryWeightConvolution(_BinaryConvolution):
+    doc = ("Convolution with the signs of its weights scaled per output map by their mean absolute value "
+           "(XNOR-Net); parameters `<scope>/bwn_conv/W`, `Wb`, `alpha`, `b`.")
+    nnabla_function = "BinaryWeightConvolution"
+    pf_scope = "bwn_conv"
+    with_alpha = True
+
+    def emit(self, ctx, inputs, p):
+        return ctx.PF.binary_weight_convolution(inputs[0], **self._args(inputs[0], p))
+
+
+# -- binary activations -------------------------------------------------------------
+class BinarySigmoid(Layer):
+    category = "Quantize"
+    doc = "1 where the input is positive, else 0; the backward pass uses the gradient of a hard sigmoid."
+    nnabla_function = "BinarySigmoid"
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.binary_sigmoid(inputs[0])
+
+
+class BinaryTanh(Layer):
+    category = "Quantize"
+    doc = "1 where the input is positive, else -1; the backward pass uses the gradient of a hard tanh."
+    nnabla_function = "BinaryTanh"
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.binary_tanh(inputs[0])
+
+
+# -- quantizers ---------------------------------------------------------------------
+class FixedPointQuantize(Layer):
+    category = "Quantize"
+    doc = "Rounds to the nearest multiple of `delta` within the range of an n-bit fixed-point number."
+    nnabla_function = "FixedPointQuantize"
+    props = {
+        "sign": Prop("bool", True, "Signed: n bits include a sign bit (range +-(2^(n-1) - 1) * delta); "
+                     "unsigned: 0 to (2^n - 1) * delta.", "Sign"),
+        "n": Prop("pint", 8, "Number of bits.", "N"),
+        "delta": Prop("float", 0.0625, "Step between representable values.", "Delta"),
+        "ste_fine_grained": _STE,
+    }
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.fixed_point_quantize(inputs[0], sign=p["sign"], n=p["n"], delta=p["delta"],
+                                          ste_fine_grained=p["ste_fine_grained"])
+
+
+class Pow2Quantize(Layer):
+    category = "Quantize"
+    doc = "Rounds each value to a signed power of two (or zero) representable in n bits with largest exponent m."
+    nnabla_function = "Pow2Quantize"
+    props = {
+        "sign": Prop("bool", True, "Keep the sign (one of the n bits).", "Sign"),
+        "with_zero": Prop("bool", True, "Zero is representable (one code of the n bits).", "WithZero"),
+        "n": Prop("pint", 8, "Number of bits.", "N"),
+        "m": Prop("uint", 1, "Largest exponent: values are at most 2^m.", "M"),
+        "ste_fine_grained": _STE,
+    }
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.pow2_quantize(inputs[0], sign=p["sign"], with_zero=p["with_zero"], n=p["n"], m=p["m"],
+                                   ste_fine_grained=p["ste_fine_grained"])
+
+
+def _renamed(props, nnc_names):
+    """NNC calls the min-max parameters r, R, l, L, whose snake_case names would collide (r, R); the keys
+    follow nnabla's parameter names instead, which is also what the compiler looks them up by."""
+    return {k: dataclasses.replace(v, nnc=nnc_names[v.nnc.split(".")[0]] + "." + v.nnc.split(".", 1)[1])
+            for k, v in props.items()}
+
+
+_MIN_MAX_PARAMS = (("qr_min", "r", -6.0, True), ("qr_max", "R", 6.0, True),
+                   ("ql_min", "l", 0.0, False), ("ql_max", "L", 255.0, False))
+
+
+class MinMaxQuantize(Layer):
+    category = "Quantize"
+    doc = ("Quantizes uniformly between the range `<scope>/min_max_quantize/qr_min`..`qr_max` onto the levels "
+           "`ql_min`..`ql_max`; the range is trained, or taken from the inputs' min and max.")
+    nnabla_function = "MinMaxQuantize"
+    props = {
+        "decay": Prop("float", 0.999, "Decay of the moving average of the range (x_min_max and ema).", "Decay"),
+        "x_min_max": Prop("bool", False, "Take the range from each batch's min and max.", "XMinMax"),
+        "ema": Prop("bool", False, "With x_min_max: keep a moving average of the range (updated in training, "
+                    "used as is in validation).", "EMA"),
+        "ste_fine_grained": _STE,
+        "epsilon": Prop("float", 0.01, "Smallest allowed width of the range.", "Epsilon"),
+        # NNC has no ParameterScope here; a scope per layer keeps two quantizers from sharing ranges
+        "parameter_scope": _SCOPE,
+        **_renamed(_frozen(parameter_props(**{name: ("Constant", value, PLAIN_INITIALIZERS)
+                                              for name, _, value, _ in _MIN_MAX_PARAMS}), "ql_min", "ql_max"),
+                   {name: nnc for name, nnc, _, _ in _MIN_MAX_PARAMS}),
+    }
+
+    def parameters(self, in_shapes, p):
+        shape = (1,) * (len(in_shapes[0]) + 1)
+        averaged = p["x_min_max"] and p["ema"]
+        return [ParamSpec(f"min_max_quantize/{name}", shape, trainable=range_ and not averaged)
+                for name, _, _, range_ in _MIN_MAX_PARAMS]
+
+    def emit(self, ctx, inputs, p):
+        x = inputs[0]
+        kw = dict(decay=p["decay"], ste_fine_grained=p["ste_fine_grained"], eps=p["epsilon"])
+        if ctx.train or not (p["x_min_max"] and p["ema"]):
+            return ctx.PF.min_max_quantize(x, x_min_max=p["x_min_max"], ema=p["ema"], **kw)
+        # Validation uses the averaged range without folding validation batches into it, as
+        # BatchNormalization does. PF.min_max_quantize would re-create the ranges as trainable for these
+        # flags, so they are fetched directly: the compiler has created them (the initializers, PF's
+        # defaults, serve only a direct use without the compiler).
+        shape = (1,) * x.ndim
+        with ctx.nn.parameter_scope("min_max_quantize"):
+            q = {name: ctx.nn.parameter.get_parameter_or_create(
+                name, shape, ctx.I.ConstantInitializer(value), False) for name, _, value, _ in _MIN_MAX_PARAMS}
+        return ctx.F.min_max_quantize(x, q["qr_min"], q["qr_max"], q["ql_min"], q["ql_max"],
+                                      x_min_max=False, ema=True, **kw)
+
+
+LAYERS = [BinaryConnectAffine, BinaryConnectConvolution, BinarySigmoid, BinaryTanh, BinaryWeightAffine,
+          BinaryWeightConvolution, FixedPointQuantize, MinMaxQuantize, Pow2Quantize]
