@@ -86,6 +86,8 @@ def make_inputs(case: Case, props, rng) -> Arrays:
             xs.append(rng.randint(0, layer.n_classes(tuple(case.inputs[0]), props), shape))
         elif case.target == "binary":
             xs.append(rng.randint(0, 2, shape))
+        elif case.target == "prob":     # distributions, e.g. KLMultinomial's q, must be positive
+            xs.append(rng.uniform(0.05, 0.95, shape))
         else:
             xs.append(rng.randn(*shape))
     return [x.astype(np.float32) for x in xs]
@@ -112,6 +114,7 @@ def build(case: Case, train: bool) -> Built:
     xs = make_inputs(case, props, rng)
     variables = [nn.Variable.from_numpy_array(x) for x in xs]
     layer, ctx = REGISTRY[case.type], emit_context(train)
+    ctx.batch_size = BATCH   # zero-input layers (Parameter, Constant) broadcast their value over the batch
     scope = props.get("parameter_scope")
     if scope:
         with nn.parameter_scope(scope):

@@ -29,13 +29,13 @@ class CompiledGraph:
         return self.outputs[node_info.node.inputs[0]]
 
 
-def emit_context(train: bool) -> EmitContext:
+def emit_context(train: bool, batch_size: int = 0) -> EmitContext:
     import nnabla as nn
     import nnabla.functions as F
     import nnabla.initializer as I
     import nnabla.parametric_functions as PF
 
-    return EmitContext(nn=nn, F=F, PF=PF, I=I, train=train)
+    return EmitContext(nn=nn, F=F, PF=PF, I=I, train=train, batch_size=batch_size)
 
 
 def compile_graph(inferred: InferredGraph, batch_size: int, base_dir: str = ".") -> CompiledGraph:
@@ -43,7 +43,7 @@ def compile_graph(inferred: InferredGraph, batch_size: int, base_dir: str = ".")
     import nnabla as nn
     import nnabla.functions as F
 
-    ctx = emit_context(train=inferred.variant == "training")
+    ctx = emit_context(train=inferred.variant == "training", batch_size=batch_size)
     inputs: Dict[str, Any] = {}
     outputs: Dict[str, Any] = {}
     compiled = CompiledGraph(inferred, batch_size, inputs, outputs)

@@ -52,7 +52,7 @@ def create_parameters(node_info, base_dir: str) -> None:
     for spec in node_info.params:      # names are relative to the current scope, e.g. "conv1/conv/W"
         if get_parameter(spec.name) is not None:
             continue
-        key = spec.nnc_name.lower()
+        key = spec.prop_key
         if f"{key}_initializer" not in props:
             continue                         # a layer without NNC per-parameter properties: PF's default
         values = _load_file(props.get(f"{key}_file", ""), spec, node_info.node, base_dir)
@@ -72,7 +72,7 @@ def _load_file(path: str, spec: ParamSpec, node, base_dir: str):
     where = dict(location=node.location, layer=node.name, layer_type=node.type)
     if not os.path.isfile(full):
         raise UserError(f"{spec.nnc_name} file '{path}' does not exist.", **where,
-                        fix=f"correct `{spec.nnc_name.lower()}_file` (relative to the project file).")
+                        fix=f"correct `{spec.prop_key}_file` (relative to the project file).")
     try:
         values = np.load(full, allow_pickle=False)
     except (OSError, ValueError) as exc:

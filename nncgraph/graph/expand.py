@@ -23,6 +23,7 @@ from ..errors import Location, UserError, did_you_mean
 from ..layers.base import Prop
 from ..project.located_yaml import LocatedDict, LocatedList
 from ..project.model import LayerSpec, UnitSpec
+from .recurrent import recurrent_block
 
 UNIT_PROPS = {
     "unit": Prop("str", None, "Name of the unit (under `units:`) this layer instantiates."),
@@ -31,12 +32,15 @@ UNIT_PROPS = {
                             "parameters).", "ParameterScope", derived="the instance name"),
 }
 REPEAT_PROPS = {"times": Prop("pint", 3, "How many times the layers up to RepeatEnd are chained.", "Times")}
+OPENERS = ("RepeatStart", "RecurrentInput")
+CLOSERS = ("RepeatEnd", "RecurrentOutput")
+STRUCTURE = ("Unit", "Delay") + OPENERS + CLOSERS
 MAX_DEPTH = 16
 
 
 def expand_network(specs: List[LayerSpec], units: Dict[str, UnitSpec]) -> List[LayerSpec]:
     out: List[LayerSpec] = []
-    _Expander(units, out).block(specs, prefix="", scope="", aliases={}, previous=None, stack=())
+    _Expander(units, out).block(specs, prefix="", scope=None, aliases={}, previous=None, stack=())
     return out
 
 
@@ -45,16 +49,38 @@ class _Expander:
         self.units, self.out = units, out
 
     def block(self, specs, *, prefix, scope, aliases, previous, stack) -> Optional[str]:
-        """Expand one layer list; returns the global name of its last output."""
+        """Expand one layer list; returns the global name of its last output.
+
+        `scope` None: layers keep their default parameter scope (their expanded name); a string: it
+        prefixes their scope (units), or is forced as is (recurrent steps share parameters).
+        """
+        return self.block_with_aliases(specs, prefix=prefix, scope=scope, aliases=aliases, previous=previous,
+                                       stack=stack)[0]
+
+    def block_with_aliases(self, specs, *, prefix, scope, aliases, previous, stack):
         aliases = dict(aliases)
         depth = 0
         for spec in specs:      # this list's plain layers may be named before they appear; they shadow outer names
-            depth += (spec.type == "RepeatStart") - (spec.type == "RepeatEnd")
-            if depth == 0 and spec.type not in ("Unit", "RepeatStart", "RepeatEnd"):
+            depth += (spec.type in OPENERS) - (spec.type in CLOSERS)
+            if depth == 0 and spec.type not in STRUCTURE:
                 aliases[spec.name] = prefix + spec.name
         i = 0
         while i < len(specs):
             spec = specs[i]
+            if spec.type == "Delay":            # resolved by the enclosing recurrent block
+                i += 1
+                continue
+            if spec.type == "RecurrentInput":
+                end = _matching_end(specs, i, "RecurrentInput", "RecurrentOutput")
+                previous = recurrent_block(self, spec, specs[i + 1:end], specs[end], prefix=prefix, scope=scope,
+                                           aliases=aliases, previous=previous, stack=stack)
+                aliases[spec.name] = aliases[specs[end].name] = previous
+                i = end + 1
+                continue
+            if spec.type in ("RecurrentOutput", "Delay"):
+                raise UserError(f"{spec.type} outside a RecurrentInput ... RecurrentOutput block.",
+                                location=spec.location, layer=spec.name, layer_type=spec.type,
+                                fix="put the recurrent layers between a RecurrentInput and a RecurrentOutput.")
             if spec.type == "RepeatStart":
                 end = _matching_end(specs, i)
                 previous = self.repeat(spec, specs[i + 1:end], specs[end], prefix=prefix, scope=scope,
@@ -62,25 +88,25 @@ class _Expander:
                 aliases[spec.name] = aliases[specs[end].name] = previous
                 i = end + 1
                 continue
-            if spec.type == "RepeatEnd":
-                raise UserError("RepeatEnd without a RepeatStart before it.", location=spec.location,
-                                layer=spec.name, layer_type=spec.type, fix="add a RepeatStart, or remove this.")
+            if spec.type in CLOSERS:
+                raise UserError(f"{spec.type} without a matching start before it.", location=spec.location,
+                                layer=spec.name, layer_type=spec.type, fix="add the start of the block, or remove this.")
             inputs = self.inputs(spec, aliases, previous)
             if spec.type == "Unit":
                 previous = self.unit(spec, inputs, prefix=prefix, scope=scope, stack=stack)
                 aliases[spec.name] = previous
             else:
                 props = dict(spec.props)
-                if scope and "parameter_scope" in _layer_props(spec):
+                if scope is not None and "parameter_scope" in _layer_props(spec):
                     props["parameter_scope"] = scope + props.get("parameter_scope", spec.name)
                 previous = prefix + spec.name
                 self.out.append(replace(spec, name=previous, props=props, inputs=inputs))
             i += 1
-        return previous
+        return previous, aliases
 
     def inputs(self, spec, aliases, previous) -> List[str]:
         if spec.inputs is None:
-            if spec.type not in ("Unit", "RepeatStart") and _takes_no_input(spec):
+            if spec.type not in STRUCTURE and _takes_no_input(spec):
                 return []
             if previous is None:
                 raise UserError("has no input: it is the first layer.", location=spec.location,
@@ -146,7 +172,7 @@ class _Expander:
                 own_scope = f"{own_scope}_{i}"
             body = parse_layer_list(substitute(unit.layers, args, unit_name))
             aliases = {local: ref for local, ref in zip(unit.inputs, current)}
-            out = self.block(body, prefix=f"{prefix}{name}/", scope=f"{scope}{own_scope}/", aliases=aliases,
+            out = self.block(body, prefix=f"{prefix}{name}/", scope=f"{scope or ''}{own_scope}/", aliases=aliases,
                              previous=current[0], stack=stack + (unit_name,))
             if unit.output is not None:
                 if unit.output not in {s.name for s in body}:
@@ -171,23 +197,23 @@ class _Expander:
         for i in range(1, times + 1):
             inner = dict(aliases)
             inner[start.name] = current
-            current = self.block(body, prefix=f"{prefix}{start.name}_{i}/", scope=f"{scope}{start.name}_{i}/",
+            current = self.block(body, prefix=f"{prefix}{start.name}_{i}/", scope=f"{scope or ''}{start.name}_{i}/",
                                  aliases=inner, previous=current, stack=stack)
         return current
 
 
-def _matching_end(specs, start: int) -> int:
+def _matching_end(specs, start: int, opener: str = "RepeatStart", closer: str = "RepeatEnd") -> int:
     depth = 0
     for j in range(start, len(specs)):
-        if specs[j].type == "RepeatStart":
+        if specs[j].type == opener:
             depth += 1
-        elif specs[j].type == "RepeatEnd":
+        elif specs[j].type == closer:
             depth -= 1
             if depth == 0:
                 return j
     spec = specs[start]
-    raise UserError("RepeatStart has no RepeatEnd after it.", location=spec.location, layer=spec.name,
-                    layer_type=spec.type, fix="add {type: RepeatEnd} after the layers to repeat.")
+    raise UserError(f"{opener} has no {closer} after it.", location=spec.location, layer=spec.name,
+                    layer_type=spec.type, fix=f"add {{type: {closer}}} after the layers of the block.")
 
 
 def _layer_props(spec):

@@ -2,7 +2,7 @@
 multiply-adds. Pure Python; `nncgraph check` runs only this."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Tuple
 
 from ..errors import UserError
@@ -73,7 +73,7 @@ def infer(graph: Graph, variant: str) -> InferredGraph:
         except UserError as exc:
             raise node.error(exc) from None
         scope = node.props.get("parameter_scope")
-        full = tuple(ParamSpec(f"{scope}/{p.name}", p.shape, p.trainable) for p in params)
+        full = tuple(replace(p, name=f"{scope}/{p.name}") for p in params)
         info[node.name] = NodeInfo(node, in_shapes, out, full, macs)
     _check_shared(graph, info)
     return InferredGraph(graph, variant, info)

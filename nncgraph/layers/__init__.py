@@ -9,12 +9,12 @@ from typing import Dict, Type
 
 from ..errors import UserError, did_you_mean
 from . import (activation, affine, arithmetic, array, array_ops, array_values, convolution, convolution_variants, io,
-               logical, loss, math, normalization, parameter, pooling, quantize, spectral, stochastic)
+               logical, loss, math, normalization, parameter, pooling, quantize, recurrent, spectral, stochastic)
 from .base import EmitContext, Layer, ParamSpec, Prop, Shape
 
 # One module per layer family; each lists its layers in LAYERS, in palette order.
 _FAMILIES = [io, parameter, convolution, convolution_variants, affine, pooling, activation, normalization, array,
-             array_ops, array_values, arithmetic, math, logical, stochastic, quantize, spectral, loss]
+             array_ops, array_values, arithmetic, math, logical, stochastic, quantize, spectral, recurrent, loss]
 _LAYER_CLASSES = [cls for family in _FAMILIES for cls in family.LAYERS]
 
 REGISTRY: Dict[str, Layer] = {cls.type_name(): cls() for cls in _LAYER_CLASSES}

@@ -116,6 +116,7 @@ class EmitContext:
     I: Any
     train: bool
     rng: Any = None
+    batch_size: int = 0     # for layers without inputs (Parameter, Constant), which still need the batch axis
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ class ParamSpec:
     trainable: bool = True
     # (fan-in, fan-out, kernel) for the He/Glorot initializers; None: (shape[0], rest, ())
     fans: Optional[Tuple[int, int, Tuple[int, ...]]] = None
+    # prefix of its per-parameter properties (`<key>_initializer`, ...); None: the NNC name lowercased
+    key: Optional[str] = None
+
+    @property
+    def prop_key(self) -> str:
+        return self.key or self.nnc_name.lower()
 
     @property
     def nnc_name(self) -> str:
@@ -156,7 +163,7 @@ def parameter_props(**params: Tuple[str, float, Tuple[str, ...]]) -> Dict[str, P
     """
     out: Dict[str, Prop] = {}
     for name, (initializer, multiplier, options) in params.items():
-        key = name.lower()
+        key = name.lower().replace(".", "_")     # LSTM's "IGate.W" -> igate_w
         out[f"{key}_file"] = Prop("str", "", f"File to load {name} from (.npy, or an nnabla .h5/.protobuf "
                                   "parameter file holding it by name); empty: initialize.", f"{name}.File")
         out[f"{key}_initializer"] = Prop("option", initializer, f"How {name} is initialized.",

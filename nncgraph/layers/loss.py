@@ -135,3 +135,36 @@ class BinaryError(_Loss):
 
 
 LAYERS = [SoftmaxCrossEntropy, CategoricalCrossEntropy, SigmoidCrossEntropy, BinaryCrossEntropy, SquaredError, HuberLoss, AbsoluteError, TopNError, BinaryError]
+
+
+class EpsilonInsensitiveLoss(_Loss):
+    doc = "max(|x - t| - epsilon, 0), elementwise: errors within epsilon cost nothing."
+    nnabla_function = "EpsilonInsensitiveLoss"
+    function = "epsilon_insensitive_loss"
+    props = {"epsilon": Prop("float", 0.0, "Error size that costs nothing.", "Epsilon"), "target": _TARGET}
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.epsilon_insensitive_loss(inputs[0], inputs[1], epsilon=p["epsilon"])
+
+
+class KLMultinomial(_Loss):
+    doc = ("Kullback-Leibler divergence sum(p log(p / q)) of the distribution x (p) from the target "
+           "distribution q, summed over the axes from base_axis on.")
+    nnabla_function = "KLMultinomial"
+    function = "kl_multinomial"
+    shape_rule = "input axes before `base_axis`, then 1"
+    props = {"base_axis": Prop("uint", 0, "First axis the distribution spans (0 = all axes after the batch).",
+                               "BaseAxis"),
+             "target": Prop("str", "y", "Dataset variable (CSV column) holding the target distribution q.",
+                            "q.Dataset")}
+
+    def infer_shape(self, in_shapes, p):
+        shape = in_shapes[0]
+        ax = channel_axis(p["base_axis"], shape, "base_axis") - 1
+        return tuple(shape[:ax]) + (1,)
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.kl_multinomial(inputs[0], inputs[1], base_axis=p["base_axis"] + 1)
+
+
+LAYERS += [EpsilonInsensitiveLoss, KLMultinomial]

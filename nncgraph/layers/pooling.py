@@ -103,3 +103,25 @@ class GlobalAveragePooling(Layer):
 
 
 LAYERS = [MaxPooling, AveragePooling, SumPooling, GlobalAveragePooling]
+
+
+class Unpooling(Layer):
+    category = "Pooling"
+    doc = "Repeats each value `kernel_shape` times along the last axes, the inverse of pooling (nnabla `unpooling`)."
+    nnabla_function = "Unpooling"
+    shape_rule = "input with its last len(`kernel_shape`) axes multiplied by `kernel_shape`"
+    props = {"kernel_shape": Prop("pints", [2, 2], "Repeats per axis, for the last axes.", "KernelShape")}
+
+    def infer_shape(self, in_shapes, p):
+        shape, k = in_shapes[0], p["kernel_shape"]
+        if len(k) > len(shape):   # nnabla would spread over the batch axis
+            raise ShapeError(f"kernel_shape {k} has more axes than the input {list(shape)}.",
+                             fix=f"give kernel_shape at most {len(shape)} values.")
+        lead = len(shape) - len(k)
+        return tuple(shape[:lead]) + tuple(s * kk for s, kk in zip(shape[lead:], k))
+
+    def emit(self, ctx, inputs, p):
+        return ctx.F.unpooling(inputs[0], kernel=tuple(p["kernel_shape"]))
+
+
+LAYERS += [Unpooling]

@@ -20,7 +20,7 @@ from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZ
 TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "context")
 LAYER_KEYS = ("type", "name", "input")
 # Layer types that are structure, not computation: expanded before the graph is built (graph/expand.py).
-STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd")
+STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd", "RecurrentInput", "RecurrentOutput", "Delay")
 UNIT_KEYS = ("args", "inputs", "layers", "output")
 
 

@@ -28,7 +28,7 @@ def learning_rate_multipliers(inferred) -> dict:
     out = {}
     for info in inferred.ordered():
         for spec in info.params:
-            key = f"{spec.nnc_name.lower()}_lrate_multiplier"
+            key = f"{spec.prop_key}_lrate_multiplier"
             out.setdefault(spec.name, info.node.props.get(key, 1.0))
     return out
 
