@@ -118,6 +118,9 @@ CASES = [
 
     # -- Others
     Case("Dropout", [(4, 50)], {"p": 0.25, "seed": 7}, ref=lambda x, w: x[0], exact=True),
+    # Monte Carlo dropout: still dropping outside training; a seeded nnabla call draws the same mask
+    Case("Dropout", [(4, 50)], {"p": 0.25, "seed": 7, "skip_at_test": False},
+         ref=lambda x, w: nnabla_call(F.dropout, x[0], p=0.25, seed=7), id="monte-carlo"),
     Case("Concatenate", [(2, 3, 4), (2, 1, 4), (2, 5, 4)], {"axis": 1},
          ref=lambda x, w: np.concatenate(x, axis=2), exact=True),
     Case("Reshape", [(2, 3, 4)], {"out_shape": [4, 6]},

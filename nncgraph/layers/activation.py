@@ -22,7 +22,9 @@ def _simple(name, function, doc, props=None, args=None):
         "__module__": __name__})
 
 
-ReLU = _simple("ReLU", "relu", "max(x, 0).")
+ReLU = _simple("ReLU", "relu", "max(x, 0).",
+               {"in_place": Prop("bool", False, "Accepted for NNC projects; nnabla plans memory itself, so it "
+                                 "changes nothing.", "InPlace")})
 LeakyReLU = _simple("LeakyReLU", "leaky_relu", "x if x > 0 else alpha * x.",
                     {"alpha": Prop("float", 0.1, "Slope for negative inputs.", "Alpha")}, {"alpha": "alpha"})
 ELU = _simple("ELU", "elu", "x if x > 0 else alpha * (exp(x) - 1).",

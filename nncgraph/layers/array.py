@@ -57,11 +57,14 @@ class Identity(Layer):
 
 class Dropout(Layer):
     category = "Others"
-    doc = "Zeroes each value with probability p while training; identity in validation and runtime."
+    doc = ("Zeroes each value with probability p (scaling the rest by 1/(1-p)) while training; identity in "
+           "validation and runtime unless skip_at_test is false (Monte Carlo dropout).")
     nnabla_function = "Dropout"
     props = {
         "p": Prop("float", 0.5, "Probability of dropping a value.", "P"),
         "seed": Prop("int", -1, "Random seed; -1 follows the training seed.", "Seed"),
+        "skip_at_test": Prop("bool", True, "Identity outside training; false keeps dropping in validation and "
+                             "runtime, as MC dropout needs.", "SkipAtTest"),
     }
 
     def infer_shape(self, in_shapes, p):
@@ -70,7 +73,7 @@ class Dropout(Layer):
         return tuple(in_shapes[0])
 
     def emit(self, ctx, inputs, p):
-        if not ctx.train:
+        if not ctx.train and p["skip_at_test"]:
             return inputs[0]
         return ctx.F.dropout(inputs[0], p=p["p"], seed=p["seed"])
 

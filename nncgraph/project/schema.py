@@ -32,6 +32,26 @@ def _layer_schema(type_name: str) -> dict:
     return _object(layer.props, common, required=("type",))
 
 
+def _structural_schemas() -> list:
+    """Units, repeats and recurrent blocks: expanded before the graph is built (graph/expand.py)."""
+    from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
+    from ..graph.recurrent import RECURRENT_PROPS
+
+    def common(kind, doc):
+        return {"type": {"const": kind, "description": doc},
+                "name": {"type": "string"},
+                "input": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}
+
+    unit = _object(UNIT_PROPS, common("Unit", "An instance of a unit defined under `units:`; other keys are "
+                                              "the unit's arguments."), required=("type", "unit"))
+    unit["additionalProperties"] = True
+    tables = {"RepeatStart": (REPEAT_PROPS, "Start of layers chained `times` times."),
+              "RepeatEnd": ({}, "End of a RepeatStart block."),
+              **{k: (v, f"NNC's {k} (recurrent block, unrolled over the time axis).")
+                 for k, v in RECURRENT_PROPS.items()}}
+    return [unit] + [_object(fields, common(kind, doc), required=("type",)) for kind, (fields, doc) in tables.items()]
+
+
 def _typed(table: Dict[str, Dict[str, Prop]], common: Dict[str, Prop]) -> dict:
     return {"oneOf": [_object({**fields, **common}, {"type": {"const": kind}}, required=("type",))
                       for kind, fields in table.items()]}
@@ -41,7 +61,19 @@ def project_schema() -> dict:
     optimizers = {kind: {name: Prop("float", default, f"{kind} {name} (nnabla `{arg}`)")
                          for name, (arg, default) in params.items()}
                   for kind, params in OPTIMIZERS.items()}
-    network = {"type": "array", "minItems": 1, "items": {"oneOf": [_layer_schema(t) for t in REGISTRY]}}
+    network = {"type": "array", "minItems": 1,
+               "items": {"oneOf": [_layer_schema(t) for t in REGISTRY] + _structural_schemas()}}
+    units = {"type": "object", "description": "Reusable sub-networks (NNC's Unit) with `$argument` values.",
+             "additionalProperties": {
+                 "type": "object", "required": ["layers"], "additionalProperties": False,
+                 "properties": {
+                     "args": {"type": "object", "description": "Arguments and their defaults (null: required)."},
+                     "inputs": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                                "description": "Names of the unit's inputs (default [x])."},
+                     # a body's values may be `$arg` expressions, so only the shape of a layer is checked here
+                     "layers": {"type": "array", "minItems": 1,
+                                "items": {"type": "object", "required": ["type"]}},
+                     "output": {"type": "string", "description": "The layer whose output the unit returns."}}}}
     training = _object(TRAINING_FIELDS, {
         "optimizer": _typed(optimizers, OPTIMIZER_COMMON),
         "lr_scheduler": _typed(SCHEDULERS, SCHEDULER_COMMON),
@@ -55,6 +87,7 @@ def project_schema() -> dict:
             "name": {"type": "string", "description": "Project name (run folders are runs/<name>/...)."},
             "datasets": {"type": "object", "additionalProperties": _object(DATASET_FIELDS, required=("csv",)),
                          "description": "Named datasets; `training` and `validation` are used by `run`."},
+            "units": units,
             "network": network,
             "networks": {"type": "object", "additionalProperties": network},
             "training": training,
