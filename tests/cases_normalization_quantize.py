@@ -134,7 +134,11 @@ CASES = [
          ref=lambda x, w: nnabla_call(F.deformable_convolution, x[0], w["deformable_conv/W"], x[1], x[2],
                                       w["deformable_conv/b"], pad=(1, 1), stride=(2, 2), group=2,
                                       deformable_group=2),
-         macs=6 * 4 * 4 * 2 * 6, id="masked"),
+         macs=6 * 4 * 4 * 2 * 6, id="masked",
+         # small offsets and masks in (0, 1): nnabla's bilinear sampling far outside the input was seen to
+         # differ between two identical calls in a long test session
+         make=lambda rng, shapes: [rng.randn(*shapes[0]), rng.uniform(-0.3, 0.3, shapes[1]),
+                                   rng.uniform(0.1, 0.9, shapes[2])]),
     # border_mode same with dilation [2, 1] pads [2, 1]: output (4, 5, 6); macs = 120 * 3 * 9
     Case("DeformableConvolution", [(3, 5, 6), (18, 5, 6)],
          {"out_maps": 4, "dilation": [2, 1], "with_bias": False},

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 from conftest import run_cli, tiny_project, write, write_digits

@@ -18,16 +18,15 @@ import logging
 
 logging.getLogger("nnabla").setLevel(logging.WARNING)   # before nnabla's first import
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict
 
 import nnabla as nn
-import nnabla.functions as F
 import numpy as np
 import pytest
 import yaml
 
-from layer_case import Arrays, Case, Params, batch_norm
+from layer_case import Arrays, Case, Params
 
 from nncgraph.compile.nnabla_graph import compile_graph, emit_context
 from nncgraph.errors import ShapeError

@@ -1,12 +1,10 @@
 """Units (NNC's Unit + Argument), parameter sharing by scope, and repetition."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from conftest import run_cli, write
-from nncgraph.errors import UserError
 from nncgraph.graph.ir import network_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.graph.variants import derive

@@ -17,7 +17,7 @@ import ast
 import operator
 import re
 from dataclasses import replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from ..errors import Location, UserError, did_you_mean
 from ..layers.base import Prop

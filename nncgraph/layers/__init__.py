@@ -5,7 +5,7 @@ registry is exactly what this file says.
 """
 from __future__ import annotations
 
-from typing import Dict, Type
+from typing import Dict
 
 from ..errors import UserError, did_you_mean
 from . import (activation, affine, arithmetic, array, array_ops, array_values, convolution, convolution_variants, io,

@@ -3,6 +3,7 @@ NNC's *BasicMathOutputSizewBC and nnabla's binary functions do), and over N equa
 from __future__ import annotations
 
 from .base import Layer, Prop, ShapeError
+from .shape_rules import broadcast_shape
 
 
 class _Scalar(Layer):
@@ -71,18 +72,6 @@ class MinimumScalar(_Scalar):
     nnabla_function = "MinimumScalar"
     function = "minimum_scalar"
     props = _value(1.0, "Upper bound of the output.")
-
-
-def broadcast_shape(a, b):
-    """NumPy's broadcast of two shapes of equal rank; nnabla refuses unequal ranks."""
-    a, b = tuple(a), tuple(b)
-    if len(a) != len(b) or any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
-        raise ShapeError(f"cannot combine inputs of shapes {list(a)} and {list(b)}: they need the same number "
-                         "of axes, and on each axis equal sizes or a size of 1 (which is broadcast).",
-                         fix="make both branches end in the same shape (e.g. match out_maps, strides or "
-                             "add a Convolution with kernel_shape [1, 1] on the shortcut), or Reshape one "
-                             "so that the axes to broadcast have size 1.")
-    return tuple(max(x, y) for x, y in zip(a, b))
 
 
 class _Binary(Layer):

@@ -1,7 +1,7 @@
 """Convolution family: Convolution, DepthwiseConvolution, Deconvolution."""
 from __future__ import annotations
 
-from .base import (CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV,
+from .base import (DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV,
                    Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .shape_rules import border_padding, conv_out, deconv_out
 

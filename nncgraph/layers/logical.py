@@ -1,24 +1,10 @@
 """Logical and comparison layers: outputs of 0 and 1."""
 from __future__ import annotations
 
-from .base import Layer, Prop, ShapeError
+from .base import Layer, Prop
+from .shape_rules import broadcast_shape
 
 _BROADCAST_RULE = "the inputs broadcast NumPy-style: equal number of axes, each axis equal or 1 in one input"
-
-
-def broadcast(a, b, what=""):
-    """NumPy's broadcast of two shapes of equal rank (nnabla refuses unequal ranks).
-
-    `what` names the compared part when it is not the whole shapes, e.g. "leading-axes".
-    """
-    a, b = tuple(a), tuple(b)
-    if len(a) != len(b) or any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
-        part = f"{what} " if what else ""
-        raise ShapeError(f"cannot combine inputs whose {part}shapes are {list(a)} and {list(b)}: they need the "
-                         "same number of axes, and on each axis equal sizes or a size of 1 (which is broadcast).",
-                         fix="make both branches end in the same shape, or Reshape one so that the axes to "
-                             "broadcast have size 1.")
-    return tuple(max(x, y) for x, y in zip(a, b))
 
 
 class _Unary(Layer):
@@ -42,7 +28,7 @@ class _Binary(_Unary):
     n_inputs = 2
 
     def infer_shape(self, in_shapes, p):
-        return broadcast(*in_shapes)
+        return broadcast_shape(*in_shapes)
 
 
 class _Scalar(_Unary):

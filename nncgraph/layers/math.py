@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .base import Layer, Prop, ShapeError, channel_axis, size_of
-from .logical import broadcast
+from .shape_rules import broadcast_shape
 
 
 # -- elementwise ---------------------------------------------------------------------------
@@ -57,7 +57,7 @@ class ATan2(Layer):
     n_inputs = 2
 
     def infer_shape(self, in_shapes, p):
-        return broadcast(*in_shapes)
+        return broadcast_shape(*in_shapes)
 
     def emit(self, ctx, inputs, p):
         return ctx.F.atan2(inputs[0], inputs[1])
@@ -263,7 +263,7 @@ class BatchMatmul(Layer):
                              "number of axes, 2 or more, and the last size of the first must equal the "
                              "second-to-last of the second.",
                              fix="Reshape the inputs to [.., m, k] and [.., k, n].")
-        return broadcast(a[:-2], b[:-2], "leading-axes") + (a[-2], b[-1])
+        return broadcast_shape(a[:-2], b[:-2], "leading-axes") + (a[-2], b[-1])
 
     def macs(self, in_shapes, out_shape, p):
         return size_of(out_shape) * in_shapes[0][-1]

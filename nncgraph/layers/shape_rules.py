@@ -12,8 +12,12 @@
 5
 >>> same_padding(kernel=5, dilation=1)
 2
+>>> broadcast_shape((4, 1, 8), (4, 6, 1))
+(4, 6, 8)
 """
 from __future__ import annotations
+
+from ..errors import ShapeError
 
 
 def conv_out(size: int, *, kernel: int, pad: int, stride: int, dilation: int) -> int:
@@ -43,3 +47,19 @@ def border_padding(mode: str, kernel: int, dilation: int) -> int:
     if mode == "full":
         return dilation * (kernel - 1)
     return same_padding(kernel=kernel, dilation=dilation)
+
+
+def broadcast_shape(a, b, what: str = ""):
+    """NumPy's broadcast of two shapes of equal rank; nnabla refuses unequal ranks.
+
+    `what` names the compared part when it is not the whole shapes, e.g. "leading-axes".
+    """
+    a, b = tuple(a), tuple(b)
+    if len(a) != len(b) or any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+        part = f"{what} " if what else ""
+        raise ShapeError(f"cannot combine inputs whose {part}shapes are {list(a)} and {list(b)}: they need the same "
+                         "number of axes, and on each axis equal sizes or a size of 1 (which is broadcast).",
+                         fix="make both branches end in the same shape (e.g. match out_maps, strides or add a "
+                             "Convolution with kernel_shape [1, 1] on the shortcut), or Reshape one so that the "
+                             "axes to broadcast have size 1.")
+    return tuple(max(x, y) for x, y in zip(a, b))
