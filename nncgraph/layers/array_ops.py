@@ -3,21 +3,7 @@ Tile, Pad, Flip, Shift, Transpose, Slice, Stack, MatrixDiag, MatrixDiagPart, Int
 OneHot. Layers that change or pick values (clipping, sorting, top-k, ...) are in array_values.py."""
 from __future__ import annotations
 
-from .base import Layer, Prop, ShapeError, channel_axis, size_of
-
-
-class OptionalProp(Prop):
-    """A property whose NNC default depends on the input shape (NNC's `*Input`), which `resolve`
-    does not know: it stays None ("unset") and the shape rule fills it in. None must survive
-    render -> parse, so the kind also accepts null."""
-
-    def coerce(self, value):
-        return None if value is None else super().coerce(value)
-
-    def json_schema(self) -> dict:
-        schema = super().json_schema()
-        inner = {k: v for k, v in schema.items() if k not in ("description", "default")}
-        return {"oneOf": [inner, {"type": "null"}], "description": schema["description"]}
+from .base import Layer, OptionalProp, Prop, ShapeError, channel_axis, size_of
 
 
 def _trailing(count, shape, what, per=1):

@@ -91,6 +91,62 @@ class Prop:
         return [_check_int(v, kind[:-1]) for v in items]
 
 
+class OptionalProp(Prop):
+    """A property whose NNC default depends on the input shape (NNC's `*Input`), which `resolve`
+    does not know: it stays None ("unset") and the shape rule fills it in. None must survive
+    render -> parse, so the kind also accepts null."""
+
+    def coerce(self, value):
+        return None if value is None else super().coerce(value)
+
+    def json_schema(self) -> dict:
+        schema = super().json_schema()
+        inner = {k: v for k, v in schema.items() if k not in ("description", "default")}
+        return {"oneOf": [inner, {"type": "null"}], "description": schema["description"]}
+
+
+@dataclass(frozen=True)
+class FloatsProp(Prop):
+    """A list of numbers (NNC's FloatArray).
+
+    Accepts a list, a bare number, or NNC's comma-separated text ("0.02,0.4"); the
+    canonical value is a list of floats. `length` > 0 demands exactly that many. Without a
+    default, null means unset (it must survive render -> parse).
+    """
+
+    length: int = 0
+
+    def json_schema(self) -> dict:
+        array: dict = {"type": "array", "items": {"type": "number"}}
+        if self.length:
+            array.update(minItems=self.length, maxItems=self.length)
+        alternatives = [array, {"type": "string"}] + ([] if self.length > 1 else [{"type": "number"}])
+        if self.default is None:
+            alternatives.append({"type": "null"})
+        schema: dict = {"oneOf": alternatives, "description": self.doc}
+        if self.default is not None:
+            schema["default"] = self.default
+        return schema
+
+    def coerce(self, value: Any) -> Any:
+        if value is None and self.default is None:
+            return None
+        items = value
+        if isinstance(value, str):
+            try:
+                items = [float(v) for v in value.split(",")]
+            except ValueError:
+                raise ValueError(f"must be numbers such as [0.5, 1.0] or \"0.5,1.0\", got {value!r}") from None
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            items = [value]
+        if (not isinstance(items, (list, tuple)) or not items
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in items)):
+            raise ValueError(f"must be a list of numbers such as [0.5, 1.0], got {value!r}")
+        if self.length and len(items) != self.length:
+            raise ValueError(f"must hold {self.length} numbers, got {len(items)}")
+        return [float(v) for v in items]
+
+
 def _check_int(value: Any, kind: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"must be an integer, got {value!r}")

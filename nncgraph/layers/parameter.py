@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .array_ops import OptionalProp
-from .base import Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
-from .stochastic import FloatsProp
+from .base import FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, parameter_props, size_of
 
 _ALL_INITIALIZERS = ("Normal", "NormalAffineHeForward", "NormalAffineHeBackward", "NormalAffineGlorot",
                      "NormalConvolutionHeForward", "NormalConvolutionHeBackward", "NormalConvolutionGlorot",

@@ -9,56 +9,12 @@ parameters serves them all.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from typing import Any
 
-from .array_ops import OptionalProp
-from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
+from .base import (PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, channel_axis,
+                   parameter_props)
 
 _SEED = Prop("int", -1, "Random seed; -1 follows the training seed.", "Seed")
 _SKIP = Prop("bool", True, "Skip in the validation and runtime variants (identity there).", "SkipAtTest")
-
-
-@dataclass(frozen=True)
-class FloatsProp(Prop):
-    """A list of numbers (NNC's FloatArray), a kind base.py does not have yet.
-
-    Accepts a list, a bare number, or NNC's comma-separated text ("0.02,0.4"); the
-    canonical value is a list of floats. `length` > 0 demands exactly that many. Without a
-    default, null means unset (it must survive render -> parse).
-    """
-
-    length: int = 0
-
-    def json_schema(self) -> dict:
-        array: dict = {"type": "array", "items": {"type": "number"}}
-        if self.length:
-            array.update(minItems=self.length, maxItems=self.length)
-        alternatives = [array, {"type": "string"}] + ([] if self.length > 1 else [{"type": "number"}])
-        if self.default is None:
-            alternatives.append({"type": "null"})
-        schema: dict = {"oneOf": alternatives, "description": self.doc}
-        if self.default is not None:
-            schema["default"] = self.default
-        return schema
-
-    def coerce(self, value: Any) -> Any:
-        if value is None and self.default is None:
-            return None
-        items = value
-        if isinstance(value, str):
-            try:
-                items = [float(v) for v in value.split(",")]
-            except ValueError:
-                raise ValueError(f"must be numbers such as [0.5, 1.0] or \"0.5,1.0\", got {value!r}") from None
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            items = [value]
-        if (not isinstance(items, (list, tuple)) or not items
-                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in items)):
-            raise ValueError(f"must be a list of numbers such as [0.5, 1.0], got {value!r}")
-        if self.length and len(items) != self.length:
-            raise ValueError(f"must hold {self.length} numbers, got {len(items)}")
-        return [float(v) for v in items]
 
 
 def _range(values, what, positive=False):
