@@ -55,9 +55,31 @@ def layers_markdown() -> str:
                     kind = p["type"] + (f" ({', '.join(p['options'])})" if p["options"] else "")
                     out.append(f"| `{p['name']}` | {p['nnc_name']} | {kind} | {default} | {p['doc']} |")
                 out.append("")
+    out += _structure_markdown()
     if UNSUPPORTED:
         out += ["## Not supported", "", "NNC palette layers nncgraph does not run, and why:", "",
                 "| layer | reason |", "|---|---|"]
         out += [f"| {name} | {why} |" for name, why in sorted(UNSUPPORTED.items())]
         out.append("")
     return "\n".join(out)
+
+
+def _structure_markdown() -> list:
+    """Units, repeats and recurrent blocks: written like layers, expanded before the graph is built."""
+    from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
+    from ..graph.recurrent import RECURRENT_PROPS
+
+    out = ["## Structure", "",
+           "These are written like layers but expanded into ordinary layers before shapes are inferred "
+           "(see [project-file.md](project-file.md#units-repeats-and-recurrent-blocks)).", ""]
+    tables = {"Unit": UNIT_PROPS, "RepeatStart": REPEAT_PROPS, "RepeatEnd": {}, **RECURRENT_PROPS}
+    for name, props in tables.items():
+        out += [f"### {name}", ""]
+        if props:
+            out += ["| property | NNC name | type | default | description |", "|---|---|---|---|---|"]
+            for key, p in props.items():
+                default = f"*{p.derived}*" if p.derived else f"`{p.default}`"
+                kind = p.kind + (f" ({', '.join(p.options)})" if p.options else "")
+                out.append(f"| `{key}` | {p.nnc} | {kind} | {default} | {p.doc} |")
+            out.append("")
+    return out

@@ -30,7 +30,7 @@ def check_text(results) -> str:
             lines.append(f"network {name} / {variant}")
             rows = [("layer", "type", "inputs", "output", "params", "macs")]
             for i in g.ordered():
-                rows.append((i.node.name, i.node.type, " ".join(_shape(s) for s in i.in_shapes) or "-",
+                rows.append((i.node.name, i.node.type, _inputs(i.in_shapes),
                              _shape(i.out_shape), f"{i.trainable_params:,}", f"{i.macs:,}"))
             rows.append(("total", "", "", "", f"{g.total_params:,}", f"{g.total_macs:,}"))
             widths = [max(len(r[c]) for r in rows) for c in range(6)]
@@ -39,6 +39,15 @@ def check_text(results) -> str:
                 lines.append("  " + "  ".join(cells).rstrip())
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _inputs(shapes) -> str:
+    """Input shapes; many equal ones (a recurrent Stack) as `28 x 1,28`."""
+    if not shapes:
+        return "-"
+    if len(shapes) > 3 and len(set(shapes)) == 1:
+        return f"{len(shapes)} x {_shape(shapes[0])}"
+    return " ".join(_shape(s) for s in shapes)
 
 
 def _shape(shape) -> str:
