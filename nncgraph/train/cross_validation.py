@@ -1,0 +1,76 @@
+"""`nncgraph run PROJECT --kfold K`: K trainings on stratified folds, one summary.
+
+The folds come from the project's training dataset (fold i validates on the
+i-th part); each fold is an ordinary run folder under the cross-validation
+folder, next to kfold.json and kfold.csv with the per-fold and mean +- std
+validation accuracy.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import os
+import statistics
+from typing import Dict, List
+
+from ..data.kfold import write_kfold
+from ..errors import UserError
+from ..project.model import DatasetSpec, Project
+from .run_folder import RunFolder
+from .trainer import train_project
+
+
+def run_kfold(project: Project, run: RunFolder, k: int, *, log=print) -> Dict:
+    source = project.datasets.get("training")
+    if source is None:
+        raise UserError("--kfold splits the `training` dataset, and the project has none.",
+                        location=project.locations.get("datasets"), fix="add datasets: {training: {csv: ...}}")
+    target = _target_variable(project)
+    folds = write_kfold(source.csv, k, run.file("folds"), seed=project.training.seed, label=target)
+    results: List[Dict] = []
+    for fold in folds:
+        log(f"fold {fold['fold']}/{k}: {fold['n_train']} training, {fold['n_valid']} validation samples")
+        fold_project = copy.deepcopy(project)
+        fold_project.datasets["training"] = DatasetSpec(
+            "training", fold["train_csv"], os.path.relpath(fold["train_csv"], run.path), source.shuffle,
+            source.image_normalization, source.location)
+        fold_project.datasets["validation"] = DatasetSpec(
+            "validation", fold["valid_csv"], os.path.relpath(fold["valid_csv"], run.path), False,
+            source.image_normalization, source.location)
+        result = train_project(fold_project, RunFolder(run.file(f"fold_{fold['fold']}")), log=log)
+        final = result.final
+        results.append({"fold": fold["fold"], "n_train": fold["n_train"], "n_valid": fold["n_valid"],
+                        "valid_error": final["valid_error"], "valid_accuracy": 1 - final["valid_error"],
+                        "best_valid_error": result.best_valid_error, "run_dir": f"fold_{fold['fold']}"})
+    accuracies = [r["valid_accuracy"] for r in results]
+    summary = {"k": k, "folds": results, "mean_valid_accuracy": statistics.mean(accuracies),
+               "std_valid_accuracy": statistics.stdev(accuracies) if k > 1 else 0.0,
+               "seed": project.training.seed, "source_csv": source.csv}
+    run.write_json("kfold.json", summary)
+    run.write_text("kfold.csv", _summary_csv(results))
+    return summary
+
+
+def summary_lines(summary: Dict) -> List[str]:
+    lines = [f"fold {r['fold']}: validation accuracy {r['valid_accuracy']:.4f}" for r in summary["folds"]]
+    lines.append(f"{summary['k']}-fold cross-validation: validation accuracy "
+                 f"{summary['mean_valid_accuracy']:.4f} ± {summary['std_valid_accuracy']:.4f} (mean ± std)")
+    return lines
+
+
+def _target_variable(project: Project):
+    """The class column to stratify by: the first loss layer's target."""
+    for layer in project.networks[project.training.network]:
+        if "target" in layer.props:
+            return layer.props["target"]
+    return None
+
+
+def _summary_csv(results: List[Dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["fold", "n_train", "n_valid", "valid_accuracy", "valid_error",
+                                             "best_valid_error", "run_dir"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(results)
+    return buf.getvalue()
