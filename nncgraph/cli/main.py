@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     mnist.add_argument("--seed", type=int, default=0)
     mnist.add_argument("--size", type=int, default=28, help="pad the 28x28 digits to SIZE x SIZE (default 28)")
     mnist.add_argument("--channels", type=int, choices=(1, 3), default=1, help="1: gray; 3: RGB copies")
+    from .dataset_commands import add_create_parser, cmd_create
+    add_create_parser(dsub).set_defaults(tool=cmd_create)
     kfold = dsub.add_parser("kfold", help="split a dataset CSV into K stratified folds (train/valid CSV pairs)")
     kfold.set_defaults(tool=_cmd_kfold)
     kfold.add_argument("csv")
