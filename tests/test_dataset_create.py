@@ -319,3 +319,33 @@ def test_created_dataset_trains_end_to_end(tmp_path):
     status, stdout, stderr = run_cli("run", project, "-o", tmp_path / "run")
     assert status == 0, stderr
     assert "validation accuracy" in stdout
+
+
+def test_a_new_user_goes_from_folders_to_a_trained_run(tmp_path):
+    """The issue's story through the CLI: mixed images, one corrupt file and one text file."""
+    rng = np.random.RandomState(2)
+    for label, cls in enumerate(["cat", "dog", "owl"]):
+        for i in range(10):
+            size = (20, 30, 45)[i % 3]
+            img = rng.randint(0, 60, (size, size + 5, 3)).astype(np.uint8)
+            img[:, label * (size + 5) // 3:(label + 1) * (size + 5) // 3] += 180
+            save(tmp_path, f"photos/{cls}/{i}.{('png', 'jpg', 'bmp')[i % 3]}", Image.fromarray(img))
+    (tmp_path / "photos" / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (tmp_path / "photos" / "owl" / "notes.txt").write_text("taken at dusk")
+    status, out, err = run_cli("dataset", "create", tmp_path / "photos", "-o", tmp_path / "data", "--width", "12",
+                               "--height", "12", "--channels", "3", "--mode", "pad", "--split", "80,20")
+    assert status == 0, err
+    assert "2 files skipped" in out and "broken.jpg" in out and "notes.txt" in out
+    skipped = {os.path.basename(s["file"]) for s in json.load(open(tmp_path / "data" / "report.json"))["skipped"]}
+    assert skipped == {"broken.jpg", "notes.txt"}
+    project = tiny_project(str(tmp_path), "data/train.csv", "data/valid.csv", epochs=4, network="""
+        network:
+          - {type: Input, name: x, size: [3, 12, 12]}
+          - {type: Convolution, out_maps: 4, kernel_shape: [3, 3]}
+          - {type: ReLU}
+          - {type: Affine, out_shape: 3}
+          - {type: SoftmaxCrossEntropy, target: y}
+        """)
+    status, out, err = run_cli("run", project, "-o", tmp_path / "run")
+    assert status == 0, err
+    assert "validation accuracy" in out
