@@ -190,7 +190,7 @@ def load_arrays() -> tuple:
             sys.exit(f"{spec.csv} is missing; create it with "
                      "`.venv/bin/nncgraph dataset mnist-sample -o data/mnist` from the project root.")
         data = load_csv_dataset(spec.csv, image_normalization=spec.image_normalization)   # image / 255
-        out.append({"x": data.variables["x"], "y": data.variables["y"]})
+        out.append({"x": data.as_float32("x"), "y": data.as_float32("y")})
     return tuple(out)
 
 

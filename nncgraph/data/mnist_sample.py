@@ -44,7 +44,8 @@ def _check_replaceable(out_dir: str) -> bool:
         raise UserError(
             f"'{out_dir}' exists and is not a folder.", location=Location(out_dir),
             fix="choose another output folder or remove it.")
-    entries = set(os.listdir(out_dir))
+    # the decoded-data cache nncgraph writes beside a CSV belongs to the sample too
+    entries = set(os.listdir(out_dir)) - {".nncgraph-cache"}
     if entries and entries != _ENTRIES:
         # Only a previous sample (or nothing) may be replaced: never wipe user files.
         extra = ", ".join(sorted(entries - _ENTRIES)[:5]) or "missing files"

@@ -7,17 +7,46 @@ mismatch is reported with the CSV row (or the project line) and the fix.
 from __future__ import annotations
 
 import os
-from typing import Dict
+from dataclasses import dataclass
+from typing import Dict, Iterator, Mapping
 
 import numpy as np
 
-from ..data.csv_dataset import load_csv_dataset
+from ..data.csv_dataset import CsvDataset, load_csv_dataset, to_float32
 from ..errors import UserError
 from ..graph.shape_pass import InferredGraph
 from ..project.model import Project
 
 
-def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> Dict[str, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class BoundData(Mapping[str, np.ndarray]):
+    """The dataset variables a network reads: a read-only mapping of name -> stored array.
+
+    Stored arrays may be uint8 memory maps of the dataset cache; `batch(name,
+    index)` gives the float32 values to feed (stored * scales[name]).
+    """
+
+    arrays: Dict[str, np.ndarray]
+    scales: Dict[str, float]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    @property
+    def n_samples(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def batch(self, name: str, index) -> np.ndarray:
+        return to_float32(self.arrays[name][index], self.scales[name])
+
+
+def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> BoundData:
     spec = project.datasets.get(name)
     if spec is None:
         raise UserError(f"the project has no `{name}` dataset.", location=project.locations.get("datasets"),
@@ -47,11 +76,15 @@ def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> Dict[s
                             fix="make the layer's shape match the data (e.g. Input `size:`), or recreate the "
                                 "dataset at that size.")
         arrays[variable] = values
-    _check_labels(inferred, data, arrays)
-    return arrays
+    bound = BoundData(arrays, {v: data.scales[v] for v in arrays})
+    _check_labels(inferred, data, bound)
+    return bound
 
 
-def _check_labels(inferred: InferredGraph, data, arrays) -> None:
+_LABEL_BLOCK = 1 << 22      # values checked at a time: label columns may be whole images (masks)
+
+
+def _check_labels(inferred: InferredGraph, data: CsvDataset, bound: BoundData) -> None:
     for info in inferred.ordered():
         layer = info.node.layer
         if layer.role not in ("loss", "metric"):
@@ -59,14 +92,23 @@ def _check_labels(inferred: InferredGraph, data, arrays) -> None:
         classes = layer.n_classes(info.in_shapes[0], info.node.props)
         if classes is None:
             continue
-        labels = arrays[info.node.props["target"]].reshape(len(data), -1)
-        bad = np.flatnonzero(((labels < 0) | (labels >= classes) | (labels != np.rint(labels))).any(axis=1))
-        if bad.size:
-            row = int(bad[0])
-            value = labels[row][(labels[row] < 0) | (labels[row] >= classes) | (labels[row] != np.rint(labels[row]))][0]
+        target = info.node.props["target"]
+        per_row = max(1, int(np.prod(bound[target].shape[1:])))
+        step = max(1, _LABEL_BLOCK // per_row)
+        first, count, top = None, 0, -np.inf
+        for start in range(0, len(data), step):
+            labels = bound.batch(target, slice(start, start + step)).reshape(-1, per_row)
+            wrong = (labels < 0) | (labels >= classes) | (labels != np.rint(labels))
+            bad = np.flatnonzero(wrong.any(axis=1))
+            top = max(top, float(labels.max()))
+            if bad.size and first is None:
+                first = (start + int(bad[0]), labels[bad[0]][wrong[bad[0]]][0])
+            count += bad.size
+        if first is not None:
+            row, value = first
             raise UserError(
                 f"label {value:g} is out of range for layer '{info.node.name}' ({info.node.type}), which has "
-                f"{classes} classes (labels 0..{classes - 1}); {bad.size} row(s) are affected.",
+                f"{classes} classes (labels 0..{classes - 1}); {count} row(s) are affected.",
                 location=data.row_location(row),
-                fix=f"correct the label, or give the layer before '{info.node.name}' {int(labels.max()) + 1} "
+                fix=f"correct the label, or give the layer before '{info.node.name}' {int(top) + 1} "
                     "outputs (e.g. Affine out_shape).")

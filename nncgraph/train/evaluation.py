@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.csv_dataset import to_float32
+
 
 def attach_monitor(compiled):
     """Build `compiled.monitor` (and, for training, `compiled.step`, which computes
@@ -49,15 +51,20 @@ def _error_variable(compiled, F):
     return F.logical_xor(guess, truth)
 
 
-def evaluate(compiled, arrays: dict, batch_size: int):
-    """(mean cost, mean error) over every sample exactly once; the last batch is padded and masked."""
-    n = len(next(iter(arrays.values())))
+def evaluate(compiled, data, batch_size: int):
+    """(mean cost, mean error) over every sample exactly once; the last batch is padded and masked.
+
+    `data` maps input names to stored arrays: a BoundData (uint8 images with
+    scales), or a plain dict of float32 arrays."""
+    scales = getattr(data, "scales", {})
+    feeds = [(var, data[name], scales.get(name, 1.0)) for name, var in compiled.inputs.items()]
+    n = len(next(iter(data.values())))
     totals = np.zeros(2, np.float64)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         count = stop - start
-        for name, var in compiled.inputs.items():
-            chunk = arrays[name][start:stop]
+        for var, array, scale in feeds:
+            chunk = to_float32(array[start:stop], scale)
             if count < batch_size:   # pad: the graph has a fixed batch size
                 chunk = np.concatenate([chunk, np.zeros((batch_size - count, *chunk.shape[1:]), chunk.dtype)])
             var.d = chunk

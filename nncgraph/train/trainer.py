@@ -15,6 +15,7 @@ import numpy as np
 
 from ..compile.context import make_context, quiet_nnabla_logging
 from ..compile.nnabla_graph import compile_graph
+from ..data.csv_dataset import to_float32
 from ..errors import UserError
 from ..graph.ir import network_graph
 from ..graph.shape_pass import infer
@@ -22,7 +23,7 @@ from ..graph.variants import derive
 from ..project.model import Project
 from ..project.render import render_yaml
 from .background_monitor import BackgroundMonitor, compile_monitor, split_parameters
-from .data_binding import bind_dataset
+from .data_binding import BoundData, bind_dataset
 from .evaluation import attach_monitor
 from .learning_curve import plot_learning_curve
 from .optimizer import applies_weight_decay, base_learning_rate, learning_rate_multipliers, make_solvers
@@ -132,11 +133,11 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
 class _EpochLoop:
     """One pass over the training set: no per-batch work beyond feeding arrays."""
 
-    def __init__(self, project: Project, compiled, solvers, data: Dict[str, np.ndarray]):
+    def __init__(self, project: Project, compiled, solvers, data: BoundData):
         self.spec = project.training
         self.shuffle = project.datasets["training"].shuffle
         self.compiled, self.solvers = compiled, solvers
-        self.feeds = [(var, data[name]) for name, var in compiled.inputs.items()]
+        self.feeds = [(var, data[name], data.scales[name]) for name, var in compiled.inputs.items()]
         self.n = len(self.feeds[0][1])
         self.iterations = -(-self.n // self.spec.batch_size)
         self.rng = np.random.RandomState(self.spec.seed)
@@ -158,8 +159,8 @@ class _EpochLoop:
                    disable=not sys.stderr.isatty(), file=sys.stderr)
         for it in bar:
             idx = order[it * batch:(it + 1) * batch]
-            for var, array in self.feeds:
-                var.d = array[idx]
+            for var, array, scale in self.feeds:
+                var.d = to_float32(array[idx], scale)   # reads only these rows of a memory-mapped cache
             lr = learning_rate(spec.lr_scheduler, self.base_lr, epoch - 1 + it / self.iterations, spec.max_epoch)
             for multiplier, solver in self.solvers:
                 solver.set_learning_rate(lr * multiplier)
