@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import logging
 import math
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -42,6 +40,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from bench_report import write_report
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -170,22 +170,6 @@ def run_nnabla(csv_path: str, cache_dir: str) -> dict:
 
 
 # -- report ---------------------------------------------------------------------
-def environment() -> dict:
-    import nnabla
-    import PIL
-
-    return {
-        "python": platform.python_version(),
-        "nnabla": nnabla.__version__,
-        "numpy": np.__version__,
-        "pillow": PIL.__version__,
-        "cpu_count": os.cpu_count(),
-        "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-    }
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -276,15 +260,8 @@ def main(argv=None) -> int:
         "targets": {"nncgraph_cold_over_nnabla_cold": TARGETS["cold"],
                     "nncgraph_warm_over_nnabla_warm": TARGETS["warm"]},
         "datasets": results,
-        "environment": environment(),
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp_out = args.out + ".tmp"
-    with open(tmp_out, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    os.replace(tmp_out, args.out)
-    print(f"wrote {os.path.relpath(os.path.abspath(args.out))}")
+    write_report(args.out, report)
     return 0
 
 

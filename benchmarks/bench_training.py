@@ -23,13 +23,14 @@ import datetime
 import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from bench_report import write_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -194,22 +195,6 @@ def load_arrays() -> tuple:
     return tuple(out)
 
 
-def environment() -> dict:
-    import nnabla
-
-    return {
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "nnabla": nnabla.__version__,
-        "numpy": np.__version__,
-        "cpu_count": os.cpu_count(),
-        "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-    }
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -283,15 +268,8 @@ def main(argv=None) -> int:
         "whole_run_seconds_median": whole,
         "whole_run_speed_ratio_nncgraph_over_hand": whole_ratio,
         "runs": runs,
-        "environment": environment(),
     }
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, args.out)
-    print(f"wrote {os.path.relpath(os.path.abspath(args.out))}")
+    write_report(args.out, report)
     return 0
 
 
