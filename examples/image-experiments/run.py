@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -31,7 +32,8 @@ def nncgraph(*args) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, help="override each configuration's max_epoch")
-    parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "image-experiments"))
+    parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "image-experiments",
+                                                       time.strftime("%Y%m%d-%H%M%S")))
     parser.add_argument("--data", default=os.path.join(ROOT, "data", "experiments"),
                         help="where the datasets are made (the configurations read data/experiments)")
     args = parser.parse_args(argv)
