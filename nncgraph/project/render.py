@@ -10,7 +10,8 @@ from ..graph.ir import build_graph
 from .model import Project
 
 
-def render_project(project: Project) -> Dict[str, Any]:
+def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, Any]:
+    """`absolute_paths`: dataset CSVs as absolute paths, for a copy kept away from the project (a run folder)."""
     networks = {}
     for net_name in project.networks:
         specs = expand_network(project.networks[net_name], project.units)   # render shows units expanded
@@ -37,7 +38,7 @@ def render_project(project: Project) -> Dict[str, Any]:
                                     "warmup_epochs": t.lr_scheduler.warmup_epochs}
     out = {
         "name": project.name,
-        "datasets": {name: {"csv": d.csv_as_written, "shuffle": d.shuffle,
+        "datasets": {name: {"csv": d.csv if absolute_paths else d.csv_as_written, "shuffle": d.shuffle,
                             "image_normalization": d.image_normalization}
                      for name, d in project.datasets.items()},
     }
@@ -58,6 +59,6 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def render_yaml(project: Project) -> str:
-    return yaml.dump(render_project(project), Dumper=_PlainDumper, sort_keys=False, default_flow_style=None,
+def render_yaml(project: Project, absolute_paths: bool = False) -> str:
+    return yaml.dump(render_project(project, absolute_paths), Dumper=_PlainDumper, sort_keys=False, default_flow_style=None,
                      width=110)

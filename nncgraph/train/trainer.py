@@ -79,7 +79,8 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
     solvers = make_solvers(spec.optimizer, trainable, learning_rate_multipliers(inferred["training"]))
     monitor = BackgroundMonitor(monitor_graph, live, snapshot, spec.batch_size)
 
-    run.write_text("project.yaml", render_yaml(project))
+    # the run folder's copy must load from there: its dataset paths are absolute
+    run.write_text("project.yaml", render_yaml(project, absolute_paths=True))
     loop = _EpochLoop(project, trainer_graph, solvers, train_data)
     rows: List[Dict] = []
     best = {"error": None, "epoch": None}
