@@ -31,6 +31,28 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device-id", type=int, metavar="N", help="override context.device_id")
     run.add_argument("--precision", choices=("float", "half"), help="override context.precision")
 
+    evaluate = sub.add_parser("evaluate", help="run a trained model over a dataset: output_result.csv, "
+                              "confusion matrix, per-class scores")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("--dataset", metavar="CSV", help="dataset to evaluate (default: the run's validation CSV)")
+    evaluate.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
+
+    infer = sub.add_parser("infer", help="predict images, folders of images or a dataset CSV with a trained model")
+    infer.add_argument("run_dir", metavar="RUN_DIR")
+    infer.add_argument("inputs", nargs="+", metavar="INPUT", help="image file, folder of images, or NNC CSV")
+    infer.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
+    infer.add_argument("--json", action="store_true", help="a JSON list instead of tab-separated lines")
+
+    report = sub.add_parser("report", help="write RUN_DIR/report.html: network diagram, learning curves, "
+                            "confusion matrix, misclassified examples, settings")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+
+    compare = sub.add_parser("compare", help="validation error curves of several runs on one plot, "
+                             "and their final metrics as a table")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    compare.add_argument("-o", "--output", default="compare", metavar="DIR",
+                         help="folder for compare.png and compare.csv (default: ./compare)")
+
     check = sub.add_parser("check", help="shapes, parameters and multiply-adds of every layer and variant")
     check.add_argument("project")
     check.add_argument("--json", action="store_true", help="machine-readable output")
@@ -138,6 +160,38 @@ def override_dataset(project, item: str) -> None:
         image_normalization=old.image_normalization if old else True, location=Location("--dataset"))
 
 
+def _cmd_evaluate(args) -> int:
+    from ..evaluate.evaluation import evaluate_run, summary_lines
+
+    for line in summary_lines(evaluate_run(args.run_dir, args.dataset, args.model), _display_path):
+        print(line)
+    return 0
+
+
+def _cmd_infer(args) -> int:
+    from ..evaluate.inference import infer_inputs, json_text, text_lines
+
+    results = infer_inputs(args.run_dir, args.inputs, args.model)
+    print(json_text(results) if args.json else "\n".join(text_lines(results)))
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from ..report import write_report
+
+    print(f"report: {_display_path(write_report(args.run_dir))}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from ..report.compare import compare_runs, table_lines
+
+    for line in table_lines(compare_runs(args.run_dirs, args.output)):
+        print(line)
+    print(f"wrote {_display_path(os.path.join(os.path.abspath(args.output), 'compare.png'))} and compare.csv")
+    return 0
+
+
 def _cmd_check(args) -> int:
     from ..project.load import load_project
     from .network_table import check_json, check_project, check_text
@@ -206,7 +260,9 @@ def _display_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-COMMANDS = {"run": _cmd_run, "check": _cmd_check, "render": _cmd_render, "layers": _cmd_layers,
+COMMANDS = {"run": _cmd_run, "evaluate": _cmd_evaluate, "infer": _cmd_infer, "report": _cmd_report,
+            "compare": _cmd_compare, "check": _cmd_check,
+            "render": _cmd_render, "layers": _cmd_layers,
             "schema": _cmd_schema, "dataset": _cmd_dataset}
 
 

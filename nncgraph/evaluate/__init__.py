@@ -1,0 +1,1 @@
+"""Evaluation and inference with a trained run: `nncgraph evaluate` and `nncgraph infer`."""

@@ -1,0 +1,227 @@
+"""A trained run, ready to predict: its project, the runtime graph, the checkpoint.
+
+Shared by `evaluate` and `infer`. The runtime variant is built once at a fixed
+batch size; the last batch is padded with zeros and the padding's outputs are
+dropped, so every sample is predicted exactly once.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from ..data.csv_dataset import to_float32
+from ..errors import Location, UserError
+from ..graph.shape_pass import InferredGraph, NodeInfo
+
+BATCH_SIZE = 64
+MODELS = ("best", "last")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One network output as NNC's output_result.csv names it: the loss target plus a prime (y')."""
+
+    column: str                      # "y'": the CSV column(s) y' or y'__0, y'__1, ...
+    node: str                        # runtime node producing it
+    shape: Tuple[int, ...]
+    loss: Optional[NodeInfo]         # the validation-variant loss it feeds, if any
+
+    @property
+    def classification(self) -> bool:
+        """One class label per sample, scored by a softmax over a vector of classes."""
+        return (self.loss is not None and self.loss.node.layer.error_kind == "top1"
+                and len(self.shape) == 1)
+
+    @property
+    def target(self) -> Optional[str]:
+        return self.loss.node.props["target"] if self.loss is not None else None
+
+    def columns(self) -> List[str]:
+        size = int(np.prod(self.shape))
+        return [self.column] if size == 1 else [f"{self.column}__{i}" for i in range(size)]
+
+
+@dataclass
+class TrainedModel:
+    run_dir: str
+    project: object
+    checkpoint: str
+    validation: InferredGraph
+    runtime: InferredGraph
+    compiled: object                 # CompiledGraph of the runtime variant
+    outputs: List[Output]
+    batch_size: int
+    _sink: object = None
+
+    @property
+    def input_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        return {name: tuple(var.shape[1:]) for name, var in self.compiled.inputs.items()}
+
+    def predict(self, arrays: Mapping[str, np.ndarray], scales: Mapping[str, float], n: int
+                ) -> Iterator[Tuple[int, int, Dict[str, np.ndarray]]]:
+        """(start, stop, {output column: values of samples start..stop}) per batch.
+
+        `arrays` holds the stored samples of every input (uint8 images are turned
+        into values with `scales`, as training did)."""
+        batch = self.batch_size
+        feeds = [(var, arrays[name], scales.get(name, 1.0)) for name, var in self.compiled.inputs.items()]
+        for start in range(0, n, batch):
+            stop = min(start + batch, n)
+            for var, array, scale in feeds:
+                chunk = to_float32(array[start:stop], scale)
+                if stop - start < batch:     # the graph has a fixed batch size
+                    chunk = np.concatenate([chunk, np.zeros((batch - (stop - start), *chunk.shape[1:]),
+                                                            chunk.dtype)])
+                var.d = chunk
+            self._sink.forward(clear_buffer=True)
+            yield start, stop, {o.column: self.compiled.outputs[o.node].d[:stop - start].copy()
+                                for o in self.outputs}
+
+    def compile_validation(self):
+        """The validation variant on the same parameters, with its per-sample (cost, error) monitor."""
+        from ..compile.nnabla_graph import compile_graph
+        from ..train.evaluation import attach_monitor
+
+        return attach_monitor(compile_graph(self.validation, self.batch_size, self.run_dir))
+
+
+def find_checkpoint(folder: str, model: Optional[str]) -> str:
+    """checkpoints/<model>.h5 of a run folder, or <model>.h5 beside a model folder's project.yaml."""
+    names = [model] if model else list(MODELS)
+    for name in names:
+        for place in (os.path.join(folder, "checkpoints"), folder):
+            path = os.path.join(place, f"{name}.h5")
+            if os.path.isfile(path):
+                return path
+    if model:
+        other = [m for m in MODELS if m != model][0]
+        raise UserError(f"'{folder}' has no {model} model (checkpoints/{model}.h5).",
+                        fix=f"use --model {other}; best.h5 is only saved when the project has validation data "
+                            "and training.save_best is true.")
+    raise UserError(f"'{folder}' has no trained parameters (checkpoints/best.h5 or last.h5).",
+                    fix="train it first: `nncgraph run PROJECT -o RUN_DIR`.")
+
+
+def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH_SIZE) -> TrainedModel:
+    """Load RUN_DIR's project.yaml and checkpoint, and build the runtime variant once."""
+    from ..compile.context import make_context, quiet_nnabla_logging
+    from ..compile.nnabla_graph import compile_graph
+    from ..graph.ir import network_graph
+    from ..graph.shape_pass import infer
+    from ..graph.variants import derive
+    from ..project.load import load_project
+
+    if not os.path.isdir(folder):
+        state = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise UserError(f"run folder '{folder}' {state}.",
+                        fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
+    project_file = os.path.join(folder, "project.yaml")
+    if not os.path.isfile(project_file):
+        raise UserError(f"'{folder}' has no project.yaml, so it is not a run folder.",
+                        fix="give the folder `nncgraph run` wrote (it holds project.yaml and checkpoints/).")
+    checkpoint = os.path.abspath(find_checkpoint(folder, model))   # metrics.json names it wherever it is read
+    folder = os.path.abspath(folder)
+    project = load_project(project_file)
+    graph = network_graph(project, project.training.network)
+    validation = infer(derive(graph, "validation"), "validation")
+    runtime = infer(derive(graph, "runtime"), "runtime")
+
+    quiet_nnabla_logging()
+    import nnabla as nn
+
+    nn.set_default_context(make_context(project.context))
+    nn.clear_parameters()
+    try:
+        nn.load_parameters(checkpoint)
+    except Exception as exc:     # h5py and nnabla report a damaged file with many exception types
+        raise UserError(f"cannot read the parameter file '{checkpoint}': {str(exc).rstrip('.')}.",
+                        fix="train again, or use the other --model.") from None
+    loaded = {k: tuple(v.shape) for k, v in nn.get_parameters(grad_only=False).items()}
+    _check_parameters(runtime, loaded, checkpoint)
+    compiled = compile_graph(runtime, batch_size, folder)
+    missing = sorted(set(nn.get_parameters(grad_only=False)) - set(loaded))
+    if missing:
+        # the layers created them afresh: predictions would come from random weights
+        raise UserError(f"'{checkpoint}' lacks the parameter(s) {', '.join(missing[:5])} of network "
+                        f"'{graph.name}'.",
+                        fix="use the project.yaml the checkpoint was trained with (the run folder's own).")
+    outputs = _outputs(validation, runtime)
+    trained = TrainedModel(folder, project, checkpoint, validation, runtime, compiled, outputs, batch_size)
+    variables = [compiled.outputs[o.node] for o in outputs]
+    for var in variables:
+        var.persistent = True      # forward(clear_buffer=True) must not free what we read
+    import nnabla.functions as F
+
+    trained._sink = variables[0] if len(variables) == 1 else F.sink(*variables)
+    return trained
+
+
+def _check_parameters(runtime: InferredGraph, loaded: Dict[str, tuple], checkpoint: str) -> None:
+    for name, spec in runtime.parameters.items():
+        have = loaded.get(name)
+        if have is None:
+            raise UserError(f"'{checkpoint}' has no parameter '{name}', which network '{runtime.graph.name}' "
+                            "needs.",
+                            fix="use the project.yaml the checkpoint was trained with (the run folder's own).")
+        if have != tuple(spec.shape):
+            raise UserError(f"parameter '{name}' in '{checkpoint}' has shape {list(have)}, but the network "
+                            f"needs {list(spec.shape)}.",
+                            fix="use the project.yaml the checkpoint was trained with (the run folder's own).")
+
+
+def _outputs(validation: InferredGraph, runtime: InferredGraph) -> List[Output]:
+    """Each loss's prediction in the runtime graph (after its runtime activation, e.g. Softmax)."""
+    outputs: List[Output] = []
+    taken = set()
+    for info in validation.ordered():
+        layer = info.node.layer
+        if layer.role != "loss":
+            continue
+        source = info.node.inputs[0]
+        activation = getattr(layer, "runtime_activation", None)
+        node = source
+        if activation:
+            node = next(n.name for n in runtime.graph.nodes if n.inputs == (source,) and n.type == activation)
+        if node in {o.node for o in outputs}:
+            continue        # two losses on one prediction: one output
+        column = f"{info.node.props['target']}'"
+        if column in taken:
+            column = f"{node}'"
+        taken.add(column)
+        outputs.append(Output(column, node, tuple(runtime.info[node].out_shape), info))
+    if not outputs:     # no loss: every layer nothing reads is an output
+        sinks = [n for n in runtime.graph.nodes if not runtime.graph.consumers(n.name)]
+        outputs = [Output(f"{n.name}'", n.name, tuple(runtime.info[n.name].out_shape), None) for n in sinks]
+    return outputs
+
+
+def read_labels(folder: str) -> Optional[List[str]]:
+    """labels.txt in `folder`: one class name per line, in label order; None when absent."""
+    path = os.path.join(folder, "labels.txt")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8-sig") as f:
+        names = f.read().splitlines()
+    while names and not names[-1].strip():
+        names.pop()
+    return names
+
+
+def check_labels(names: Optional[List[str]], n_classes: int, folder: str) -> Optional[List[str]]:
+    if names is not None and len(names) != n_classes:
+        raise UserError(f"labels.txt names {len(names)} classes, but the network has {n_classes}.",
+                        location=Location(os.path.join(folder, "labels.txt")),
+                        fix="write one class name per line, in label order, or remove labels.txt.")
+    return names
+
+
+def read_csv_table(path: str) -> Tuple[List[str], List[List[str]]]:
+    """Header and data rows of a dataset CSV, cells as written; blank rows skipped as the loader does."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = [r for r in csv.reader(io.StringIO(f.read(), newline="")) if any(c.strip() for c in r)]
+    return rows[0], rows[1:]
