@@ -197,6 +197,10 @@ def run(tmp_path_factory):
     run_dir = str(tmp / "run")
     status, out, err = run_cli("run", project, "-o", run_dir)
     assert status == 0, err
+    # `run` itself evaluates the best model and writes the report
+    assert "report:" in out and os.path.isfile(os.path.join(run_dir, "evaluation", "confusion_matrix.csv"))
+    assert 'class="confusion"' in open(os.path.join(run_dir, "report.html"), encoding="utf-8").read()
+    shutil.rmtree(os.path.join(run_dir, "evaluation"))      # the report of a run not evaluated yet
     status, out, err = run_cli("report", run_dir)
     assert status == 0, err
     with open(os.path.join(run_dir, "report.html"), encoding="utf-8") as f:
