@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, metavar="N", help="override training.max_epoch")
     run.add_argument("--dataset", action="append", default=[], metavar="NAME=CSV",
                      help="use CSV for dataset NAME (training, validation), e.g. for a zoo project")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue RUN_DIR from its last epoch (parameters, optimizer state, schedule, "
+                          "shuffling); with --epochs, train beyond the original max_epoch")
     run.add_argument("--kfold", type=int, metavar="K",
                      help="K-fold cross-validation on the training dataset: K runs and a summary")
     run.add_argument("--context", choices=("cpu", "cudnn"), help="override context.backend")
@@ -125,10 +128,17 @@ def _cmd_run(args) -> int:
     ctx.precision = args.precision or ctx.precision
     from ..compile.context import make_context
     make_context(ctx)    # fail on a missing GPU extension before anything is written
-    if args.output and os.path.isdir(args.output) and os.listdir(args.output):
+    if args.resume:
+        if args.output or args.kfold:
+            raise UserError("--resume continues its own run folder; it takes no -o or --kfold.",
+                            fix=f"run `nncgraph run {args.project} --resume {args.resume}`.")
+        if not os.path.isdir(args.resume):
+            raise UserError(f"run folder '{args.resume}' does not exist.",
+                            fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
+    elif args.output and os.path.isdir(args.output) and os.listdir(args.output):
         raise UserError(f"run folder '{args.output}' already holds files; a new run would overwrite them.",
                         fix="choose another -o folder, or remove that one first.")
-    run = RunFolder(args.output) if args.output else RunFolder.new("runs", project.name)
+    run = RunFolder(args.resume or args.output) if (args.resume or args.output) else RunFolder.new("runs", project.name)
     if args.kfold is not None:
         from ..train.cross_validation import run_kfold, summary_lines
 
@@ -136,7 +146,7 @@ def _cmd_run(args) -> int:
             print(line)
         print(f"run folder: {_display_path(run.path)}")
         return 0
-    result = train_project(project, run)
+    result = train_project(project, run, resume=bool(args.resume))
     final = result.final
     if final.get("valid_error") is not None:
         print(f"validation accuracy {1 - final['valid_error']:.4f} (error {final['valid_error']:.4f}) "

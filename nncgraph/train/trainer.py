@@ -27,6 +27,7 @@ from .data_binding import BoundData, bind_dataset
 from .evaluation import attach_monitor
 from .learning_curve import plot_learning_curve
 from .optimizer import applies_weight_decay, base_learning_rate, learning_rate_multipliers, make_solvers
+from .resume import load_resume_point, save_resume_point
 from .run_folder import RunFolder
 from .schedule import learning_rate
 
@@ -50,7 +51,8 @@ def seed_everything(seed: int) -> None:
     nn.random.seed(seed)          # nnabla's generator: initializers (nnabla.random.prng) and Dropout (seed -1)
 
 
-def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult:
+def train_project(project: Project, run: RunFolder, *, log=print, resume: bool = False) -> TrainResult:
+    """Train into `run`; with `resume`, continue from the run's last resume point."""
     quiet_nnabla_logging()
     import nnabla as nn
 
@@ -102,21 +104,30 @@ def train_project(project: Project, run: RunFolder, *, log=print) -> TrainResult
         run.write_metrics(rows)
         log(_epoch_line(row, spec.max_epoch))
 
+    first_epoch = 1
+    if resume:
+        state = load_resume_point(run, solvers, loop.rng)
+        rows.extend(state["rows"])
+        best.update(state["best"])
+        first_epoch = state["epoch"] + 1
+        waiting = dict(state["pending"], _started=time.perf_counter())
+        jobs = _monitor_jobs(spec, train_data, valid_data, state["epoch"])
+        if jobs:
+            monitor.submit(jobs)        # the interrupted epoch's validation, on the restored weights
+        log(f"resuming after epoch {state['epoch']} of {spec.max_epoch}")
     try:
-        for epoch in range(1, spec.max_epoch + 1):
+        for epoch in range(first_epoch, spec.max_epoch + 1):
             row = loop.run(epoch)
             if waiting is not None:
                 finish(waiting)
             run.save_parameters("last.h5", live)
-            jobs = {}
-            if spec.train_error == "exact":
-                jobs["training"] = train_data
-            if valid_data is not None and (epoch % spec.monitor_interval == 0 or epoch == spec.max_epoch):
-                jobs["validation"] = valid_data
+            save_resume_point(run, live, solvers, loop.rng, rows, row, best)
+            jobs = _monitor_jobs(spec, train_data, valid_data, epoch)
             if jobs:
                 monitor.submit(jobs)
             waiting = row
-        finish(waiting)
+        if waiting is not None:
+            finish(waiting)
     finally:
         monitor.close()
     plot_learning_curve(rows, run.file("learning_curve.png"), project.name)
@@ -177,6 +188,15 @@ class _EpochLoop:
         return {"epoch": epoch, "cost": cost, "learning_rate": lr,
                 "train_error": error if spec.train_error == "pass" else None,
                 "train_seconds": round(time.perf_counter() - started, 3), "_started": started}
+
+
+def _monitor_jobs(spec, train_data, valid_data, epoch: int) -> Dict:
+    jobs = {}
+    if spec.train_error == "exact":
+        jobs["training"] = train_data
+    if valid_data is not None and (epoch % spec.monitor_interval == 0 or epoch == spec.max_epoch):
+        jobs["validation"] = valid_data
+    return jobs
 
 
 def _check_backend_support(graph, backend: str) -> None:

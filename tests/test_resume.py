@@ -1,0 +1,72 @@
+"""--resume continues a run exactly: parameters, optimizer state, schedule position, shuffling."""
+from __future__ import annotations
+
+import csv
+import os
+
+import nnabla as nn
+import numpy as np
+
+from conftest import run_cli, tiny_project, write_digits
+
+NO_DROPOUT = """
+network:
+  - {type: Input, name: x, size: [1, 8, 8]}
+  - {type: Convolution, out_maps: 4, kernel_shape: [3, 3]}
+  - {type: BatchNormalization}
+  - {type: ReLU}
+  - {type: Affine, out_shape: 3}
+  - {type: SoftmaxCrossEntropy, target: y}
+"""
+
+
+def metrics(run):
+    with open(os.path.join(run, "metrics.csv")) as f:
+        return [{k: v for k, v in r.items() if "seconds" not in k} for r in csv.DictReader(f)]
+
+
+def params(path):
+    nn.clear_parameters()
+    nn.load_parameters(str(path))
+    return {k: v.d.copy() for k, v in nn.get_parameters(grad_only=False).items()}
+
+
+def test_stopped_and_resumed_equals_straight_through(tmp_path):
+    write_digits(str(tmp_path / "d"), n=40)
+    project = tiny_project(str(tmp_path), "d/data.csv", "d/data.csv", epochs=4)
+    text = open(project).read().replace("seed: 1}", "seed: 1, lr_scheduler: {type: Step, steps: [3]}}")
+    open(project, "w").write(text)
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert run_cli("run", project, "-o", straight)[0] == 0
+    status, _, err = run_cli("run", project, "-o", resumed, "--epochs", "2")
+    assert status == 0, err
+    status, out, err = run_cli("run", project, "--resume", resumed, "--epochs", "4")
+    assert status == 0, err
+    assert "resuming after epoch 2 of 4" in out
+    assert metrics(resumed) == metrics(straight)
+    a, b = params(straight / "checkpoints" / "last.h5"), params(resumed / "checkpoints" / "last.h5")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_an_interrupted_epoch_is_redone_from_the_resume_point(tmp_path):
+    """A kill leaves checkpoints/resume/ of the last trained epoch; metrics.csv may lag behind it."""
+    write_digits(str(tmp_path / "d"), n=40)
+    project = tiny_project(str(tmp_path), "d/data.csv", "d/data.csv", epochs=3, network=NO_DROPOUT)
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_cli("run", project, "-o", full)[0] == 0
+    assert run_cli("run", project, "-o", cut, "--epochs", "2")[0] == 0
+    with open(cut / "metrics.csv", "w") as f:        # as if killed before epoch 2's row was written
+        f.write("epoch,cost\n")
+    status, _, err = run_cli("run", project, "--resume", cut)
+    assert status == 0, err
+    assert metrics(cut) == metrics(full)
+
+
+def test_resume_errors(tmp_path):
+    write_digits(str(tmp_path / "d"), n=8)
+    project = tiny_project(str(tmp_path), "d/data.csv")
+    (tmp_path / "empty").mkdir()
+    status, _, err = run_cli("run", project, "--resume", tmp_path / "empty")
+    assert status == 2 and "has no resume point" in err and "Traceback" not in err
+    status, _, err = run_cli("run", project, "--resume", tmp_path / "nowhere")
+    assert status == 2 and "does not exist" in err
