@@ -13,11 +13,11 @@ from ..layers import get_layer
 from ..layers.base import Prop
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
 from .model import (ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
-                    TrainingSpec, UnitSpec)
+                    InitFromSpec, TrainingSpec, UnitSpec)
 from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZERS, SCHEDULER_COMMON,
                        SCHEDULERS, TRAINING_FIELDS)
 
-TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "context")
+TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "init_from", "context")
 LAYER_KEYS = ("type", "name", "input")
 # Layer types that are structure, not computation: expanded before the graph is built (graph/expand.py).
 STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd", "RecurrentInput", "RecurrentOutput", "Delay")
@@ -51,7 +51,7 @@ def parse_project(text: str, path: str) -> Project:
         name=name, path=os.path.abspath(path),
         datasets=_datasets(_section(doc, "datasets"), base),
         networks=networks, network_locations=net_locs, training=training,
-        units=_units(doc),
+        units=_units(doc), init_from=_init_from(doc, base),
         context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
 
@@ -176,6 +176,27 @@ def _layers(items: LocatedList) -> List[LayerSpec]:
 
 
 parse_layer_list = _layers
+
+
+def _init_from(doc: LocatedDict, base: str):
+    raw = doc.get("init_from")
+    if raw is None:
+        return None
+    where = doc.where("init_from")
+    if isinstance(raw, str):
+        raw = {"path": raw}
+    if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
+        raise UserError("`init_from` needs a `path` (a run folder or an .h5 parameter file).", location=where,
+                        fix="e.g. init_from: {path: ../runs/pretrain/20261123-120000, map: {'Share_Unit/*': "
+                            "'Share_Unit/*'}}")
+    if isinstance(raw, LocatedDict):
+        _reject_unknown(raw, ("path", "map"), "init_from key")
+    mapping = raw.get("map", {"*": "*"})
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise UserError("`init_from.map` must map parameter-name patterns to source-name patterns.", location=where,
+                        fix="e.g. map: {'Share_Unit/*': 'Share_Unit/*'}")
+    return InitFromSpec(path=os.path.normpath(os.path.join(base, raw["path"])), mapping=dict(mapping),
+                        location=where)
 
 
 def _units(doc: LocatedDict) -> Dict[str, UnitSpec]:

@@ -75,6 +75,15 @@ class ContextSpec:
 
 
 @dataclass
+class InitFromSpec:
+    """Transfer learning: parameters to start from (train/init_from.py)."""
+
+    path: str                        # absolute: a run folder or an nnabla .h5 file
+    mapping: Dict[str, str]          # target-name pattern -> source-name pattern
+    location: Location
+
+
+@dataclass
 class Project:
     name: str
     path: str
@@ -84,4 +93,5 @@ class Project:
     training: TrainingSpec
     context: ContextSpec
     units: Dict[str, UnitSpec] = field(default_factory=dict)
+    init_from: Optional[InitFromSpec] = None
     locations: Dict[str, Location] = field(default_factory=dict)   # section -> where

@@ -46,6 +46,8 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
         out["network"] = networks["Main"]
     else:
         out["networks"] = networks
+    if project.init_from is not None:
+        out["init_from"] = {"path": project.init_from.path, "map": dict(project.init_from.mapping)}
     out["training"] = training
     out["context"] = {"backend": project.context.backend, "device_id": project.context.device_id,
                       "precision": project.context.precision}

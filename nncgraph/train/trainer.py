@@ -27,6 +27,7 @@ from .data_binding import BoundData, bind_dataset
 from .evaluation import attach_monitor
 from .learning_curve import plot_learning_curve
 from .optimizer import applies_weight_decay, base_learning_rate, learning_rate_multipliers, make_solvers
+from .init_from import apply_init_from
 from .resume import load_resume_point, save_resume_point
 from .run_folder import RunFolder
 from .schedule import learning_rate
@@ -105,6 +106,8 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         log(_epoch_line(row, spec.max_epoch))
 
     first_epoch = 1
+    if project.init_from is not None and not resume:
+        apply_init_from(project.init_from, live, log)
     if resume:
         state = load_resume_point(run, solvers, loop.rng)
         rows.extend(state["rows"])

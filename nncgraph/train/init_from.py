@@ -1,0 +1,82 @@
+"""Transfer learning: start a network from another run's parameters, by name.
+
+`init_from: {path: <run folder or .h5>, map: {"Share_Unit/*": "Share_Unit/*"}}`
+copies every parameter whose name matches a map key from the source
+parameter with the mapped name (`*` carries the rest of the name over), after
+checking the shapes; the others keep their initial values (a new head). As in
+the field reports: pretrain a shared feature unit on one task, then reuse it on
+another; freeze it with `w_lrate_multiplier: 0`, or let it learn slowly.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+from typing import Dict
+
+import numpy as np
+
+from ..errors import UserError
+from ..project.model import InitFromSpec
+
+
+def read_parameters(path: str) -> Dict[str, np.ndarray]:
+    """Parameters of an nnabla .h5 file, or of a run folder's best (else last) checkpoint, without
+    registering them (they would otherwise join the network's trainable parameters)."""
+    import h5py
+
+    if os.path.isdir(path):
+        for name in ("best.h5", "last.h5"):
+            candidate = os.path.join(path, "checkpoints", name)
+            if os.path.isfile(candidate):
+                path = candidate
+                break
+        else:
+            raise UserError(f"'{path}' holds no checkpoints/best.h5 or last.h5.",
+                            fix="point init_from.path at a run folder of `nncgraph run`, or at an .h5 file.")
+    if not os.path.isfile(path):
+        raise UserError(f"init_from file '{path}' does not exist.", fix="correct init_from.path.")
+    out = {}
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    except OSError as exc:
+        raise UserError(f"cannot read parameters from '{path}': {exc}.", fix="give an nnabla .h5 parameter file.") \
+            from None
+    return out
+
+
+def apply_init_from(spec: InitFromSpec, live: Dict, log=print) -> int:
+    """Copy matching source parameters into the live ones; returns how many were loaded."""
+    source = read_parameters(spec.path)
+    loaded = 0
+    for name, var in live.items():
+        mapped = _mapped_name(name, spec.mapping)
+        if mapped is None:
+            continue
+        if mapped not in source:
+            raise UserError(f"init_from: parameter '{name}' maps to '{mapped}', which {spec.path} does not have.",
+                            location=spec.location, fix="correct init_from.map, or check which run it points at.")
+        values = source[mapped]
+        if tuple(values.shape) != tuple(var.shape):
+            raise UserError(f"init_from: '{mapped}' has shape {list(values.shape)} but '{name}' needs "
+                            f"{list(var.shape)}.", location=spec.location,
+                            fix="map only the layers whose shapes are unchanged (e.g. the shared unit, not the head).")
+        var.d = values
+        loaded += 1
+    if loaded == 0:
+        raise UserError(f"init_from: no parameter of the network matches {sorted(spec.mapping)}.",
+                        location=spec.location, fix="the map's keys are patterns of this network's parameter "
+                        "names, e.g. 'Share_Unit/*' (see `nncgraph check`).")
+    log(f"init_from: {loaded} parameters loaded from {spec.path}")
+    return loaded
+
+
+def _mapped_name(name: str, mapping: Dict[str, str]):
+    for pattern, target in mapping.items():
+        if fnmatch.fnmatchcase(name, pattern):
+            if "*" in pattern and "*" in target:
+                prefix, suffix = pattern.split("*", 1)[0], pattern.rsplit("*", 1)[-1]
+                middle = name[len(prefix):len(name) - len(suffix) if suffix else None]
+                return target.replace("*", middle, 1)
+            return target
+    return None
