@@ -16,7 +16,7 @@ EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "**", "*.yaml"), recu
 
 def yaml_projects(path):
     text = open(path, encoding="utf-8").read()
-    return [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if "network" in block]
+    return [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if re.search(r"^networks?:", block, re.M)]
 
 
 def test_docs_contain_project_examples():
