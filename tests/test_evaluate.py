@@ -159,6 +159,10 @@ def test_user_errors_are_one_line_with_a_fix(trained, tmp_path):
     cases = [((tmp_path / "missing",), "does not exist"), ((bare,), "no project.yaml"),
              ((no_params,), "no trained parameters"), ((only_last, "--model", "best"), "no best model"),
              ((run, "--dataset", tmp_path / "nope.csv"), "does not exist")]
+    try:
+        import nnabla_ext.cuda  # noqa: F401
+    except ImportError:         # here the GPU context must be refused plainly
+        cases.append(((run, "--context", "cudnn"), "nnabla-ext-cuda120"))
     for args, words in cases:
         status, out, err = run_cli("evaluate", *args)
         assert status == 2, (args, err)

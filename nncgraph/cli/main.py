@@ -39,12 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--dataset", metavar="CSV", help="dataset to evaluate (default: the run's validation CSV)")
     evaluate.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
+    evaluate.add_argument("--context", choices=("cpu", "cudnn"), help="override the run's context.backend")
 
     infer = sub.add_parser("infer", help="predict images, folders of images or a dataset CSV with a trained model")
     infer.add_argument("run_dir", metavar="RUN_DIR")
     infer.add_argument("inputs", nargs="+", metavar="INPUT", help="image file, folder of images, or NNC CSV")
     infer.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
     infer.add_argument("--json", action="store_true", help="a JSON list instead of tab-separated lines")
+    infer.add_argument("--context", choices=("cpu", "cudnn"), help="override the run's context.backend")
 
     report = sub.add_parser("report", help="write RUN_DIR/report.html: network diagram, learning curves, "
                             "confusion matrix, misclassified examples, settings")
@@ -179,7 +181,8 @@ def override_dataset(project, item: str) -> None:
 def _cmd_evaluate(args) -> int:
     from ..evaluate.evaluation import evaluate_run, summary_lines
 
-    for line in summary_lines(evaluate_run(args.run_dir, args.dataset, args.model), _display_path):
+    for line in summary_lines(evaluate_run(args.run_dir, args.dataset, args.model, args.context),
+                               _display_path):
         print(line)
     return 0
 
@@ -187,7 +190,7 @@ def _cmd_evaluate(args) -> int:
 def _cmd_infer(args) -> int:
     from ..evaluate.inference import infer_inputs, json_text, text_lines
 
-    results = infer_inputs(args.run_dir, args.inputs, args.model)
+    results = infer_inputs(args.run_dir, args.inputs, args.model, args.context)
     print(json_text(results) if args.json else "\n".join(text_lines(results)))
     return 0
 

@@ -25,12 +25,13 @@ LIKELIHOOD_BINS = 20
 TOP_K = 3
 
 
-def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[str] = None) -> Dict:
+def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[str] = None,
+                 backend: Optional[str] = None) -> Dict:
     """Evaluate RUN_DIR's model on its validation CSV (or `dataset`); returns metrics.json's content."""
     from ..train.data_binding import bind_dataset
     from ..train.evaluation import evaluate
 
-    trained = load_model(run_dir, model)
+    trained = load_model(run_dir, model, backend=backend)
     project = trained.project
     name, folder = _choose_dataset(project, dataset, run_dir)
     spec = project.datasets[name]

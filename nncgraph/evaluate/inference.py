@@ -32,9 +32,10 @@ class ImageFormat:
     scale: float
 
 
-def infer_inputs(run_dir: str, inputs: List[str], model: Optional[str] = None) -> List[Dict]:
+def infer_inputs(run_dir: str, inputs: List[str], model: Optional[str] = None,
+                 backend: Optional[str] = None) -> List[Dict]:
     """One result per image or CSV row, in the order given (folders sorted, recursively)."""
-    trained = load_model(run_dir, model)
+    trained = load_model(run_dir, model, backend=backend)
     training = trained.project.datasets.get("training")
     names = None
     classifier = next((o for o in trained.outputs if o.classification), None)

@@ -107,8 +107,11 @@ def find_checkpoint(folder: str, model: Optional[str]) -> str:
                     fix="train it first: `nncgraph run PROJECT -o RUN_DIR`.")
 
 
-def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH_SIZE) -> TrainedModel:
-    """Load RUN_DIR's project.yaml and checkpoint, and build the runtime variant once."""
+def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH_SIZE,
+               backend: Optional[str] = None) -> TrainedModel:
+    """Load RUN_DIR's project.yaml and checkpoint, and build the runtime variant once.
+
+    `backend` overrides the recorded context (a run trained on a GPU, evaluated on a CPU)."""
     from ..compile.context import make_context, quiet_nnabla_logging
     from ..compile.nnabla_graph import compile_graph
     from ..graph.ir import network_graph
@@ -134,6 +137,8 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     quiet_nnabla_logging()
     import nnabla as nn
 
+    if backend:
+        project.context.backend = backend
     nn.set_default_context(make_context(project.context))
     nn.clear_parameters()
     try:
