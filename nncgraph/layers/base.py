@@ -247,8 +247,9 @@ class Layer:
       props        {snake_name: Prop}
       n_inputs     exact number of inputs, or (min, max) with max None = any
       role         "layer", "input", "loss" (vanishes in runtime) or "metric"
-      scope_suffix nnabla's parameter sub-scope ("conv", "affine", "bn"); empty
-                   for layers without parameters
+      shape_rule   the output shape in words, for the layer reference
+    Parameters are named as nnabla's parametric functions name them under the
+    layer's `parameter_scope` ("<scope>/conv/W"), declared by `parameters()`.
     """
 
     category: ClassVar[str] = "Others"
@@ -303,12 +304,6 @@ def size_of(shape: Sequence[int]) -> int:
     for d in shape:
         n *= d
     return n
-
-
-def require_rank(shape: Shape, rank: int, what: str) -> None:
-    if len(shape) != rank:
-        raise ShapeError(f"expects a {what} input of {rank} axes, got shape {list(shape)}.",
-                         fix="check the layers before it (shapes are without the batch axis).")
 
 
 def channel_axis(axis: int, shape: Shape, what: str = "axis") -> int:

@@ -38,7 +38,6 @@ def _per_axis(values, n, what):
 
 class _ConvBase(Layer):
     category = "Basic"
-    has_border_mode = True
 
     def resolve(self, props, name):
         p = super().resolve(props, name)

@@ -171,7 +171,7 @@ def _layers(items: LocatedList) -> List[LayerSpec]:
                      for k in item if k in layer.props}
         specs.append(LayerSpec(type=type_name, name=name, props=props,
                                inputs=_inputs(item, ctx), location=where,
-                               explicit_name="name" in item, raw=item))
+                               raw=item))
     return specs
 
 

@@ -14,7 +14,6 @@ class LayerSpec:
     props: Dict[str, Any]            # as written by the user, type-checked
     inputs: Optional[List[str]]      # None: the previous layer
     location: Location
-    explicit_name: bool = True
     raw: Any = None                  # the YAML mapping (structural layers are checked when expanded)
 
 
