@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the project file's JSON Schema")
 
+    from .interop_commands import add_export_parser
+    add_export_parser(sub)
+
     dataset = sub.add_parser("dataset", help="dataset tools")
     dsub = dataset.add_subparsers(dest="dataset_command", metavar="TOOL")
     dsub.required = True
@@ -156,6 +159,9 @@ def _cmd_run(args) -> int:
         from ..evaluate.evaluation import evaluate_run
 
         evaluate_run(run.path, None, None)      # the report's confusion matrix and misclassified examples
+    from ..interop.run_models import export_run_models
+
+    export_run_models(run.path)
     from ..report import write_report
 
     print(f"report: {_display_path(write_report(run.path))}")
@@ -244,6 +250,12 @@ def _cmd_layers(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from .interop_commands import cmd_export
+
+    return cmd_export(args)
+
+
 def _cmd_schema(args) -> int:
     from ..project.schema import project_schema
 
@@ -282,7 +294,7 @@ def _display_path(path: str) -> str:
 COMMANDS = {"run": _cmd_run, "evaluate": _cmd_evaluate, "infer": _cmd_infer, "report": _cmd_report,
             "compare": _cmd_compare, "check": _cmd_check,
             "render": _cmd_render, "layers": _cmd_layers,
-            "schema": _cmd_schema, "dataset": _cmd_dataset}
+            "schema": _cmd_schema, "dataset": _cmd_dataset, "export": _cmd_export}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""`nncgraph export`: argument parsing and the printed summary.
+
+The work is in nncgraph.interop; this module maps a run folder or a project
+file onto export_project and picks the format from the option or the suffix.
+"""
+from __future__ import annotations
+
+import os
+
+from ..errors import UserError
+
+EXPORT_FORMATS = ("nnp", "nntxt", "onnx")
+
+
+def add_export_parser(subparsers):
+    p = subparsers.add_parser(
+        "export", help="write a run's trained model or a project as nnabla .nnp/.nntxt (networks Main, "
+                       "MainValidation, MainRuntime; datasets, optimizer, monitors, executor) or ONNX")
+    p.add_argument("source", metavar="RUN_DIR|PROJECT", help="a run folder (its trained parameters) or a "
+                   "project file (its initial parameters)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    p.add_argument("--format", choices=EXPORT_FORMATS, help="default: from FILE's suffix")
+    p.add_argument("--model", choices=("best", "last"), help="a run's checkpoint (default: best if saved, else last)")
+    p.add_argument("--batch-size", type=int, default=1, metavar="N",
+                   help="batch size of the runtime network MainRuntime and of ONNX (default 1)")
+    return p
+
+
+def export_format(path: str, given) -> str:
+    if given:
+        return given
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    if suffix in EXPORT_FORMATS:
+        return suffix
+    raise UserError(f"cannot tell the format of '{path}' from its suffix.",
+                    fix=f"name it .nnp, .nntxt or .onnx, or pass --format ({', '.join(EXPORT_FORMATS)}).")
+
+
+def cmd_export(args) -> int:
+    from ..interop.nnp_export import export_project
+    from ..project.load import load_project
+    from .main import _display_path      # here, not at the top: main imports this module
+
+    fmt = export_format(args.output, args.format)
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be 1 or more, got {args.batch_size}.", fix="e.g. --batch-size 1")
+    checkpoint = None
+    if os.path.isdir(args.source):
+        from ..evaluate.model import find_checkpoint
+
+        if not os.path.isfile(os.path.join(args.source, "project.yaml")):
+            raise UserError(f"'{args.source}' has no project.yaml, so it is not a run folder.",
+                            fix="give a run folder of `nncgraph run` or a project file.")
+        project_file = os.path.join(args.source, "project.yaml")
+        checkpoint = find_checkpoint(args.source, args.model)
+    else:
+        if args.model:
+            raise UserError("--model picks a run folder's checkpoint; a project file has none.",
+                            fix="drop --model, or export a run folder.")
+        project_file = args.source
+    project = load_project(project_file)
+    base_dir = os.path.dirname(os.path.abspath(project_file))
+    if fmt == "onnx":
+        from ..interop.onnx_export import export_onnx
+
+        summary = export_onnx(project, args.output, checkpoint, base_dir, args.batch_size)
+    else:
+        summary = export_project(project, args.output, fmt, checkpoint, base_dir, args.batch_size)
+    print(f"wrote {_display_path(summary.path)}: networks {', '.join(summary.networks)}; "
+          f"parameters from {_display_path(summary.parameter_source) if checkpoint else summary.parameter_source}"
+          + (f" ({summary.parameters} arrays)" if summary.parameters else " (initializers only)"))
+    return 0

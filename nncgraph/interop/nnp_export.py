@@ -1,0 +1,260 @@
+"""Write a project as nnabla's own file: `.nntxt` (text protobuf) or `.nnp` (zip with parameters).
+
+The file holds what `nnabla_cli train`, `nnabla_cli forward` and NnpLoader
+need, named as NNC names them: networks `Main` (training), `MainValidation`
+and `MainRuntime`; datasets `Training`/`Validation`; one optimizer with its
+learning-rate schedule in iterations; the monitors `train_error`/`valid_error`;
+and the executor `Executor` over MainRuntime.
+
+nnabla's `create_proto` builds the skeleton from our compiled graphs; what it
+cannot know is written here afterwards: each parameter's NNC initializer (so
+`nnabla_cli train` starts from the distribution we would start from, not from
+zeros), each parameter's learning-rate multiplier, and the scheduler.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from ..errors import UserError
+
+NETWORK_NAMES = {"training": "Main", "validation": "MainValidation", "runtime": "MainRuntime"}
+DATASET_NAMES = {"training": "Training", "validation": "Validation"}
+FORMATS = ("nnp", "nntxt")
+
+
+@dataclass
+class ExportSummary:
+    path: str
+    networks: List[str]
+    parameters: int              # number of parameter arrays written (0 for .nntxt)
+    parameter_source: str        # "initial values" or the checkpoint's path
+    outputs: List[str]           # MainRuntime's output names (the executor's)
+
+
+def export_project(project, path: str, fmt: str, checkpoint: Optional[str] = None,
+                   base_dir: str = ".", runtime_batch_size: int = 1) -> ExportSummary:
+    """Compile every variant of `project` and write it to `path` as `fmt`.
+
+    `checkpoint` (.h5) supplies trained parameters; without it the parameters are
+    the project's initial values (its initializers, `w_file`s, `init_from`)."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown export format '{fmt}'.", fix=f"use one of: {', '.join(FORMATS)}, onnx.")
+    import nnabla as nn
+
+    from ..compile.context import make_context, quiet_nnabla_logging
+    from ..compile.nnabla_graph import compile_graph
+    from ..evaluate.model import _check_parameters, _outputs
+    from ..graph.ir import network_graph
+    from ..graph.shape_pass import infer
+    from ..graph.variants import derive
+
+    quiet_nnabla_logging()
+    graph = network_graph(project, project.training.network)
+    variants = {v: infer(derive(graph, v), v) for v in ("training", "validation", "runtime")}
+    nn.set_default_context(make_context(project.context))
+    nn.clear_parameters()
+    if checkpoint:
+        nn.load_parameters(checkpoint)
+        _check_parameters(variants["runtime"], {k: tuple(v.shape) for k, v in
+                                                nn.get_parameters(grad_only=False).items()}, checkpoint)
+
+    batch = project.training.batch_size
+    compiled = {v: compile_graph(variants[v], runtime_batch_size if v == "runtime" else batch, base_dir)
+                for v in variants}
+    if not checkpoint and project.init_from is not None:
+        from ..train.init_from import apply_init_from
+
+        apply_init_from(project.init_from, nn.get_parameters(grad_only=False), log=lambda _: None)
+    outputs = _outputs(variants["validation"], variants["runtime"])
+    networks = [_network("training", compiled["training"], batch),
+                _network("validation", compiled["validation"], batch),
+                {"name": NETWORK_NAMES["runtime"], "batch_size": runtime_batch_size,
+                 "outputs": {o.column: compiled["runtime"].outputs[o.node] for o in outputs},
+                 "names": dict(compiled["runtime"].inputs)}]
+    contents = _contents(project, networks, compiled, [o.column for o in outputs])
+
+    from nnabla.utils.save import create_proto
+
+    proto = create_proto(contents, include_params=False, variable_batch_size=True)
+    _write_initializers(proto, variants)
+    _write_learning_rate_multipliers(proto, variants["training"])
+    _write_schedule(proto, project)
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    params = nn.get_parameters(grad_only=False)
+    if fmt == "nntxt":
+        _atomic_bytes(path, _text(proto).encode("utf-8"))
+        written = 0
+    else:
+        _write_nnp(path, proto, params)
+        written = len(params)
+    return ExportSummary(path, [n["name"] for n in networks], written,
+                         checkpoint or "initial values", [o.column for o in outputs])
+
+
+def _network(variant: str, compiled, batch: int) -> dict:
+    return {"name": NETWORK_NAMES[variant], "batch_size": batch,
+            "outputs": {"loss": compiled.loss}, "names": dict(compiled.inputs)}
+
+
+def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str]) -> dict:
+    import nnabla as nn
+
+    from ..train.optimizer import make_solver
+
+    training = project.training
+    data = {name: spec for name, spec in project.datasets.items() if name in DATASET_NAMES}
+    variables = tuple(compiled["training"].inputs)
+    # network variable -> dataset column; without it nnabla_cli feeds nothing and trains on zeros
+    feeds = {name: name for name in variables}
+    datasets = [{"name": DATASET_NAMES[name], "uri": os.path.abspath(spec.csv), "cache_dir": "",
+                 "variables": variables, "shuffle": bool(spec.shuffle), "batch_size": training.batch_size,
+                 "no_image_normalization": not spec.image_normalization}
+                for name, spec in data.items()]
+    solver = make_solver(training.optimizer)
+    solver.set_parameters(nn.get_parameters())
+    contents = {
+        "global_config": {"default_context": nn.get_current_context()},
+        "training_config": {"max_epoch": training.max_epoch, "iter_per_epoch": _iterations_per_epoch(project),
+                            "save_best": True},
+        "networks": networks,
+        "executors": [{"name": "Executor", "network": NETWORK_NAMES["runtime"],
+                       "data": list(compiled["runtime"].inputs), "output": runtime_outputs}],
+    }
+    if "training" in data:
+        contents["optimizers"] = [{
+            "name": "Optimizer", "solver": solver, "network": NETWORK_NAMES["training"],
+            "dataset": DATASET_NAMES["training"], "data_variables": feeds, "update_interval": 1, "lr_decay": 1.0, "lr_decay_interval": 1,
+            # AdamW carries its decay inside the solver; the others decay through solver.weight_decay
+            "weight_decay": 0.0 if training.optimizer.type == "AdamW" else training.optimizer.weight_decay}]
+        contents["datasets"] = datasets
+        monitors = [{"name": "train_error", "network": NETWORK_NAMES["validation"],
+                     "dataset": DATASET_NAMES["training"], "data_variables": feeds}]
+        if "validation" in data:
+            monitors.append({"name": "valid_error", "network": NETWORK_NAMES["validation"],
+                             "dataset": DATASET_NAMES["validation"], "data_variables": feeds})
+        contents["monitors"] = monitors
+    return contents
+
+
+def _iterations_per_epoch(project) -> int:
+    """Iterations in one epoch of the training CSV, as nnabla_cli counts them (the last batch wraps)."""
+    spec = project.datasets.get("training")
+    if spec is None or not os.path.isfile(spec.csv):
+        return 1
+    with open(spec.csv, encoding="utf-8-sig") as f:
+        rows = sum(1 for line in f if line.strip()) - 1
+    return max(1, math.ceil(rows / project.training.batch_size))
+
+
+def _parameter_settings(variants) -> Dict[str, tuple]:
+    """Full parameter name -> (node props, ParamSpec) from whichever variant holds it."""
+    found = {}
+    for inferred in variants.values():
+        for info in inferred.ordered():
+            for spec in info.params:
+                found.setdefault(spec.name, (info.node.props, spec))
+    return found
+
+
+def _write_initializers(proto, variants) -> None:
+    """Each Parameter variable gets the initializer nncgraph itself would use."""
+    import nnabla as nn
+
+    settings = _parameter_settings(variants)
+    values = nn.get_parameters(grad_only=False)
+    for network in proto.network:
+        for var in network.variable:
+            if var.type != "Parameter":
+                continue
+            props, spec = settings.get(var.name, ({}, None))
+            key = spec.prop_key if spec is not None else ""
+            if f"{key}_initializer" in props:
+                var.initializer.type = props[f"{key}_initializer"]
+                var.initializer.multiplier = float(props[f"{key}_initializer_multiplier"])
+            elif var.name in values:
+                # a layer without NNC initializer properties (e.g. BatchNormalization's
+                # statistics): describe the values it starts from
+                start = values[var.name].d
+                if np.all(start == start.flat[0]):
+                    var.initializer.type, var.initializer.multiplier = "Constant", float(start.flat[0])
+                else:
+                    var.initializer.type, var.initializer.multiplier = "Normal", float(start.std())
+
+
+def _write_learning_rate_multipliers(proto, training) -> None:
+    from ..train.optimizer import learning_rate_multipliers
+
+    multipliers = learning_rate_multipliers(training)
+    for optimizer in proto.optimizer:
+        for p in optimizer.parameter_variable:
+            if p.variable_name in multipliers:
+                p.learning_rate_multiplier = float(multipliers[p.variable_name])
+
+
+def _write_schedule(proto, project) -> None:
+    """Our schedules count epochs; nnabla's count iterations."""
+    spec = project.training.lr_scheduler
+    per_epoch = _iterations_per_epoch(project)
+    for optimizer in proto.optimizer:
+        solver = optimizer.solver
+        if spec.type == "Step":
+            solver.lr_scheduler_type = "Step"
+            solver.step_scheduler_param.gamma = spec.params["multiplier"]
+            solver.step_scheduler_param.iter_steps.extend(int(s * per_epoch) for s in spec.params["steps"])
+        elif spec.type == "Exponential":
+            solver.lr_scheduler_type = "Exponential"
+            solver.exponential_scheduler_param.gamma = spec.params["multiplier"]
+            solver.exponential_scheduler_param.iter_interval = per_epoch
+        elif spec.type == "Cosine":
+            if spec.params.get("min_rate", 0.0) != 0.0:
+                raise UserError("nnabla's Cosine scheduler always decays to 0; this project's min_rate is "
+                                f"{spec.params['min_rate']}.",
+                                fix="set training.lr_scheduler.min_rate to 0 before exporting, or use "
+                                    "another scheduler.")
+            solver.lr_scheduler_type = "Cosine"
+            solver.cosine_scheduler_param.max_iter = project.training.max_epoch * per_epoch
+        elif spec.type == "Polynomial":
+            solver.lr_scheduler_type = "Polynomial"
+            solver.polynomial_scheduler_param.max_iter = project.training.max_epoch * per_epoch
+            solver.polynomial_scheduler_param.power = spec.params["power"]
+        if spec.warmup_epochs > 0:
+            solver.lr_warmup_scheduler_type = "Linear"
+            solver.linear_warmup_scheduler_param.warmup_iter = int(spec.warmup_epochs * per_epoch)
+
+
+def _text(proto) -> str:
+    from google.protobuf import text_format
+
+    return text_format.MessageToString(proto)
+
+
+def _atomic_bytes(path: str, data: bytes) -> None:
+    from ..atomic_files import atomic_write
+
+    atomic_write(path, data, "wb")
+
+
+def _write_nnp(path: str, proto, params) -> None:
+    """nnp = zip(nnp_version.txt, network.nntxt, parameter.h5), as nnabla.utils.save writes it."""
+    import nnabla as nn
+    from nnabla.utils.nnp_format import nnp_version
+
+    with tempfile.TemporaryDirectory() as tmp:
+        h5 = os.path.join(tmp, "parameter.h5")
+        nn.save_parameters(h5, params)
+        staged = os.path.join(tmp, "model.nnp")
+        with zipfile.ZipFile(staged, "w") as z:
+            z.writestr("nnp_version.txt", nnp_version())
+            z.writestr("network.nntxt", _text(proto))
+            z.write(h5, "parameter.h5")
+        with open(staged, "rb") as f:
+            _atomic_bytes(path, f.read())
