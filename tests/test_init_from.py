@@ -65,3 +65,31 @@ def test_init_from_shape_mismatch_and_unknown_names(tmp_path):
     status, _, err = run_cli("run", project, "-o", tmp_path / "r2")
     assert status == 2 and "no parameter of the network matches" in err and "Traceback" not in err, err
     assert not os.path.exists(tmp_path / "r2" / "metrics.csv")
+
+
+def test_init_from_an_nnp_file(tmp_path):
+    """An .nnp (ours, or one nnabla_cli/NNC wrote) is a parameter source like a run folder."""
+    write_digits(str(tmp_path / "d"), n=12)
+    pre = tiny_project(str(tmp_path), "d/data.csv", network=PRETRAIN, epochs=1)
+    assert run_cli("run", pre, "-o", tmp_path / "pre")[0] == 0
+    assert (tmp_path / "pre" / "last.nnp").is_file()
+    (tmp_path / "b").mkdir()
+    write_digits(str(tmp_path / "b" / "d"), n=12)
+    project = tiny_project(str(tmp_path / "b"), "d/data.csv", network=PRETRAIN, epochs=1,
+                           extra="init_from: {path: ../pre/last.nnp, map: {'features/*': 'features/*'}}\n")
+    from nncgraph.project.load import load_project
+    from nncgraph.train.init_from import read_parameters
+
+    spec = load_project(project).init_from
+    loaded = read_parameters(spec.path)
+    source = params(tmp_path / "pre" / "checkpoints" / "last.h5")
+    assert loaded.keys() == source.keys() and all(np.array_equal(loaded[k], source[k]) for k in source)
+    status, out, err = run_cli("run", project, "-o", tmp_path / "run")
+    assert status == 0, err
+    assert "init_from: 2 parameters loaded" in out
+    bad = tmp_path / "bad.nnp"
+    bad.write_text("not a zip")
+    text = open(project).read().replace("../pre/last.nnp", str(bad))
+    open(project, "w").write(text)
+    status, _, err = run_cli("run", project, "-o", tmp_path / "r2")
+    assert status == 2 and "as an .nnp file" in err and "Traceback" not in err

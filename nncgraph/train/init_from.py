@@ -32,9 +32,11 @@ def read_parameters(path: str) -> Dict[str, np.ndarray]:
                 break
         else:
             raise UserError(f"'{path}' holds no checkpoints/best.h5 or last.h5.",
-                            fix="point init_from.path at a run folder of `nncgraph run`, or at an .h5 file.")
+                            fix="point init_from.path at a run folder of `nncgraph run`, or at an .h5 or .nnp file.")
     if not os.path.isfile(path):
         raise UserError(f"init_from file '{path}' does not exist.", fix="correct init_from.path.")
+    if path.lower().endswith(".nnp"):
+        return _nnp_parameters(path)
     out = {}
     try:
         with h5py.File(path, "r") as f:
@@ -43,6 +45,38 @@ def read_parameters(path: str) -> Dict[str, np.ndarray]:
         raise UserError(f"cannot read parameters from '{path}': {exc}.", fix="give an nnabla .h5 parameter file.") \
             from None
     return out
+
+
+def _nnp_parameters(path: str) -> Dict[str, np.ndarray]:
+    """The parameters inside an .nnp (a zip holding parameter.h5 or parameter.protobuf)."""
+    import io
+    import zipfile
+
+    import h5py
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            h5 = [n for n in names if n.endswith(".h5")]
+            if h5:
+                out = {}
+                with h5py.File(io.BytesIO(z.read(h5[0])), "r") as f:
+                    f.visititems(lambda name, obj: out.__setitem__(name, obj[()])
+                                 if isinstance(obj, h5py.Dataset) else None)
+                return out
+            blobs = [n for n in names if n.endswith(".protobuf")]
+            if blobs:
+                from nnabla.utils import nnabla_pb2
+
+                proto = nnabla_pb2.NNablaProtoBuf()
+                proto.ParseFromString(z.read(blobs[0]))
+                return {p.variable_name: np.array(p.data, np.float32).reshape(tuple(p.shape.dim))
+                        for p in proto.parameter}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UserError(f"cannot read '{path}' as an .nnp file: {exc}.", fix="give an .nnp nnabla or NNC wrote.") \
+            from None
+    raise UserError(f"'{path}' holds no parameters (no parameter.h5 or parameter.protobuf inside).",
+                    fix="export it with parameters: `nncgraph export RUN_DIR -o model.nnp`.")
 
 
 def apply_init_from(spec: InitFromSpec, live: Dict, log=print) -> int:
