@@ -70,3 +70,43 @@ def test_resume_errors(tmp_path):
     assert status == 2 and "has no resume point" in err and "Traceback" not in err
     status, _, err = run_cli("run", project, "--resume", tmp_path / "nowhere")
     assert status == 2 and "does not exist" in err
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_metrics(tmp_path):
+    """The acceptance: SIGKILL a real `nncgraph run` process during an epoch, then --resume it."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    # 150 iterations per epoch of ~0.5 s: the kill lands inside epoch 3's training
+    write_digits(str(tmp_path / "d"), n=1200, size=16)
+    network = NO_DROPOUT.replace("[1, 8, 8]", "[1, 16, 16]").replace("out_maps: 4", "out_maps: 16")
+    project = tiny_project(str(tmp_path), "d/data.csv", "d/data.csv", epochs=4, network=network)
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert run_cli("run", project, "-o", full)[0] == 0
+    proc = subprocess.Popen([sys.executable, "-m", "nncgraph", "run", project, "-o", str(cut)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = cut / "checkpoints" / "resume" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if json.load(open(state))["epoch"] >= 2:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+    time.sleep(0.2)                                      # into epoch 3's iterations
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(metrics(cut)) < 4                          # it really stopped short
+    status, out, err = run_cli("run", project, "--resume", cut)
+    assert status == 0, err
+    assert "resuming after epoch" in out
+    assert metrics(cut) == metrics(full)
+    a, b = params(full / "checkpoints" / "last.h5"), params(cut / "checkpoints" / "last.h5")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
