@@ -70,3 +70,45 @@ def cmd_export(args) -> int:
           f"parameters from {_display_path(summary.parameter_source) if checkpoint else summary.parameter_source}"
           + (f" ({summary.parameters} arrays)" if summary.parameters else " (initializers only)"))
     return 0
+
+
+IMPORT_SUFFIXES = (".sdcproj", ".nntxt", ".nnp")
+
+
+def add_import_parser(subparsers):
+    p = subparsers.add_parser(
+        "import", help="turn an NNC project (.sdcproj) or an nnabla network file (.nntxt, .nnp) into a "
+                       "project file")
+    p.add_argument("source", metavar="FILE", help="FILE.sdcproj, FILE.nntxt or FILE.nnp")
+    p.add_argument("-o", "--output", required=True, metavar="PROJECT.yaml", help="project file to write")
+    p.add_argument("--force", action="store_true", help="overwrite PROJECT.yaml if it exists")
+    return p
+
+
+def cmd_import(args) -> int:
+    from ..atomic_files import atomic_write
+    from .main import _display_path
+
+    suffix = os.path.splitext(args.source)[1].lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise UserError(f"cannot import '{args.source}': unknown file type '{suffix or '(none)'}'.",
+                        fix=f"give a {', '.join(IMPORT_SUFFIXES)} file.")
+    if os.path.exists(args.output) and not args.force:
+        raise UserError(f"'{args.output}' already exists; importing would overwrite it.",
+                        fix="choose another -o file, or add --force.")
+    if not os.path.isfile(args.source):
+        raise UserError(f"'{args.source}' does not exist.", fix="check the path.")
+    if suffix == ".sdcproj":
+        from ..interop.sdcproj_import import import_sdcproj
+
+        text = import_sdcproj(args.source)
+    else:
+        from ..interop.nnp_import import import_nnp
+
+        text = import_nnp(args.source, args.output)
+    folder = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(folder, exist_ok=True)
+    atomic_write(args.output, text)
+    print(f"wrote {_display_path(args.output)}; `nncgraph check {_display_path(args.output)}` shows its shapes, "
+          "and `nncgraph run` trains it (--dataset NAME=CSV points it at your data)")
+    return 0

@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the project file's JSON Schema")
 
-    from .interop_commands import add_export_parser
+    from .interop_commands import add_export_parser, add_import_parser
     add_export_parser(sub)
+    add_import_parser(sub)
 
     dataset = sub.add_parser("dataset", help="dataset tools")
     dsub = dataset.add_subparsers(dest="dataset_command", metavar="TOOL")
@@ -256,6 +257,12 @@ def _cmd_export(args) -> int:
     return cmd_export(args)
 
 
+def _cmd_import(args) -> int:
+    from .interop_commands import cmd_import
+
+    return cmd_import(args)
+
+
 def _cmd_schema(args) -> int:
     from ..project.schema import project_schema
 
@@ -294,7 +301,8 @@ def _display_path(path: str) -> str:
 COMMANDS = {"run": _cmd_run, "evaluate": _cmd_evaluate, "infer": _cmd_infer, "report": _cmd_report,
             "compare": _cmd_compare, "check": _cmd_check,
             "render": _cmd_render, "layers": _cmd_layers,
-            "schema": _cmd_schema, "dataset": _cmd_dataset, "export": _cmd_export}
+            "schema": _cmd_schema, "dataset": _cmd_dataset, "export": _cmd_export,
+            "import": _cmd_import}
 
 
 if __name__ == "__main__":

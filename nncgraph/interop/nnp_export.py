@@ -129,12 +129,14 @@ def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str
         "executors": [{"name": "Executor", "network": NETWORK_NAMES["runtime"],
                        "data": list(compiled["runtime"].inputs), "output": runtime_outputs}],
     }
+    # the optimizer is written even without datasets (a zoo project): it names the training network
+    contents["optimizers"] = [{
+        "name": "Optimizer", "solver": solver, "network": NETWORK_NAMES["training"],
+        "dataset": [DATASET_NAMES["training"]] if "training" in data else [], "data_variables": feeds,
+        "update_interval": 1, "lr_decay": 1.0, "lr_decay_interval": 1,
+        # AdamW carries its decay inside the solver; the others decay through solver.weight_decay
+        "weight_decay": 0.0 if training.optimizer.type == "AdamW" else training.optimizer.weight_decay}]
     if "training" in data:
-        contents["optimizers"] = [{
-            "name": "Optimizer", "solver": solver, "network": NETWORK_NAMES["training"],
-            "dataset": DATASET_NAMES["training"], "data_variables": feeds, "update_interval": 1, "lr_decay": 1.0, "lr_decay_interval": 1,
-            # AdamW carries its decay inside the solver; the others decay through solver.weight_decay
-            "weight_decay": 0.0 if training.optimizer.type == "AdamW" else training.optimizer.weight_decay}]
         contents["datasets"] = datasets
         monitors = [{"name": "train_error", "network": NETWORK_NAMES["validation"],
                      "dataset": DATASET_NAMES["training"], "data_variables": feeds}]

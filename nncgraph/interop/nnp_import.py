@@ -1,0 +1,430 @@
+"""`nncgraph import FILE.nntxt|FILE.nnp`: an nnabla network definition as a project file.
+
+The network the file's optimizer trains (else its executor's) becomes the
+project's `network:`, one layer per nnabla function; data variables become
+Input layers and a loss's second input its `target`; whatever only reduces
+the losses (the Mean nnabla_cli minimizes) is dropped, since nncgraph adds
+it. Datasets, epochs, batch size, optimizer and schedule come from the
+file's settings. Parameters stay where they are: the project's `init_from`
+points at the .nnp (or an .h5 written beside the project for an .nntxt that
+holds them), mapping each of our parameter names onto the file's.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from typing import Dict, List, Optional, Tuple
+
+from ..errors import Location, UserError
+from .nnp_functions import Unconvertible, convert_function, dims
+
+SOLVERS = {  # nnabla proto solver -> (our optimizer, its params message, {our param: proto field})
+    "Sgd": ("Sgd", "sgd_param", {"learning_rate": "lr"}),
+    "Momentum": ("Momentum", "momentum_param", {"learning_rate": "lr", "momentum": "momentum"}),
+    "Nesterov": ("Nesterov", "nesterov_param", {"learning_rate": "lr", "momentum": "momentum"}),
+    "Adam": ("Adam", "adam_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2", "epsilon": "eps"}),
+    "AdamW": ("AdamW", "adamw_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2", "epsilon": "eps"}),
+    "AMSGRAD": ("AMSGRAD", "amsgrad_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2",
+                                             "epsilon": "eps"}),
+    "Adamax": ("Adamax", "adamax_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2", "epsilon": "eps"}),
+    "RMSprop": ("RMSprop", "rmsprop_param", {"learning_rate": "lr", "decay": "decay", "epsilon": "eps"}),
+    "Adagrad": ("Adagrad", "adagrad_param", {"learning_rate": "lr", "epsilon": "eps"}),
+    "Adadelta": ("Adadelta", "adadelta_param", {"learning_rate": "lr", "decay": "decay", "epsilon": "eps"}),
+}
+
+
+class Source:
+    """The file's protobuf, its nntxt text (for line numbers) and where its parameters are."""
+
+    def __init__(self, path: str):
+        from google.protobuf import text_format
+        from nnabla.utils import nnabla_pb2
+
+        self.path = path
+        self.inner = None                 # the nntxt's name inside an .nnp
+        self.has_parameter_file = False
+        if not os.path.isfile(path):
+            raise UserError(f"'{path}' does not exist.", fix="give an .nntxt or .nnp file.")
+        if path.lower().endswith(".nnp"):
+            try:
+                with zipfile.ZipFile(path) as z:
+                    names = z.namelist()
+                    texts = [n for n in names if n.endswith((".nntxt", ".prototxt"))]
+                    if not texts:
+                        raise UserError(f"'{path}' holds no .nntxt network definition.",
+                                        fix="give an .nnp written by nnabla, NNC or `nncgraph export`.")
+                    self.inner = texts[0]
+                    self.text = z.read(texts[0]).decode("utf-8")
+                    self.has_parameter_file = any(n.endswith((".h5", ".protobuf")) for n in names)
+            except zipfile.BadZipFile:
+                raise UserError(f"'{path}' is not an .nnp (zip) file.",
+                                fix="give an .nnp written by nnabla, NNC or `nncgraph export`.") from None
+        else:
+            with open(path, encoding="utf-8") as f:
+                self.text = f.read()
+        self.proto = nnabla_pb2.NNablaProtoBuf()
+        try:
+            text_format.Parse(self.text, self.proto)
+        except text_format.ParseError as exc:
+            line = re.match(r"(\d+):", str(exc))
+            raise UserError(f"not an nnabla network definition: {exc}.", location=self._where(
+                int(line.group(1)) if line else None), fix="check the file is an nnabla .nntxt.") from None
+        self._lines = self._function_lines()
+
+    def _where(self, line: Optional[int]) -> Location:
+        name = f"{self.path}:{self.inner}" if self.inner else self.path
+        return Location(name, line)
+
+    def _function_lines(self) -> Dict[Tuple[str, str], int]:
+        """(network, function name) -> line of the function's name in the text."""
+        out, network, in_function = {}, None, False
+        for number, line in enumerate(self.text.splitlines(), 1):
+            if line.startswith("network {"):
+                network, in_function = None, False
+            elif network is None and line.startswith("  name: "):
+                network = _quoted(line)
+            elif line.startswith("  function {"):
+                in_function = True
+            elif in_function and line.startswith("    name: "):
+                out[(network, _quoted(line))] = number
+                in_function = False
+        return out
+
+    def location(self, network: str, function: str) -> Location:
+        return self._where(self._lines.get((network, function)))
+
+
+def _quoted(line: str) -> str:
+    text = line.split(":", 1)[1].strip()
+    return text[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape") if text.startswith('"') else text
+
+
+def import_nnp(path: str, output: str) -> str:
+    """The project YAML for `path`; side files (an .h5 of inline parameters) are written beside `output`."""
+    from ..layers import REGISTRY
+
+    source = Source(path)
+    proto = source.proto
+    network = _chosen_network(source)
+    data_names = _data_names(proto, network.name)
+    variables = {v.name: v for v in network.variable}
+    producers = {o: f for f in network.function for o in f.output}
+    parameters = {v.name for v in network.variable if v.type == "Parameter"}
+    losses = {name for name, layer in REGISTRY.items() if layer.role == "loss"}
+
+    layers: List[Dict] = []
+    names: Dict[str, str] = {}            # variable -> the layer that produces it
+    taken = set()
+    parameter_order: Dict[str, List[str]] = {}   # layer -> its parameter variables, in input order
+    dropped = set()                       # variables that only carry losses onwards
+    for function in network.function:
+        where = source.location(network.name, function.name)
+        if function.type in losses:
+            pass
+        elif all(i in dropped or (i in producers and producers[i].type in losses) for i in function.input
+                 if i not in parameters):
+            dropped.update(function.output)
+            continue
+        data_inputs = [i for i in function.input if i not in parameters]
+        param_inputs = [i for i in function.input if i in parameters]
+        target = None
+        if function.type in losses and len(data_inputs) == 2 and data_inputs[1] not in producers:
+            target = data_names.get(data_inputs[1], data_inputs[1])
+            data_inputs = data_inputs[:1]
+        for var in data_inputs:
+            if var not in producers and var not in names:
+                name = _unique(var, taken)
+                layers.append({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
+                               "dataset": data_names.get(var, var)})
+                names[var] = name
+        try:
+            kind, props = convert_function(
+                function, REGISTRY, [_sample_shape(variables[i]) for i in data_inputs],
+                _sample_shape(variables[function.output[0]]),
+                [tuple(dims(variables[p].shape)) for p in param_inputs])
+        except Unconvertible as exc:
+            raise UserError(f"cannot import function '{function.name}' ({function.type}): {exc}.",
+                            location=where, layer=function.name, layer_type=function.type,
+                            fix="replace it in the source network by layers nncgraph has "
+                                "(`nncgraph layers` lists them), or add the layer to nncgraph.") from None
+        if len(function.output) != 1:
+            raise UserError(f"function '{function.name}' ({function.type}) has {len(function.output)} outputs; "
+                            "nncgraph layers have one.", location=where, layer=function.name,
+                            layer_type=function.type, fix="import a network without multi-output functions.")
+        name = _unique(_layer_name(function, param_inputs), taken)
+        layer = {"type": kind, "name": name}
+        scope = _parameter_scope(param_inputs)
+        if scope is not None and scope != name and "parameter_scope" in REGISTRY[kind].props:
+            props["parameter_scope"] = scope      # keeps the file's parameter names, e.g. "stage1_1/bn1"
+        sources = [names[i] for i in data_inputs if i in names]
+        if len(sources) != len(data_inputs):
+            missing = [i for i in data_inputs if i not in names]
+            raise UserError(f"function '{function.name}' reads {missing[0]}, which no earlier function makes.",
+                            location=where, layer=function.name, layer_type=function.type,
+                            fix="the network's functions must be listed in execution order.")
+        layer["input"] = sources[0] if len(sources) == 1 else sources
+        layer.update(props)
+        if target is not None:
+            layer["target"] = target
+        layer.update(_initializers(function, param_inputs, variables, REGISTRY[kind]))
+        layers.append(_without_defaults(_tidy(layer), REGISTRY[kind]))
+        names[function.output[0]] = name
+        parameter_order[name] = param_inputs
+    _drop_default_inputs(layers)
+    return _project_text(source, network, layers, parameter_order, output)
+
+
+def _chosen_network(source: Source):
+    proto = source.proto
+    if not proto.network:
+        raise UserError(f"'{source.path}' defines no network.", location=source._where(None),
+                        fix="give an .nntxt/.nnp with a `network { ... }` section.")
+    by_name = {n.name: n for n in proto.network}
+    for wanted in [o.network_name for o in proto.optimizer] + [e.network_name for e in proto.executor]:
+        if wanted in by_name:
+            return by_name[wanted]
+    return proto.network[0]
+
+
+def _data_names(proto, network: str) -> Dict[str, str]:
+    """Network variable -> dataset column, from the optimizer/monitor/executor that feed `network`."""
+    out = {}
+    for group in (proto.optimizer, proto.monitor, proto.executor):
+        for item in group:
+            if item.network_name == network:
+                for d in item.data_variable:
+                    out.setdefault(d.variable_name, d.data_name)
+    return out
+
+
+def _sample_shape(variable) -> List[int]:
+    return [int(d) for d in dims(variable.shape)[1:]]
+
+
+def _unique(name: str, taken: set) -> str:
+    name = re.sub(r"[^A-Za-z0-9_\-']", "_", name) or "layer"
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _parameter_scope(param_inputs: List[str]) -> Optional[str]:
+    """"conv1/conv/W" -> "conv1": the scope nnabla's parametric functions put before "conv/W"."""
+    if param_inputs:
+        parts = param_inputs[0].split("/")
+        if len(parts) >= 3:
+            return "/".join(parts[:-2])
+    return None
+
+
+def _layer_name(function, param_inputs: List[str]) -> str:
+    """The parameter scope when there are parameters, else the function's name without the
+    "@Network/" prefix nnabla's graph writer adds."""
+    return _parameter_scope(param_inputs) or re.sub(r"^@[^/]*/", "", function.name)
+
+
+def _tidy(value):
+    """float32 values as written (0.001, not 0.0010000000474974513)."""
+    if isinstance(value, float):
+        return float(f"{value:.7g}")
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
+
+
+# what a reader looks for first in a layer, written even when it equals the default
+ALWAYS_WRITTEN = {"out_maps", "kernel_shape", "out_shape", "target", "size"}
+
+
+def _without_defaults(layer: Dict, spec) -> Dict:
+    """Other properties equal to the layer's defaults are left out, as a user would write the layer."""
+    return {k: v for k, v in layer.items() if k not in spec.props or k in ALWAYS_WRITTEN
+            or spec.props[k].default is None or v != spec.props[k].default}
+
+
+def _initializers(function, param_inputs, variables, layer) -> Dict:
+    """NNC initializer properties from the proto's, for a file without parameter values."""
+    out = {}
+    for var_name in param_inputs:
+        init = variables[var_name].initializer
+        key = var_name.rsplit("/", 1)[-1].lower()
+        if init.type and f"{key}_initializer" in layer.props:
+            out[f"{key}_initializer"] = init.type
+            out[f"{key}_initializer_multiplier"] = init.multiplier
+    return out
+
+
+def _drop_default_inputs(layers: List[Dict]) -> None:
+    """`input:` is implied when a layer reads the layer just before it."""
+    for before, layer in zip(layers, layers[1:]):
+        if layer.get("input") == before["name"]:
+            del layer["input"]
+
+
+def _project_text(source: Source, network, layers, parameter_order, output: str) -> str:
+    import yaml
+
+    proto = source.proto
+    training = _training_settings(proto, network)
+    datasets = _datasets(proto)
+    name = re.sub(r"[^A-Za-z0-9_\-]", "-", os.path.splitext(os.path.basename(source.path))[0])
+    lines = [f"# imported by `nncgraph import` from {os.path.basename(source.path)} (network '{network.name}')",
+             f"name: {name}"]
+    if datasets:
+        lines.append("datasets:")
+        lines += [f"  {k}: {_flow(v)}" for k, v in datasets.items()]
+    lines.append("network:")
+    lines += [f"  - {_flow(layer)}" for layer in layers]
+    if training:
+        lines.append(f"training: {_flow(training)}")
+    text = "\n".join(lines) + "\n"
+    yaml.safe_load(text)          # the writer's own check: what we emit must parse
+    init_from = _init_from(source, text, parameter_order, output)
+    if init_from:
+        text += f"init_from: {_flow(init_from)}\n"
+    return text
+
+
+def _flow(value) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+
+
+def _datasets(proto) -> Dict[str, Dict]:
+    out = {}
+    used = {o.dataset_name[0]: "training" for o in proto.optimizer if o.dataset_name}
+    for m in proto.monitor:
+        if m.dataset_name and m.dataset_name[0] not in used and "valid" in m.name.lower():
+            used[m.dataset_name[0]] = "validation"
+    for d in proto.dataset:
+        role = used.get(d.name)
+        if role and role not in out:
+            out[role] = {"csv": d.uri, "shuffle": d.shuffle, "image_normalization": not d.no_image_normalization}
+    return out
+
+
+def _training_settings(proto, network) -> Dict:
+    settings = {}
+    if proto.training_config.max_epoch:
+        settings["max_epoch"] = int(proto.training_config.max_epoch)
+    if network.batch_size:
+        settings["batch_size"] = int(network.batch_size)
+    optimizers = [o for o in proto.optimizer if o.network_name == network.name]
+    if optimizers:
+        settings.update(_optimizer(optimizers[0], proto.training_config.iter_per_epoch or 1))
+    return settings
+
+
+def _optimizer(o, per_epoch: int) -> Dict:
+    solver = o.solver
+    if solver.type not in SOLVERS:
+        raise UserError(f"optimizer '{o.name}' uses solver {solver.type}, which nncgraph does not support.",
+                        fix=f"use one of {', '.join(SOLVERS)} in the source, or edit the imported project.")
+    ours, message, fields = SOLVERS[solver.type]
+    params = getattr(solver, message)
+    optimizer = _tidy({"type": ours, **{k: getattr(params, f) for k, f in fields.items()}})
+    if solver.weight_decay:
+        optimizer["weight_decay"] = solver.weight_decay
+    out = {"optimizer": optimizer}
+    schedule = _schedule(solver, per_epoch)
+    if schedule:
+        out["lr_scheduler"] = schedule
+    return out
+
+
+def _schedule(solver, per_epoch: int) -> Optional[Dict]:
+    """nnabla counts iterations; our schedules count epochs."""
+    kind = solver.lr_scheduler_type
+    out = None
+    if kind == "Step":
+        out = {"type": "Step", "multiplier": solver.step_scheduler_param.gamma,
+               "steps": [max(1, round(s / per_epoch)) for s in solver.step_scheduler_param.iter_steps]}
+    elif kind == "Exponential":
+        out = {"type": "Exponential", "multiplier": solver.exponential_scheduler_param.gamma}
+    elif kind == "Cosine":
+        out = {"type": "Cosine"}
+    elif kind == "Polynomial":
+        out = {"type": "Polynomial", "power": solver.polynomial_scheduler_param.power}
+    elif kind:
+        raise UserError(f"learning-rate scheduler {kind} cannot be imported.",
+                        fix="use Step, Exponential, Cosine or Polynomial in the source.")
+    if solver.lr_warmup_scheduler_type == "Linear":
+        out = out or {}
+        out["warmup_epochs"] = solver.linear_warmup_scheduler_param.warmup_iter / per_epoch
+    return out
+
+
+def _init_from(source: Source, text: str, parameter_order, output: str) -> Optional[Dict]:
+    """init_from with one map entry per parameter: our name (scope/conv/W) -> the file's name."""
+    proto = source.proto
+    inline = len(proto.parameter) > 0
+    if not (source.has_parameter_file or inline):
+        return None
+    mapping = _parameter_map(source, text, parameter_order, output)
+    if all(ours == theirs for ours, theirs in mapping.items()):
+        mapping = None       # the default map {"*": "*"} says the same
+    base = os.path.dirname(os.path.abspath(output))
+    if inline:
+        target = os.path.splitext(os.path.abspath(output))[0] + ".parameters.h5"
+        _write_inline_parameters(proto, target)
+    else:
+        target = os.path.abspath(source.path)
+    path = os.path.relpath(target, base)
+    return {"path": path} if mapping is None else {"path": path, "map": mapping}
+
+
+def _parameter_map(source: Source, text: str, parameter_order, output: str) -> Dict[str, str]:
+    """Build the imported project as nncgraph will, and pair each layer's parameters with the file's."""
+    import tempfile
+
+    from ..graph.ir import network_graph
+    from ..graph.shape_pass import infer
+    from ..graph.variants import derive
+    from ..project.load import load_project
+
+    shapes = {v.name: tuple(dims(v.shape)) for n in source.proto.network for v in n.variable
+              if v.type == "Parameter"}
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "imported.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        project = load_project(path)
+        inferred = infer(derive(network_graph(project, project.training.network), "training"), "training")
+    mapping = {}
+    for info in inferred.ordered():
+        theirs = parameter_order.get(info.node.name, [])
+        for spec, name in zip(info.params, theirs):
+            if tuple(spec.shape) != shapes.get(name):
+                raise UserError(f"parameter '{name}' has shape {list(shapes.get(name, ()))} in the file, but "
+                                f"layer '{info.node.name}' needs {list(spec.shape)} for '{spec.name}'.",
+                                location=source._where(None), layer=info.node.name, layer_type=info.node.type,
+                                fix="report this: the importer mapped the function's arguments wrongly.")
+            mapping[spec.name] = name
+    return mapping
+
+
+def _write_inline_parameters(proto, path: str) -> None:
+    import nnabla as nn
+    import numpy as np
+
+    from ..atomic_files import atomic_write
+
+    params = {}
+    for p in proto.parameter:
+        var = nn.Variable(tuple(dims(p.shape)), need_grad=p.need_grad)
+        var.d = np.array(p.data, np.float32).reshape(tuple(dims(p.shape)))
+        params[p.variable_name] = var
+    buffer = io.BytesIO()
+    tmp = path + ".staging.h5"
+    nn.save_parameters(tmp, params)
+    with open(tmp, "rb") as f:
+        buffer.write(f.read())
+    os.remove(tmp)
+    atomic_write(path, buffer.getvalue(), "wb")
