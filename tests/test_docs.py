@@ -55,3 +55,24 @@ def test_image_experiments_script_prints_its_table(tmp_path):
     for line in lines[1:]:
         accuracy = float(line.split()[5])
         assert 0.5 < accuracy <= 1.0, line          # digits are easy: one epoch is far above chance
+
+
+def test_nnabla_files_howto_commands_run(tmp_path):
+    """docs/howto-nnabla-files.md: its round trip through nnabla's own CLI, command by command."""
+    import subprocess
+    import sys
+
+    from nncgraph.data.mnist_sample import write_mnist_sample
+
+    text = open(os.path.join(ROOT, "docs", "howto-nnabla-files.md"), encoding="utf-8").read()
+    block, = [b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "nnabla_cli train" in b]
+    os.symlink(os.path.join(ROOT, "projects"), tmp_path / "projects")
+    write_mnist_sample(str(tmp_path / "data" / "mnist"))
+    bin_dir = os.path.dirname(sys.executable)          # the venv's nncgraph and nnabla_cli
+    proc = subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"]}, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (tmp_path / "runs" / "lenet" / "best.nnp").is_file()
+    assert (tmp_path / "nnabla-train" / "results.nnp").is_file()
+    assert sum(1 for _ in open(tmp_path / "nnabla-forward" / "output_result.csv")) == 1001
+    assert "total" in proc.stdout and "78,810" in proc.stdout      # `check` of the imported LeNet

@@ -186,7 +186,7 @@ def _init_from(doc: LocatedDict, base: str):
     if isinstance(raw, str):
         raw = {"path": raw}
     if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
-        raise UserError("`init_from` needs a `path` (a run folder or an .h5 parameter file).", location=where,
+        raise UserError("`init_from` needs a `path` (a run folder, an .h5 parameter file or an .nnp).", location=where,
                         fix="e.g. init_from: {path: ../runs/pretrain/20261123-120000, map: {'Share_Unit/*': "
                             "'Share_Unit/*'}}")
     if isinstance(raw, LocatedDict):
