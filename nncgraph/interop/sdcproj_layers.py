@@ -1,0 +1,337 @@
+"""NNC layers as nncgraph layer mappings: properties, arguments, inputs and names.
+
+NNC writes every property as text ("1,28,28", "True", "1/255", "*Name"); each
+becomes the typed value of the nncgraph property whose `nnc` name it is, and
+is checked by that property's own `coerce`, so an imported project never
+holds a value the loader would refuse. Inside a unit's network, argument names
+in a value ("Maps*2") become nncgraph's `$Maps * 2`.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import UserError
+from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
+from ..graph.recurrent import RECURRENT_PROPS
+from ..layers import get_layer
+from ..layers.base import FloatsProp, Prop
+from .sdcproj_ini import IniFile
+from .sdcproj_network import NncLayer
+
+STRUCTURE_PROPS: Dict[str, Dict[str, Prop]] = {"Unit": UNIT_PROPS, "RepeatStart": REPEAT_PROPS, "RepeatEnd": {},
+                                               **RECURRENT_PROPS}
+# NNC properties without an nncgraph counterpart that change nothing nncgraph computes: the GUI's
+# inspection switch, and the IDs/length NNC pairs and sizes blocks with (nncgraph pairs them by nesting
+# and takes the length from the input).
+IGNORED = {"SkipAtInspection", "RecurrentGroupID", "ID", "Length"}
+# Data-pin generators whose NNC default is the one nncgraph implements (others default to "None": no generator).
+GENERATOR_DEFAULTS = {"H.Initial.Generator": "Constant", "C.Initial.Generator": "Constant"}
+# Written even when they equal the default: the CSV columns a dataset must provide, and what a reader
+# looks for first in a layer (its size).
+ALWAYS_WRITTEN = ("dataset", "target", "size", "out_maps", "out_shape", "kernel_shape", "times")
+ARRAY_KINDS = ("ints", "uints", "pints")
+BOOLS = {"true": True, "false": False, "1": True, "0": False}
+ARGUMENT_KINDS = {"Int": "int", "UInt": "uint", "PInt": "pint", "Float": "float", "Boolean": "bool",
+                  "BooleanOrMacro": "bool", "IntArray": "ints", "UIntArray": "uints", "PIntArray": "pints",
+                  "FloatArray": "floats", "Text": "str", "File": "str"}
+_UNIT_PROPERTY = re.compile(r"\*UnitProperty\((\w+)\)")
+_IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*\b")
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+        ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+DERIVED = object()     # an NNC macro standing for nncgraph's own derived default
+
+
+@dataclass
+class Scope:
+    """What a layer's values may refer to."""
+
+    ini: IniFile
+    args: Optional[Dict[str, Any]] = None                          # a unit's argument defaults, inside its network
+    units: Dict[str, Dict[str, Prop]] = field(default_factory=dict)   # unit -> its arguments' typed props
+    unit_inputs: Dict[str, List[str]] = field(default_factory=dict)
+
+
+def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], previous: Optional[str]) -> List[dict]:
+    """The nncgraph layer mappings of `ordered`; `input:` only where the previous layer is not the input."""
+    entries = []
+    for layer in ordered:
+        entry = convert_layer(scope, layer)
+        inputs = [names[i] for i in layer.inputs]
+        _check_input_count(scope, layer, len(inputs))
+        if layer.type != "RepeatEnd" and inputs and (layer.type in ("Delay", "RecurrentOutput")
+                                                     or inputs != [previous]):
+            entry = {"type": entry.pop("type"), "name": entry.pop("name"),
+                     "input": inputs[0] if len(inputs) == 1 else inputs, **entry}
+        if layer.type != "Delay":       # a Delay is read by name; the chain goes past it
+            previous = layer.name
+        entries.append(entry)
+    _omit_default_names(entries)
+    return entries
+
+
+def _check_input_count(scope: Scope, layer: NncLayer, count: int) -> None:
+    if layer.type == "RepeatEnd":        # its link was checked with its block
+        return
+    if layer.type == "Unit":
+        lo = hi = len(scope.unit_inputs[layer.props["Network"][0]])     # convert_layer checked it exists
+    elif layer.type in STRUCTURE_PROPS:
+        lo = hi = 1
+    else:
+        n = get_layer(layer.type).n_inputs
+        lo, hi = (n, n) if isinstance(n, int) else n
+    if count < lo or (hi is not None and count > hi):
+        want = str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
+        raise scope.ini.error(f"is linked from {count} layer(s) but takes {want}.", layer.line, layer=layer.name,
+                              layer_type=layer.type, fix="correct the links into this layer.")
+
+
+def convert_layer(scope: Scope, layer: NncLayer) -> dict:
+    ctx = dict(layer=layer.name, layer_type=layer.type)
+    if layer.type == "Unit":
+        return _unit_instance(scope, layer, ctx)
+    impl = None
+    if layer.type in STRUCTURE_PROPS:
+        table = STRUCTURE_PROPS[layer.type]
+    else:
+        try:
+            impl = get_layer(layer.type)
+        except UserError as exc:
+            raise exc.with_context(location=scope.ini.where(layer.line), **ctx) from None
+        table = impl.props
+    by_nnc = {p.nnc: key for key, p in table.items() if p.nnc}
+    written, concrete = {}, {}
+    for nnc, (text, line) in layer.props.items():
+        key = by_nnc.get(nnc)
+        if key is None:
+            # RepeatEnd's properties are NNC's computed copies of its RepeatStart's
+            if layer.type == "RepeatEnd" or ignorable(nnc, text, layer):
+                continue
+            generator = _generator_of(nnc)
+            if generator:
+                value = layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0]
+                also = "" if generator == nnc else f" (with {nnc}={text!r})"
+                raise scope.ini.error(f"has {generator}={value!r}{also}: NNC fills this data from a generator or a "
+                                      f"dataset variable, which nncgraph's {layer.type} does not support.", line,
+                                      fix=f"set {generator}={GENERATOR_DEFAULTS.get(generator, 'None')} in NNC.", **ctx)
+            raise scope.ini.error(f"has property {nnc}={text!r}, which nncgraph's {layer.type} does not support.",
+                                  line, fix=f"remove it in NNC, or use a layer that has it (`nncgraph layers "
+                                            f"{layer.type}` lists {layer.type}'s properties).", **ctx)
+        value = convert_value(scope, table[key], nnc, text, line, ctx)
+        if value is not DERIVED:
+            written[key], concrete[key] = value
+    return {"type": layer.type, "name": layer.name, **_without_defaults(impl, table, written, concrete, layer.name)}
+
+
+def ignorable(nnc: str, text: str, layer: NncLayer) -> bool:
+    if nnc in IGNORED or nnc == "InPlace":          # in-place is a memory saving only
+        return True
+    if nnc == "Order":
+        return text == "-1"
+    generator = _generator_of(nnc)
+    if generator is None:
+        return False
+    value = text if generator == nnc else \
+        layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0]
+    if nnc.endswith("GeneratorMultiplier"):         # scales a generator that is not used
+        return value == "None"
+    if nnc.endswith("Dataset"):                     # read only when there is no generator
+        return value != "None" and value == GENERATOR_DEFAULTS.get(generator)
+    return value == GENERATOR_DEFAULTS.get(generator, "None")
+
+
+def _generator_of(nnc: str) -> Optional[str]:
+    """The generator property behind an NNC data-pin property (`T.GeneratorMultiplier` -> `T.Generator`)."""
+    for suffix in ("GeneratorMultiplier", "Generator", "Dataset"):
+        if nnc.endswith(suffix):
+            return nnc[: -len(suffix)] + "Generator"
+    return None
+
+
+def _without_defaults(impl, table, written, concrete, name) -> dict:
+    """Drop what nncgraph would fill in by itself, so the file reads like a hand-written one."""
+    full = impl.resolve(concrete, name) if impl else None
+    out = {}
+    for key, value in written.items():
+        if key not in ALWAYS_WRITTEN and not _symbolic(value):     # `$argument` values always stay
+            rest = {k: v for k, v in concrete.items() if k != key}
+            if (impl.resolve(rest, name) == full) if impl else concrete[key] == table[key].default:
+                continue
+        out[key] = value
+    return out
+
+
+def _symbolic(value) -> bool:
+    return any(isinstance(v, str) and "$" in v for v in (value if isinstance(value, list) else [value]))
+
+
+def _unit_instance(scope: Scope, layer: NncLayer, ctx) -> dict:
+    unit, line = layer.props.get("Network", ("", layer.line))
+    if unit not in scope.units:
+        raise scope.ini.error(f"uses network '{unit}', which is not a network of this project." if unit else
+                              "names no network (its Network property is empty).", line,
+                              fix=f"set Network to one of: {', '.join(scope.units) or '(none)'}.", **ctx)
+    args = scope.units[unit]
+    entry: Dict[str, Any] = {"type": "Unit", "name": layer.name, "unit": unit}
+    for nnc, (text, line) in layer.props.items():
+        if nnc == "Network":
+            continue
+        if nnc == "ParameterScope":
+            if text != "*Name":
+                entry["parameter_scope"] = text
+        elif nnc in args:
+            value = convert_value(scope, args[nnc], nnc, text, line, ctx)
+            if value is DERIVED:
+                raise scope.ini.error(f"sets argument {nnc} to the macro {text!r}.", line, fix="write a value.", **ctx)
+            if value[0] != args[nnc].default:
+                entry[nnc] = value[0]
+        elif not ignorable(nnc, text, layer):
+            raise scope.ini.error(f"sets {nnc}={text!r}, but unit '{unit}' has no Argument layer named {nnc}.", line,
+                                  fix=f"its arguments are: {', '.join(args) or 'none'}.", **ctx)
+    return entry
+
+
+def argument(scope: Scope, layer: NncLayer) -> Tuple[Prop, Any]:
+    """An Argument layer: the typed prop of its value, and its default as written."""
+    ctx = dict(layer=layer.name, layer_type="Argument")
+    kind_name, line = layer.props.get("Type", ("Text", layer.line))
+    if kind_name not in ARGUMENT_KINDS:
+        raise scope.ini.error(f"has argument type {kind_name}, which nncgraph units do not support.", line,
+                              fix=f"use one of: {', '.join(ARGUMENT_KINDS)}.", **ctx)
+    if layer.name in ("type", "name", "input") or layer.name in UNIT_PROPS:
+        raise scope.ini.error(f"an argument cannot be called '{layer.name}' in nncgraph.", layer.line,
+                              fix="rename the Argument layer.", **ctx)
+    kind = ARGUMENT_KINDS[kind_name]
+    probe = FloatsProp(kind, None, "argument") if kind == "floats" else Prop(kind, None, "argument")
+    text, line = layer.props.get("Value", ("1", layer.line))
+    written, _ = convert_value(scope, probe, "Value", text, line, ctx)
+    return replace(probe, default=written), written
+
+
+# -- values --------------------------------------------------------------------------------------
+def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx):
+    """(written, concrete) for an NNC property value; DERIVED for a macro nncgraph derives itself."""
+    def error(what: str, fix: str) -> UserError:
+        return scope.ini.error(f"property {nnc}={text!r} {what}", line, fix=fix, **ctx)
+
+    text = text.strip()
+    if text.startswith("*"):
+        unit_property = _UNIT_PROPERTY.fullmatch(text)
+        if unit_property:
+            name = unit_property.group(1)
+            raise error("reads a property of the NNC layer this network implements (*UnitProperty): the "
+                        "network is the inside of a built-in NNC layer such as LSTM, not a unit with Argument "
+                        "layers.", "use nncgraph's built-in layer instead (e.g. {type: LSTM, size: 100}), or "
+                        f"add an Argument layer named {name} to the network and write {name} as the value.")
+        derivable = prop.default is None and prop.derived and not prop.derived.startswith("required")
+        if derivable or nnc == "InPlace":           # NNC's *AutoInPlace: a memory choice, not a value
+            return DERIVED
+        raise error("is an NNC macro that nncgraph does not compute for this property.", f"write the value: {prop.doc}")
+    try:
+        if prop.kind in ARRAY_KINDS or isinstance(prop, FloatsProp):
+            items = [t.strip() for t in text.split(",")]
+            while len(items) > 1 and not items[-1]:      # NNC leaves a trailing comma now and then
+                items.pop()
+            pairs = [_number(scope, t, float if isinstance(prop, FloatsProp) else int, error) for t in items]
+            written, concrete = [w for w, _ in pairs], [c for _, c in pairs]
+            if len(written) == 1 and not isinstance(prop, FloatsProp):
+                written = written[0]            # NNC's (and nncgraph's) way to write a one-element array
+        elif prop.kind in ("int", "uint", "pint", "float"):
+            written, concrete = _number(scope, text, float if prop.kind == "float" else int, error)
+        elif prop.kind == "bool":
+            if text.lower() not in BOOLS:
+                raise ValueError(f"must be True or False, got {text!r}")
+            written = concrete = BOOLS[text.lower()]
+        else:
+            written = concrete = text
+        concrete = prop.coerce(concrete)
+    except ValueError as exc:
+        raise error(f"{exc}.", prop.doc) from None
+    return (concrete if written == concrete else written), concrete
+
+
+def _number(scope: Scope, text: str, kind, error) -> Tuple[Any, Any]:
+    try:
+        value = kind(text)
+        return value, value
+    except ValueError:
+        pass
+    value, symbolic = _expression(scope, text, error)
+    if kind is int:
+        if not float(value).is_integer():
+            raise error(f"is {value}, not a whole number.", "write a whole number.")
+        value = int(value)
+    else:
+        value = float(value)
+    return (symbolic if symbolic else value), value
+
+
+def _expression(scope: Scope, text: str, error) -> Tuple[float, Optional[str]]:
+    """NNC's arithmetic ("1/255", "Maps*2" in a unit): its value with argument defaults, and the
+    `$argument` form when it uses arguments."""
+    args = scope.args or {}
+    used = []
+
+    def walk(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+                and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = walk(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Input":
+            raise error("reads the shape of the layer's input (Input[...]), which nncgraph cannot express: its "
+                        "properties are numbers, and a unit's arguments are values fixed per instance, not shapes.",
+                        "write a number, or an expression of the unit's Argument layers (add one that holds the "
+                        "size, e.g. the input's channel count).")
+        if isinstance(node, ast.Name) and node.id in args:
+            if isinstance(args[node.id], bool) or not isinstance(args[node.id], (int, float)):
+                raise error(f"computes with argument {node.id}, which is not a number.", "use a numeric argument.")
+            used.append(node.id)
+            return args[node.id]
+        if isinstance(node, ast.Name):
+            raise error(f"names '{node.id}', which is not " + ("an Argument of this unit." if scope.args is not None
+                                                               else "a number."),
+                        "write a number" + (f", or one of the arguments {', '.join(args)}." if args else "."))
+        raise ValueError
+    try:
+        value = walk(ast.parse(text, mode="eval").body)
+    except (SyntaxError, ValueError, TypeError, ZeroDivisionError):
+        raise error("is not a number or an arithmetic expression.", "write a number such as 0.5 or 1/255.") from None
+    return value, (_IDENTIFIER.sub(lambda m: "$" + m.group(0), text) if used else None)
+
+
+# -- names -------------------------------------------------------------------------------------------
+def _omit_default_names(entries: List[dict]) -> None:
+    """Leave out `name:` where the loader's default (NNC's Convolution, Convolution_2, ...) gives it anyway."""
+    omitted = set(range(len(entries)))
+    while True:
+        wrong = _first_misnamed(entries, omitted)
+        if wrong is None:
+            break
+        omitted.discard(wrong)
+    for i in omitted:
+        entries[i].pop("name")
+
+
+def _first_misnamed(entries: List[dict], omitted) -> Optional[int]:
+    """The first entry whose default name would differ from its name, as project/load.py names them."""
+    explicit = {e["name"] for i, e in enumerate(entries) if i not in omitted}
+    counts: Dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        if i not in omitted:
+            continue
+        base = entry.get("unit") if entry["type"] == "Unit" else entry["type"]
+        while True:
+            counts[base] = counts.get(base, 0) + 1
+            name = base if counts[base] == 1 else f"{base}_{counts[base]}"
+            if name not in explicit:
+                break
+        if name != entry["name"]:
+            return i
+    return None
