@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     from .interop_commands import add_export_parser, add_import_parser
     add_export_parser(sub)
     add_import_parser(sub)
+    from .search_command import add_search_parser
+    add_search_parser(sub)
 
     dataset = sub.add_parser("dataset", help="dataset tools")
     dsub = dataset.add_subparsers(dest="dataset_command", metavar="TOOL")
@@ -263,6 +265,12 @@ def _cmd_import(args) -> int:
     return cmd_import(args)
 
 
+def _cmd_search(args) -> int:
+    from .search_command import cmd_search
+
+    return cmd_search(args)
+
+
 def _cmd_schema(args) -> int:
     from ..project.schema import project_schema
 
@@ -302,7 +310,7 @@ COMMANDS = {"run": _cmd_run, "evaluate": _cmd_evaluate, "infer": _cmd_infer, "re
             "compare": _cmd_compare, "check": _cmd_check,
             "render": _cmd_render, "layers": _cmd_layers,
             "schema": _cmd_schema, "dataset": _cmd_dataset, "export": _cmd_export,
-            "import": _cmd_import}
+            "import": _cmd_import, "search": _cmd_search}
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from .model import (ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project,
 from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZERS, SCHEDULER_COMMON,
                        SCHEDULERS, TRAINING_FIELDS)
 
-TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "init_from", "context")
+TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "init_from", "context", "search")
 LAYER_KEYS = ("type", "name", "input")
 # Layer types that are structure, not computation: expanded before the graph is built (graph/expand.py).
 STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd", "RecurrentInput", "RecurrentOutput", "Delay")
@@ -41,6 +41,7 @@ def parse_project(text: str, path: str) -> Project:
         raise UserError("a project file must be a mapping with `name`, `datasets`, `network` and `training`.",
                         location=Location(path, 1), fix="see docs/project-file.md for an example.")
     _reject_unknown(doc, TOP_LEVEL_KEYS, "top-level key")
+    _reject_search_declarations(doc, path)
     base = os.path.dirname(os.path.abspath(path))
     name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
     if not isinstance(name, str) or not name:
@@ -76,6 +77,21 @@ def _reject_unknown(mapping: LocatedDict, allowed, what: str, layer=None, layer_
             raise UserError(f"unknown {what} '{key}'.", location=mapping.where(key), layer=layer,
                             layer_type=layer_type,
                             fix=(hint + " " if hint else "") + f"Allowed: {', '.join(allowed)}.")
+
+
+def _reject_search_declarations(doc: LocatedDict, path: str) -> None:
+    """A single run needs one value everywhere; a declared space is for `nncgraph search`."""
+    from .search_declarations import declarations, located
+
+    found = declarations(doc)
+    if found:
+        first = found[0]
+        holder, step = located(doc, first.path)
+        what = "an optional layer" if first.kind == "optional" else f"a searched value ({first.name})"
+        raise UserError(f"this project declares a search space: {what}, and {len(found)} declaration(s) in all.",
+                        location=holder.where(step) if hasattr(holder, "where") else Location(path),
+                        fix=f"explore it with `nncgraph search {os.path.basename(path)}`; to run one network, "
+                            "write a single value instead of `{search: ...}` and drop `optional:`.")
 
 
 def _coerce(prop: Prop, value: Any, where: Location, key: str, **ctx) -> Any:

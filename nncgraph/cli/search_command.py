@@ -1,0 +1,70 @@
+"""`nncgraph search`: argument parsing and the printed summary; the work is in nncgraph.search."""
+from __future__ import annotations
+
+import os
+
+from ..errors import UserError
+
+
+def add_search_parser(subparsers):
+    from ..search.settings import OBJECTIVES, PRUNERS, SAMPLERS
+
+    p = subparsers.add_parser(
+        "search", help="structure search: train candidate networks from a declared space (or NNC-style "
+                       "mutation) with Optuna; search.csv, tradeoff.png, Pareto projects")
+    p.add_argument("project")
+    p.add_argument("-o", "--output", metavar="DIR", help="search folder (default: searches/<project name>)")
+    p.add_argument("--trials", type=int, metavar="N", help="trained candidates in the study (default 20)")
+    p.add_argument("--time-limit", metavar="T", help="start no new trial after T (600, 600s, 30m, 2h)")
+    p.add_argument("--objective", choices=OBJECTIVES, help="default error+macs (NNC's ErrorAndCalculation)")
+    p.add_argument("--sampler", choices=SAMPLERS,
+                   help="declared space: default nsga2 (two objectives) or tpe; mutation: random")
+    p.add_argument("--storage", metavar="URL", help="Optuna storage shared by workers: an SQLAlchemy URL "
+                   "(postgresql://...) or a journal file path (default: DIR/study.journal)")
+    p.add_argument("--study", metavar="NAME", help="study name (default: the project's name)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the study, re-running the trials a killed search left unfinished")
+    p.add_argument("--epochs", type=int, metavar="N", help="train every candidate for N epochs")
+    p.add_argument("--fidelity", type=int, metavar="MIN_EPOCHS",
+                   help="multi-fidelity: judge candidates after MIN_EPOCHS, then x reduction factor, ...")
+    p.add_argument("--reduction-factor", type=int, metavar="ETA", help="multi-fidelity reduction (default 3)")
+    p.add_argument("--pruner", choices=PRUNERS, help="single objective: successive halving (sha) or hyperband")
+    p.add_argument("--seed", type=int, help="sampler and mutation seed (default 0)")
+    return p
+
+
+def cmd_search(args) -> int:
+    import yaml
+
+    from ..search.engine import run_search
+    from ..search.settings import Fidelity, from_project, parse_duration, with_overrides
+    from .main import _display_path
+
+    if not os.path.isfile(args.project):
+        raise UserError(f"project file '{args.project}' does not exist.", fix="check the path.")
+    with open(args.project, encoding="utf-8") as f:
+        try:
+            doc = yaml.safe_load(f) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"'{args.project}' is not valid YAML: {exc}.", fix="fix the YAML syntax.") from None
+    settings = from_project(doc.get("search") if isinstance(doc, dict) else None)
+    fidelity = settings.fidelity
+    if args.fidelity is not None or args.reduction_factor is not None or args.pruner is not None:
+        base = fidelity or Fidelity()
+        fidelity = Fidelity(args.fidelity if args.fidelity is not None else base.min_epochs,
+                            args.reduction_factor or base.reduction_factor, args.pruner or base.pruner)
+    settings = with_overrides(settings, trials=args.trials, time_limit=parse_duration(args.time_limit),
+                              objective=args.objective, sampler=args.sampler, epochs=args.epochs,
+                              seed=args.seed, fidelity=fidelity)
+    name = doc.get("name") if isinstance(doc, dict) and isinstance(doc.get("name"), str) else \
+        os.path.splitext(os.path.basename(args.project))[0]
+    out = args.output or os.path.join("searches", name)
+    summary = run_search(args.project, out, settings, storage_url=args.storage, study_name=args.study,
+                         resume=args.resume)
+    print(f"{summary['trials']} trials: {summary['complete']} trained, {summary['pruned']} stopped early, "
+          f"{summary['invalid']} invalid (not trained)")
+    print(f"Pareto-optimal: {', '.join(f'trial {n}' for n in summary['pareto']) or 'none yet'}")
+    print(f"search.csv: {_display_path(summary['csv'])}")
+    print(f"trade-off plot: {_display_path(summary['plot'])}")
+    print(f"Pareto projects: {_display_path(summary['pareto_dir'])}  (each runs with `nncgraph run`)")
+    return 0

@@ -1,0 +1,1 @@
+"""Structure search: candidate networks, the Optuna study, results."""

@@ -1,0 +1,86 @@
+"""A declared search space, sampled by an Optuna trial into one plain project document.
+
+Every declaration becomes one Optuna parameter named after where it sits
+(`network/3/out_maps`); choices that are lists (a kernel shape) are sampled
+by index, so every sampler can handle them. An optional layer that is left
+out is removed with its consumers rewired to its input.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List
+
+from ..errors import UserError
+from ..project.search_declarations import Declaration, declarations, layer_lists
+from .rewire import name_all_layers, remove_layer
+
+
+def sample_candidate(doc: dict, trial, found: List[Declaration] = None):
+    """(a copy of `doc` with every declaration replaced by the trial's choice, {declaration: value})."""
+    found = declarations(doc) if found is None else found
+    out = copy.deepcopy(doc)
+    out.pop("search", None)
+    dropped, chosen = [], {}
+    for decl in found:
+        if decl.kind == "optional":
+            if decl.spec is True:
+                chosen[decl.name] = trial.suggest_categorical(decl.name, [True, False])
+                if not chosen[decl.name]:
+                    dropped.append(decl.path)
+            continue
+        value = chosen[decl.name] = _suggest(trial, decl)
+        holder = out
+        for step in decl.path[:-1]:
+            holder = holder[step]
+        holder[decl.path[-1]] = value
+    for path, layers in layer_lists(out):
+        name_all_layers(layers)
+    # remove from the end so earlier indices stay valid
+    for path in sorted(dropped, key=lambda p: p[-1], reverse=True):
+        holder = out
+        for step in path[:-1]:
+            holder = holder[step]
+        remove_layer(holder, path[-1])
+    for path, layers in layer_lists(out):
+        for layer in layers:
+            layer.pop("optional", None)
+    return out, chosen
+
+
+def _suggest(trial, decl: Declaration):
+    spec = decl.spec
+    if decl.kind == "choice":
+        if not isinstance(spec, list) or not spec:
+            raise UserError(f"search choice at {decl.name} must be a non-empty list.",
+                            fix="e.g. out_maps: {search: [16, 32, 64]}")
+        if all(v is None or isinstance(v, (bool, int, float, str)) for v in spec):
+            return trial.suggest_categorical(decl.name, spec)
+        index = trial.suggest_categorical(decl.name + "#", list(range(len(spec))))
+        return copy.deepcopy(spec[index])
+    low, high = spec.get("low"), spec.get("high")
+    if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or low > high:
+        raise UserError(f"search range at {decl.name} needs numbers low <= high, got {spec}.",
+                        fix="e.g. p: {search: {low: 0.1, high: 0.5}} or out_maps: {search: {low: 8, high: 64, "
+                            "log: true}}")
+    log = bool(spec.get("log", False))
+    step = spec.get("step")
+    if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool):
+        return trial.suggest_int(decl.name, low, high, step=step or 1, log=log)
+    # 4 significant decimals are plenty for a dropout rate or a learning rate, and read well in the YAML
+    return float(f"{trial.suggest_float(decl.name, float(low), float(high), step=step, log=log):.4g}")
+
+
+def validate_declarations(found: List[Declaration]) -> None:
+    """Malformed declarations fail before any trial is asked, with the declaration named."""
+    for decl in found:
+        if decl.kind == "optional" and not isinstance(decl.spec, bool):
+            raise UserError(f"`optional:` at {decl.name} must be true or false.", fix="optional: true")
+        if decl.kind == "choice" and (not isinstance(decl.spec, list) or not decl.spec):
+            raise UserError(f"search choice at {decl.name} must be a non-empty list.",
+                            fix="e.g. out_maps: {search: [16, 32, 64]}")
+        if decl.kind == "range":
+            spec = decl.spec
+            unknown = set(spec) - {"low", "high", "step", "log"}
+            if unknown or not all(isinstance(spec.get(k), (int, float)) for k in ("low", "high")):
+                raise UserError(f"search range at {decl.name} must be {{low: L, high: H}} with optional step "
+                                f"and log, got {spec}.", fix="e.g. p: {search: {low: 0.1, high: 0.5}}")

@@ -1,0 +1,86 @@
+"""The Optuna study behind a search: storage, sampler, directions.
+
+Storage is a journal file in the search folder unless --storage gives an
+SQLAlchemy URL: the journal is append-only with a file lock, so several
+worker processes on one machine can share it and a killed search loses at
+most the trial it was training; a database (PostgreSQL) lets workers on
+several machines join the same study by name.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from ..errors import UserError
+
+JOURNAL = "study.journal"
+
+
+def make_storage(url, folder: str):
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    if url is None:
+        os.makedirs(folder, exist_ok=True)
+        return JournalStorage(JournalFileBackend(os.path.join(folder, JOURNAL)))
+    if "://" not in url:           # a path: a journal file elsewhere (e.g. on a shared disk)
+        return JournalStorage(JournalFileBackend(url))
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except ImportError as exc:
+        raise UserError(f"the storage '{_redacted(url)}' needs a database driver: {exc}.",
+                        fix="for PostgreSQL: `.venv/bin/pip install -e '.[postgres]'` (psycopg2).") from None
+    except Exception as exc:       # SQLAlchemy reports unreachable servers with many exception types
+        raise UserError(f"cannot open the storage '{_redacted(url)}': {str(exc).splitlines()[0]}.",
+                        fix="check the URL, that the server runs and that the database exists.") from None
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, user_pass = head.partition("//")
+    return f"{scheme}//{user_pass.split(':', 1)[0]}:***@{tail}"
+
+
+def make_sampler(name: str, n_objectives: int, seed: int, constraints):
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints, multivariate=True,
+                                          n_startup_trials=5)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints, population_size=8)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "gp":
+        try:
+            import torch  # noqa: F401  (Optuna's GPSampler computes with PyTorch)
+        except ImportError:
+            raise UserError("--sampler gp uses Optuna's GPSampler, which needs PyTorch, and PyTorch is not "
+                            "installed.", fix="install a CPU build of torch into .venv, or use --sampler tpe "
+                                              "(also model-based) or nsga2.") from None
+        return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints)
+    raise UserError(f"unknown sampler '{name}'.", fix="use tpe, nsga2, random or gp.")
+
+
+def open_study(storage, name: str, directions, sampler, pruner, resume: bool):
+    import optuna
+
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:
+        existing = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    except Exception as exc:
+        raise UserError(f"cannot read the study storage: {str(exc).splitlines()[0]}.",
+                        fix="check --storage, or remove a damaged study.journal.") from None
+    if resume and name not in existing:
+        raise UserError(f"there is no study '{name}' to resume in this storage.",
+                        fix="drop --resume to start it, or give --study with the name the search printed.")
+    study = optuna.create_study(storage=storage, study_name=name, directions=directions, sampler=sampler,
+                                pruner=pruner, load_if_exists=True)
+    if list(study.directions) != [optuna.study.StudyDirection.MINIMIZE] * len(directions):
+        raise UserError(f"study '{name}' was started with {len(study.directions)} objective(s), not "
+                        f"{len(directions)}.", fix="use the same --objective as the other workers, or another "
+                                                  "--study name.")
+    return study
