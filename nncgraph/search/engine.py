@@ -135,7 +135,9 @@ def _propose(trial, ctx):
     """(Candidate, what changed) for this trial; raises Invalid."""
     folder = os.path.join(ctx["out"], "trials", f"{trial.number:04d}")
     path = os.path.join(folder, "project.yaml")
-    preset = trial.user_attrs.get("candidate")           # a re-run of an interrupted trial
+    # a re-run of an interrupted trial: a declared space samples its enqueued (fixed) parameters again,
+    # so the sampler sees them; a mutated candidate is taken as it was
+    preset = trial.user_attrs.get("candidate") if ctx["mode"] == "mutation" else None
     header = f"candidate {trial.number} of structure search '{trial.study.study_name}'"
     if preset is not None:
         doc, change = yaml.safe_load(preset), trial.user_attrs.get("change", "re-run")
