@@ -10,13 +10,20 @@ import pytest
 from conftest import ROOT, run_cli
 
 DOCS = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
-EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "**", "*.yaml"), recursive=True) +
-                  glob.glob(os.path.join(ROOT, "projects", "*.yaml")))
+ALL_EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "**", "*.yaml"), recursive=True) +
+                      glob.glob(os.path.join(ROOT, "projects", "*.yaml")))
+SEARCH_EXAMPLES = [p for p in ALL_EXAMPLES if "{search:" in open(p, encoding="utf-8").read()]
+EXAMPLES = [p for p in ALL_EXAMPLES if p not in SEARCH_EXAMPLES]
+
+
+def yaml_blocks(path):
+    text = open(path, encoding="utf-8").read()
+    return [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if re.search(r"^networks?:", block, re.M)]
 
 
 def yaml_projects(path):
-    text = open(path, encoding="utf-8").read()
-    return [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if re.search(r"^networks?:", block, re.M)]
+    """Plain projects; those declaring a search space are checked by test_search_examples_sample."""
+    return [block for block in yaml_blocks(path) if "{search:" not in block and "optional:" not in block]
 
 
 def test_docs_contain_project_examples():
@@ -76,3 +83,25 @@ def test_nnabla_files_howto_commands_run(tmp_path):
     assert (tmp_path / "nnabla-train" / "results.nnp").is_file()
     assert sum(1 for _ in open(tmp_path / "nnabla-forward" / "output_result.csv")) == 1001
     assert "total" in proc.stdout and "78,810" in proc.stdout      # `check` of the imported LeNet
+
+
+def test_search_examples_sample_into_valid_candidates(tmp_path):
+    """Declared-space examples: every declaration parses, and sampled candidates pass shape inference."""
+    import optuna
+    import yaml
+
+    from nncgraph.project.search_declarations import declarations
+    from nncgraph.search.candidate import build_candidate
+    from nncgraph.search.space import sample_candidate, validate_declarations
+
+    blocks = [b for doc in DOCS for b in yaml_blocks(doc) if "{search:" in b]
+    blocks += [open(p, encoding="utf-8").read() for p in SEARCH_EXAMPLES]
+    assert len(blocks) >= 2
+    for block in blocks:
+        doc = yaml.safe_load(block)
+        found = declarations(doc)
+        validate_declarations(found)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        for _ in range(5):
+            candidate, _ = sample_candidate(doc, study.ask(), found)
+            assert build_candidate(candidate, str(tmp_path / "c.yaml")).macs > 0
