@@ -25,6 +25,8 @@ def add_search_parser(subparsers):
     p.add_argument("--resume", action="store_true",
                    help="continue the study, re-running the trials a killed search left unfinished")
     p.add_argument("--epochs", type=int, metavar="N", help="train every candidate for N epochs")
+    p.add_argument("--epoch-budget", type=int, metavar="N",
+                   help="start no new candidate once all of them together trained N epochs")
     p.add_argument("--fidelity", type=int, metavar="MIN_EPOCHS",
                    help="multi-fidelity: judge candidates after MIN_EPOCHS, then x reduction factor, ...")
     p.add_argument("--reduction-factor", type=int, metavar="ETA", help="multi-fidelity reduction (default 3)")
@@ -55,6 +57,7 @@ def cmd_search(args) -> int:
                             args.reduction_factor or base.reduction_factor, args.pruner or base.pruner)
     settings = with_overrides(settings, trials=args.trials, time_limit=parse_duration(args.time_limit),
                               objective=args.objective, sampler=args.sampler, epochs=args.epochs,
+                              epoch_budget=args.epoch_budget,
                               seed=args.seed, fidelity=fidelity)
     name = doc.get("name") if isinstance(doc, dict) and isinstance(doc.get("name"), str) else \
         os.path.splitext(os.path.basename(args.project))[0]

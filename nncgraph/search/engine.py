@@ -73,6 +73,9 @@ def run_search(project_path: str, out: str, settings: SearchSettings, *, storage
         if deadline is not None and time.time() >= deadline:
             log("time limit reached: no new trials")
             break
+        if settings.epoch_budget is not None and trained_epochs(study) >= settings.epoch_budget:
+            log(f"epoch budget reached ({trained_epochs(study)} of {settings.epoch_budget} epochs): no new trials")
+            break
         trial = study.ask()
         trial.set_user_attr("folder", out)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -124,6 +127,12 @@ def _finished_or_running(study) -> int:
     """Trials that count toward --trials: trained or training; invalid ones cost nothing and don't count."""
     states = (_state("COMPLETE"), _state("PRUNED"), _state("RUNNING"), _state("WAITING"))
     return sum(1 for t in study.get_trials(deepcopy=False, states=states) if "invalid" not in t.user_attrs)
+
+
+def trained_epochs(study) -> int:
+    """Epochs trained by every finished trial of the study (a stopped-early one counts what it trained)."""
+    return sum(int(t.user_attrs.get("epochs", 0)) for t in study.get_trials(deepcopy=False)
+               if t.state.is_finished())
 
 
 def _constraints(frozen_trial):

@@ -24,8 +24,10 @@ from ..layers import REGISTRY
 from ..project.load import _default_name
 
 BLOCKS = {"RepeatStart": "RepeatEnd", "RecurrentInput": "RecurrentOutput"}
-# Layers that set their output's size themselves, so a change upstream does not reach the network's output.
+# Layers that set their output's map or feature count themselves, so a change upstream stops there.
 SHAPE_SETTERS = ("Affine", "Convolution", "Deconvolution")
+# Layers whose output does not depend on the input's height and width.
+SPATIAL_ABSORBERS = ("Affine", "GlobalAveragePooling")
 # Layers whose output has as many channels as their input, for guessing a map count upstream.
 CHANNEL_KEEPERS = ("Tanh", "ReLU", "PReLU", "LeakyReLU", "ELU", "SELU", "Swish", "Abs", "Sigmoid",
                    "BatchNormalization", "Dropout", "MaxPooling", "AveragePooling", "SumPooling", "Identity")
@@ -132,23 +134,31 @@ class Net:
         """A plain computing layer outside any block that no block reads."""
         return entry.role == "layer" and entry.name not in self.pinned
 
-    def is_head(self, entry: Entry) -> bool:
-        """Whether this layer's output size reaches an output of the network (a loss, or a layer nothing
-        reads) without an Affine or Convolution in between to absorb a change; a unit or block on the way
-        counts as reaching it, since what it does with its input's size is not known here."""
-        stack, seen = [entry], set()
-        while stack:
-            current = stack.pop()
+    def size_is_fixed(self, entry: Entry, absorbers: Sequence[str] = SHAPE_SETTERS) -> bool:
+        """Whether a change in the size of this layer's output could not be followed downstream: it reaches
+        an output of the network (a loss, or a layer nothing reads), or a join (Add2, Concatenate, ...) whose
+        other inputs keep the old size, before a layer of `absorbers` takes it in. A unit or block on the way
+        counts as fixed, since what it does with its input's size is not known here."""
+        reached, order = {id(entry)}, [entry]
+        for current in order:                 # grows while it is walked
             readers = self.consumers(current)
             if not readers:
                 return True
             for reader in readers:
                 if reader.role != "layer":
                     return True
-                if reader.type not in SHAPE_SETTERS and id(reader) not in seen:
-                    seen.add(id(reader))
-                    stack.append(reader)
+                if reader.type not in absorbers and id(reader) not in reached:
+                    reached.add(id(reader))
+                    order.append(reader)
+        for join in order[1:]:
+            if len(join.inputs) > 1 and not all(id(self.find(ref)) in reached for ref in join.inputs):
+                return True
         return False
+
+    def is_head(self, entry: Entry) -> bool:
+        """Whether the layer sets the size of what reaches an output or a join (e.g. the number of classes),
+        so that changing its map or output count could only break the network."""
+        return self.size_is_fixed(entry, SHAPE_SETTERS)
 
     def channels(self, name: str) -> Optional[int]:
         """The number of maps a layer outputs, when it can be read off the layers upstream."""
@@ -188,9 +198,11 @@ class Net:
                 return name
             n += 1
 
-    def new_layer(self, type_name: str, inputs: List[str], **props) -> Entry:
+    def new_layer(self, type_name: str, inputs: List[str], props: Optional[dict] = None) -> Entry:
         name = self.fresh(type_name)
-        return Entry([{"type": type_name, "name": name, **props}], name, (name,), list(inputs))
+        layer = {"type": type_name, "name": name}
+        layer.update(props or {})
+        return Entry([layer], name, (name,), list(inputs))
 
     def insert_chain(self, after: Entry, chain: List[Tuple[str, dict]]) -> List[Entry]:
         """Insert layers (type, properties) one after another behind `after`; whatever read `after` now
@@ -198,7 +210,7 @@ class Net:
         readers = self.consumers(after)
         source, made = after.name, []
         for type_name, props in chain:
-            entry = self.new_layer(type_name, [source], **props)
+            entry = self.new_layer(type_name, [source], props)
             made.append(entry)
             source = entry.name
         self.place_after(after, made)

@@ -101,3 +101,16 @@ def plot_tradeoff(rows, path: str, title: str, cost_column: str) -> None:
     fig.savefig(tmp)
     plt.close(fig)
     os.replace(tmp, path)
+
+
+def hypervolume(points, reference) -> float:
+    """Area dominated by `points` (both coordinates minimized) inside the box up to `reference`."""
+    inside = sorted((x, y) for x, y in points if x < reference[0] and y < reference[1])
+    # sweep by x: each point that lowers y adds the band between its y and the previous best,
+    # from its x to the reference's x
+    area, prev_y = 0.0, reference[1]
+    for x, y in inside:
+        if y < prev_y:
+            area += (reference[0] - x) * (prev_y - y)
+            prev_y = y
+    return area

@@ -10,6 +10,7 @@ search:
   macs_range: [null, 2000000]  # NNC's CostMultiplyAdd_Min/Max: checked before training
   params_range: [null, null]
   fidelity: {min_epochs: 1, reduction_factor: 3}   # multi-fidelity; absent: every candidate trains fully
+  epoch_budget: 60             # start no new trial once all trials together trained 60 epochs
 ```
 """
 from __future__ import annotations
@@ -53,6 +54,7 @@ class SearchSettings:
     fidelity: Optional[Fidelity] = None
     seed: int = 0
     epochs: Optional[int] = None                # overrides training.max_epoch for every candidate
+    epoch_budget: Optional[int] = None          # start no new trial once the study trained this many epochs
     extra: dict = field(default_factory=dict)
 
     @property
@@ -89,7 +91,7 @@ def from_project(section) -> SearchSettings:
     """The `search:` section of a project document (plain dict or None)."""
     section = dict(section or {})
     known = {"trials", "time_limit", "objective", "sampler", "error_range", "macs_range", "params_range",
-             "fidelity", "seed", "epochs"}
+             "fidelity", "seed", "epochs", "epoch_budget"}
     unknown = set(section) - known
     if unknown:
         raise UserError(f"unknown search setting(s): {', '.join(sorted(unknown))}.",
@@ -104,6 +106,7 @@ def from_project(section) -> SearchSettings:
     s.params_range = _range(section.get("params_range"), "params_range")
     s.seed = int(section.get("seed", 0))
     s.epochs = section.get("epochs")
+    s.epoch_budget = section.get("epoch_budget")
     fid = section.get("fidelity")
     if fid:
         fid = fid if isinstance(fid, dict) else {}
