@@ -70,7 +70,7 @@ class Net:
     @classmethod
     def from_layers(cls, layers: Sequence[dict]) -> "Net":
         flat = [_named_first(layer) for layer in copy.deepcopy(list(layers))]
-        _name_all(flat)
+        name_all(flat)
         net = cls(entries=[])
         previous: Optional[Entry] = None
         i = 0
@@ -240,7 +240,7 @@ def _named_first(layer: Any) -> dict:
     return layer
 
 
-def _name_all(flat: List[dict]) -> None:
+def name_all(flat: List[dict]) -> None:
     """Write out the default names exactly as the loader would give them; `name` goes right after `type`."""
     counts: Dict[str, int] = {}
     explicit = {layer.get("name") for layer in flat if isinstance(layer.get("name"), str)}

@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 
 from ..errors import UserError
 from ..project.search_declarations import Declaration, declarations, layer_lists
-from .rewire import name_all_layers, remove_layer
+from .mutation_graph import Net, name_all
 
 
 def sample_candidate(doc: dict, trial, found: List[Declaration] = None):
@@ -34,17 +34,25 @@ def sample_candidate(doc: dict, trial, found: List[Declaration] = None):
             holder = holder[step]
         holder[decl.path[-1]] = value
     for path, layers in layer_lists(out):
-        name_all_layers(layers)
-    # remove from the end so earlier indices stay valid
-    for path in sorted(dropped, key=lambda p: p[-1], reverse=True):
-        holder = out
-        for step in path[:-1]:
-            holder = holder[step]
-        remove_layer(holder, path[-1])
-    for path, layers in layer_lists(out):
         for layer in layers:
             layer.pop("optional", None)
+        name_all(layers)          # explicit names: removing a layer must not rename the ones after it
+        gone = [layers[p[-1]]["name"] for p in dropped if p[:-1] == path]
+        if gone:
+            layers[:] = _without(layers, gone)
     return out, chosen
+
+
+def _without(layers: List[dict], names: List[str]) -> List[dict]:
+    """The layer list with `names` left out, their readers reading their input instead."""
+    net = Net.from_layers(layers)
+    for name in names:
+        entry = net.find(name)
+        if entry is None or entry.role != "layer" or entry.kind != "layer" or len(entry.inputs or []) != 1:
+            raise UserError(f"layer '{name}' is optional but cannot be left out (only a single-input computing "
+                            "layer outside repeat and recurrent blocks can).", fix="remove `optional: true` from it.")
+        net.remove(entry)
+    return net.to_layers()
 
 
 def _suggest(trial, decl: Declaration):
