@@ -98,5 +98,7 @@ def project_schema() -> dict:
                                                             "additionalProperties": {"type": "string"}}}}]},
             "training": training,
             "context": _object(CONTEXT_FIELDS),
+            "search": {"type": "object", "description": "Settings of `nncgraph search` (docs/howto-structure-search.md); "
+                       "`run` ignores them."},
         },
     }
