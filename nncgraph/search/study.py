@@ -26,13 +26,35 @@ def make_storage(url, folder: str):
     if "://" not in url:           # a path: a journal file elsewhere (e.g. on a shared disk)
         return JournalStorage(JournalFileBackend(url))
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        return _rdb_storage(url)
     except ImportError as exc:
         raise UserError(f"the storage '{_redacted(url)}' needs a database driver: {exc}.",
                         fix="for PostgreSQL: `.venv/bin/pip install -e '.[postgres]'` (psycopg2).") from None
     except Exception as exc:       # SQLAlchemy reports unreachable servers with many exception types
         raise UserError(f"cannot open the storage '{_redacted(url)}': {str(exc).splitlines()[0]}.",
                         fix="check the URL, that the server runs and that the database exists.") from None
+
+
+def _rdb_storage(url: str, attempts: int = 6):
+    """RDBStorage, retried while another worker is creating the same tables.
+
+    Optuna creates its schema with check-then-create, which PostgreSQL does not
+    make atomic: two workers starting together on an empty database race, and
+    the loser sees a duplicate type or table. Once the winner is done a retry
+    simply finds the tables."""
+    import random
+    import time
+
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 + random.random() * (attempt + 1))
 
 
 def _redacted(url: str) -> str:
