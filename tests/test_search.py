@@ -203,3 +203,33 @@ def test_search_errors(tmp_path):
     assert status == 2 and "no validation dataset" in err
     status, _, err = run_cli("search", project, "-o", tmp_path / "r", "--resume")
     assert status == 2 and "no study" in err
+
+
+def test_a_project_that_declares_nothing_is_searched_by_nnc_style_mutation(tmp_path):
+    write_digits(str(tmp_path / "d"), n=24)
+    project = write(tmp_path / "plain.yaml", """
+        name: plain
+        datasets: {training: {csv: d/data.csv}, validation: {csv: d/data.csv}}
+        network:
+          - {type: Input, name: x, size: [1, 8, 8]}
+          - {type: Convolution, out_maps: 4, kernel_shape: [3, 3], border_mode: same}
+          - {type: ReLU}
+          - {type: MaxPooling, kernel_shape: [2, 2]}
+          - {type: Affine, out_shape: 8}
+          - {type: Tanh}
+          - {type: Affine, out_shape: 3}
+          - {type: SoftmaxCrossEntropy, target: y}
+        training: {max_epoch: 1, batch_size: 8}
+        """)
+    status, out, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "5")
+    assert status == 0, err
+    assert "NNC-style mutation" in out and "sampler random" in out
+    table = rows(tmp_path / "s")
+    assert len(table) == 5 and all(r["state"] == "COMPLETE" for r in table)   # invalid mutations are retried
+    assert table[0]["change"] == "the project's own network"
+    assert all(r["change"].startswith(("from the project's network: ", "from trial ")) for r in table[1:])
+    study = journal_study(tmp_path / "s", "plain")
+    texts = {t.user_attrs["candidate"].split("\n", 1)[1] for t in study.trials}
+    assert len(texts) >= 4                      # the mutations changed the network
+    status, _, err = run_cli("search", project, "-o", tmp_path / "t", "--sampler", "tpe")
+    assert status == 2 and "declares none" in err
