@@ -4,6 +4,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shutil
 
 import jsonschema
 import pytest
@@ -23,11 +24,7 @@ SAMPLES = sorted(glob.glob(os.path.join(SAMPLES_DIR, "*.sdcproj")))
 LENET = os.path.join(SAMPLES_DIR, "image_recognition__MNIST__LeNet.sdcproj")
 RESNET18 = os.path.join(SAMPLES_DIR, "image_recognition__ILSVRC2012__residual-networks__resnet-18.sdcproj")
 SE_UNIT = os.path.join(SAMPLES_DIR, "custom_units_SqueezeAndExcitation.sdcproj")
-# Samples nncgraph cannot import, with the property that stops them (see the error texts for why).
-CANNOT_IMPORT = {
-    "custom_units_SqueezeAndExcitation": ("OutMaps='Input[0]/SqueezeRatio'", "reads the shape of the layer's input"),
-    "unit_LSTM": ("='*UnitProperty(", "reads a property of the NNC layer this network implements"),
-}
+LSTM_UNIT = os.path.join(SAMPLES_DIR, "unit_LSTM.sdcproj")
 
 
 def sample_id(path):
@@ -64,18 +61,23 @@ def assert_shapes_match_nnabla(project):
                 assert built == (2, *info.out_shape), (name, variant, info.node.name, built)
 
 
+def assert_error_at(message, path, layer, fragments, line_text):
+    """`path:LINE: layer 'LAYER' (...): ... Fix: ...`, LINE being the one of the file that says `line_text`."""
+    where = re.match(r"(.+\.(?:sdcproj|yaml)):(\d+):(?:\d+:)? layer '([^']+)' \(\w+\): ", message)
+    assert where and where.group(1) == str(path) and where.group(3) == layer, message
+    assert "Fix:" in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert line_text in file_line(path, int(where.group(2))), message
+
+
+def test_the_samples_are_all_here():
+    names = {sample_id(p) for p in SAMPLES}
+    assert {"image_recognition__MNIST__LeNet", "custom_units_SqueezeAndExcitation", "unit_LSTM"} <= names
+
+
 @pytest.mark.parametrize("path", SAMPLES, ids=sample_id)
 def test_every_sample_imports_and_its_shapes_are_nnablas(path, tmp_path):
-    if sample_id(path) in CANNOT_IMPORT:
-        value, reason = CANNOT_IMPORT[sample_id(path)]
-        with pytest.raises(UserError) as caught:
-            import_sdcproj(path)
-        message = str(caught.value)
-        where = re.match(r"(.+\.sdcproj):(\d+): layer '[^']+' \(\w+\): ", message)
-        assert where and where.group(1) == path, message
-        assert value in message and reason in message and "Fix:" in message, message
-        assert value.split("=")[1].strip("'") in file_line(path, int(where.group(2)))   # the line that says it
-        return
     project, text = imported(tmp_path, path)
     assert text.startswith(f"# Imported from the Neural Network Console project {os.path.basename(path)}.")
     jsonschema.validate(yaml.safe_load(text), project_schema())
@@ -172,19 +174,98 @@ def test_generators_at_their_defaults_are_ignored_and_others_are_errors(tmp_path
 
 
 def test_a_file_that_only_defines_a_unit_gets_a_network_using_it(tmp_path):
-    # NNC's SE sample sizes its convolutions from the input's shape, which nncgraph units cannot;
-    # with those written as numbers the rest of the file imports
+    # NNC's SE sample sizes its convolutions from their inputs' channels: Input[0] becomes $input_shape[0]
+    path = tmp_path / "se.sdcproj"
+    shutil.copy(SE_UNIT, path)
+    project, text = imported(tmp_path, path)
+    assert list(project.units) == ["se"] and project.units["se"].args == {"SqueezeRatio": 16}
+    layers = {l.get("name"): l for l in yaml.safe_load(text)["units"]["se"]["layers"]}
+    assert layers["Squeeze"]["out_maps"] == "$input_shape[0]/$SqueezeRatio"
+    assert layers["Expand"]["out_maps"] == "$input_shape[0]*$SqueezeRatio"
+    assert [(l.type, l.name) for l in project.networks["Main"]] == [("Input", "SEInput"), ("Unit", "se")]
+    shapes = {i.node.name: i.out_shape for i in infer(network_graph(project, "Main"), "training").ordered()}
+    assert shapes["se/Squeeze"] == (16, 1, 1) and shapes["se/Expand"] == (256, 1, 1)
+    assert shapes["se/Mul2"] == (256, 56, 56)
+    assert project.context.precision == "half" and "TypeConfig=Half" in text
+
+
+def test_the_se_unit_sizes_itself_from_each_instances_input(tmp_path):
+    """Used at two channel counts, the imported unit squeezes and expands each to its own input's."""
+    with open(SE_UNIT, encoding="utf-8") as f:
+        se = f.read()
+    se_network = re.sub(r"^\[(Network_Global|Layer_\d+|Link_\d+)\]", r"[SE_\1]",
+                        se[se.index("[Network_Global]"):se.index("[Dataset]")], flags=re.M)
+    main = nnc_project({"Main": [
+        ("Input", "x", {"Size": "64,8,8", "Dataset": "x"}, []),
+        ("Unit", "se64", {"Network": "SE", "ParameterScope": "*Name"}, ["x"]),
+        ("Convolution", "conv", {"OutMaps": "32", "KernelShape": "1,1"}, ["se64"]),
+        ("Unit", "se32", {"Network": "SE", "SqueezeRatio": "8", "ParameterScope": "*Name"}, ["conv"])]})
+    path = tmp_path / "two.sdcproj"
+    path.write_text(main.replace("NumNetwork=1\r\nNetwork_0=Main", "NumNetwork=2\r\nNetwork_0=Main\r\nNetwork_1=SE")
+                    + se_network, encoding="utf-8")
+    project, _ = imported(tmp_path, path)
+    shapes = {i.node.name: i.out_shape for i in infer(network_graph(project, "Main"), "training").ordered()}
+    assert (shapes["se64/Squeeze"], shapes["se64/Expand"], shapes["se64/Mul2"]) == ((4, 1, 1), (64, 1, 1), (64, 8, 8))
+    assert (shapes["se32/Squeeze"], shapes["se32/Expand"], shapes["se32/Mul2"]) == ((4, 1, 1), (32, 1, 1), (32, 8, 8))
+    assert_shapes_match_nnabla(project)
+
+
+def test_an_input_axis_out_of_range_is_an_error_at_the_imported_line(tmp_path):
     with open(SE_UNIT, encoding="utf-8") as f:
         text = f.read()
     path = tmp_path / "se.sdcproj"
-    path.write_text(text.replace("Input[0]/SqueezeRatio", "256/SqueezeRatio")
-                    .replace("Input[0]*SqueezeRatio", "16*SqueezeRatio"), encoding="utf-8")
-    project, text = imported(tmp_path, path)
-    assert list(project.units) == ["se"] and project.units["se"].args == {"SqueezeRatio": 16}
-    assert [(l.type, l.name) for l in project.networks["Main"]] == [("Input", "SEInput"), ("Unit", "se")]
-    last = infer(network_graph(project, "Main"), "training").ordered()[-1]
-    assert (last.node.name, last.out_shape) == ("se/Mul2", (256, 56, 56))
-    assert project.context.precision == "half" and "TypeConfig=Half" in text
+    path.write_text(text.replace("Input[0]/SqueezeRatio", "Input[7]/SqueezeRatio"), encoding="utf-8")
+    project, _ = imported(tmp_path, path)       # the shape is known only where the unit is used
+    with pytest.raises(UserError) as caught:
+        network_graph(project, "Main")
+    assert_error_at(str(caught.value), tmp_path / "se.yaml", "se/Squeeze",
+                    ["'$input_shape[7]/$SqueezeRatio' reads axis 7", "[256, 1, 1]", "from 0 to 2"],
+                    "$input_shape[7]/$SqueezeRatio")
+
+
+def test_input_shape_outside_a_unit_is_an_import_error(tmp_path):
+    path, line = edit(tmp_path, "Property_1_Value=16\n", "Property_1_Value=Input[0]*2\n")
+    with pytest.raises(UserError) as caught:
+        import_sdcproj(path)
+    assert_error_at(str(caught.value), path, "Convolution",
+                    ["OutMaps='Input[0]*2'", "only in the layers of a unit"], "Input[0]*2")
+
+
+def test_nncs_own_lstm_network_imports_as_a_unit_of_its_properties(tmp_path):
+    project, text = imported(tmp_path, LSTM_UNIT)
+    unit = project.units["unit_LSTM"]
+    assert unit.args == {"Size": 100, "Axis": 0}         # nncgraph's LSTM defaults for NNC's size and axis
+    doc = yaml.safe_load(text)["units"]["unit_LSTM"]
+    assert {l.get("name", l["type"]): l.get("out_shape") for l in doc["layers"] if l["type"] == "Affine"} == \
+           {"Affine": "$Size", "IGate": "$Size", "FGate": "$Size", "OGate": "$Size"}
+    assert "RecurrentGroupID" not in text.split("units:")[1] and "the inside of NNC's LSTM layer" in text
+    ours = load_project(str(write_lstm(tmp_path)))
+    theirs = infer(network_graph(project, "Main"), "training")
+    builtin = infer(network_graph(ours, "Main"), "training")
+    assert theirs.ordered()[-1].out_shape == builtin.ordered()[-1].out_shape == (28, 100)
+    assert (theirs.total_params, theirs.total_macs) == (builtin.total_params, builtin.total_macs)
+
+
+def write_lstm(tmp_path):
+    path = tmp_path / "builtin.yaml"
+    path.write_text("name: l\ndatasets: {}\nnetwork:\n  - {type: Input, size: [28, 100]}\n  - {type: LSTM}\n")
+    return path
+
+
+@pytest.mark.parametrize("old, new, stem, fragments", [
+    ("*UnitProperty(Size)", "*UnitProperty(Sise)", "unit_LSTM",
+     ["*UnitProperty(Sise)", "LSTM layer has no property Sise", "Size"]),
+    (None, None, "unit_GRU", ["*UnitProperty(Size)", "no built-in layer 'unit_GRU'"]),
+])
+def test_a_unit_property_without_a_default_is_an_import_error(tmp_path, old, new, stem, fragments):
+    with open(LSTM_UNIT, encoding="utf-8") as f:
+        text = f.read()
+    path = tmp_path / f"{stem}.sdcproj"
+    path.write_text(text.replace(old, new, 1) if old else text, encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        import_sdcproj(str(path))
+    message = str(caught.value)
+    assert_error_at(message, path, "Affine", fragments + ["add an Argument layer"], new or "*UnitProperty(Size)")
 
 
 def edit(tmp_path, old, new, count=1):

@@ -173,6 +173,110 @@ network:
     assert status == 2 and "contains itself" in err and "Loop -> Loop" in err, err
 
 
+SE = """
+name: se
+datasets: {training: {csv: d.csv}}
+units:
+  SE:
+    args: {ratio: 4}
+    layers:
+      - {type: GlobalAveragePooling}
+      - {type: Convolution, name: squeeze, out_maps: "$input_shape[0] // $ratio", kernel_shape: [1, 1]}
+      - {type: ReLU}
+      - type: Convolution
+        name: expand
+        out_maps: $input_shape[0] * $ratio      # block style needs no quotes
+        kernel_shape: [1, 1]
+      - {type: Sigmoid}
+      - {type: Mul2, input: [x, Sigmoid]}
+"""
+
+
+def test_input_shape_sizes_each_instance_from_its_own_input(tmp_path):
+    p = project(tmp_path, """
+network:
+  - {type: Input, name: image, size: [3, 8, 8]}
+  - {type: Convolution, name: narrow, out_maps: 16, kernel_shape: [1, 1]}
+  - {type: Unit, unit: SE, name: se16}
+  - {type: Convolution, name: wide, out_maps: 64, kernel_shape: [1, 1]}
+  - {type: Unit, unit: SE, name: se64, ratio: 8}
+""", units=SE)
+    g = trained_graph(p)
+    maps = {i.node.name: i.node.props["out_maps"] for i in g.ordered() if i.node.type == "Convolution"}
+    # each reads its own layer's input: squeeze the instance's channels, expand the squeezed ones back
+    assert (maps["se16/squeeze"], maps["se16/expand"]) == (4, 16)
+    assert (maps["se64/squeeze"], maps["se64/expand"]) == (8, 64)
+    assert g.info["se64/Mul2"].out_shape == (64, 8, 8)
+    assert g.total_params == (3 * 16 + 16) + (16 * 4 + 4) + (4 * 16 + 16) + (16 * 64 + 64) + (64 * 8 + 8) + \
+        (8 * 64 + 64)
+    text = render_yaml(p)                               # expanded: plain numbers, loads again
+    assert "$" not in text and trained_graph(parse_project(text, str(tmp_path / "p.yaml"))).total_params == \
+        g.total_params
+
+
+def test_input_shape_in_lists_and_in_arguments_of_an_inner_unit(tmp_path):
+    p = project(tmp_path, """
+units:
+  Pad:
+    args: {maps: 1}
+    layers:
+      - {type: Convolution, out_maps: $maps, kernel_shape: [1, 1]}
+  Outer:
+    layers:
+      - {type: Unit, unit: Pad, maps: "$input_shape[1] + 1"}
+      - {type: Reshape, out_shape: ["$input_shape[1]", "$input_shape[0]", "$input_shape[2]"]}
+network:
+  - {type: Input, name: x, size: [2, 5, 3]}
+  - {type: Unit, unit: Outer}
+""", units="name: nested\ndatasets: {}\n")
+    shapes = {i.node.name: i.out_shape for i in trained_graph(p).ordered()}
+    assert shapes["Outer/Pad/Convolution"] == (6, 5, 3) and shapes["Outer/Reshape"] == (5, 6, 3)
+
+
+@pytest.mark.parametrize("layer, fragments", [
+    ('{type: Affine, out_shape: "$input_shape[3]"}',
+     ["layer 'u/Affine' (Affine)", "'$input_shape[3]' reads axis 3", "[4, 6, 6]", "from 0 to 2"]),
+    ('{type: Affine, out_shape: "$input_shape[0] / 3"}', ["out_shape' is 1.3333", "[4, 6, 6]"]),
+    ('{type: Affine, out_shape: "$input_shape"}', ["cannot evaluate '$input_shape'", "$input_shape[i]"]),
+    ('{type: Affine, out_shape: "$input_shape[-1]"}', ["must be a whole number, 0 or more"]),
+    ('{type: Constant, size: ["$input_shape[0]"]}', ["reads the shape of the layer's input, but a Constant takes "
+                                                    "no input"]),
+    ('{type: RepeatStart, times: "$input_shape[0]"}\n      - {type: RepeatEnd}', ["a RepeatStart cannot read"]),
+    ('{type: Affine, out_shape: "$input_shap[0]"}', ["'$input_shap' is not an argument", "'input_shape'"]),
+])
+def test_input_shape_errors(tmp_path, layer, fragments):
+    path = write(tmp_path / "p.yaml", f"""
+name: bad
+datasets: {{}}
+units:
+  U:
+    layers:
+      - {layer}
+network:
+  - {{type: Input, size: [4, 6, 6]}}
+  - {{type: Unit, unit: U, name: u}}
+""")
+    status, _, err = run_cli("check", path)
+    assert status == 2 and "Traceback" not in err and "Fix:" in err, err
+    assert "p.yaml:6:" in err, err                       # the unit's line that says it
+    for f in fragments:
+        assert f in err, err
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("units:\n  U:\n    args: {input_shape: 2}\n    layers: [{type: ReLU}]\nnetwork:\n  - {type: Input, size: [3]}\n",
+     ["p.yaml:5:", "argument called 'input_shape'"]),
+    ("network:\n  - {type: Input, size: [3]}\n  - {type: Affine, out_shape: \"$input_shape[0]\"}\n",
+     ["p.yaml:5:", "only in the layers of a unit"]),
+])
+def test_input_shape_is_reserved_and_only_in_units(tmp_path, text, fragments):
+    path = write(tmp_path / "p.yaml", "name: bad\ndatasets: {}\n" + text)
+    status, _, err = run_cli("check", path)
+    assert status == 2 and "Fix:" in err, err
+    for f in fragments:
+        assert f in err, err
+
+
 def test_units_train_end_to_end(tmp_path):
     from conftest import tiny_project, write_digits
 

@@ -1,8 +1,9 @@
 """Import an NNC project (.sdcproj) as an nncgraph project file.
 
 `import_sdcproj(path)` returns the YAML text. Networks become `network:` (or
-`networks:`), NNC units (a Unit layer naming a network with Argument layers)
-become `units:`, and the dataset, config and optimizer sections become
+`networks:`), NNC units (a Unit layer naming a network with Argument layers,
+or a network behind a built-in NNC layer reading its `*UnitProperty`) become
+`units:`, and the dataset, config and optimizer sections become
 `datasets:`, `training:` and `context:`. A setting the project file cannot
 hold is written as a comment above its section; one that would change
 training and cannot even be described (an unknown layer, solver or value) is
@@ -13,13 +14,15 @@ from __future__ import annotations
 import os
 import re
 import textwrap
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import yaml
 
+from ..errors import UserError
+from ..layers import get_layer
 from .sdcproj_ini import IniFile, IniSection, read_ini
-from .sdcproj_layers import Scope, argument, convert_layer, layer_list
-from .sdcproj_network import NncNetwork, order_layers, read_networks
+from .sdcproj_layers import IGNORED, UNIT_PROPERTY, Scope, argument, convert_layer, layer_list, reserved_argument
+from .sdcproj_network import NncLayer, NncNetwork, order_layers, read_networks
 from .sdcproj_settings import training_settings
 
 
@@ -45,11 +48,13 @@ def _stem(path: str) -> str:
 
 # -- networks and units -------------------------------------------------------------------------
 def _units(ini: IniFile, networks: List[NncNetwork], stem: str):
-    """NNC networks that are units: one a Unit layer names, or one with Argument layers."""
+    """NNC networks that are units: one a Unit layer names, one with Argument layers, or one that reads
+    *UnitProperty (the inside of a built-in NNC layer, such as NNC's own LSTM.sdcproj)."""
     called = {l.props["Network"][0] for net in networks for l in net.layers.values()
               if l.type == "Unit" and "Network" in l.props}
     unit_nets = {net.name: net for net in networks
-                 if net.name in called or any(l.type == "Argument" for l in net.layers.values())}
+                 if net.name in called or _unit_properties(net)
+                 or any(l.type == "Argument" for l in net.layers.values())}
     # a file that is only a unit (NNC's "custom unit" files) names it after the file, not "Main"
     renamed = {n: (stem if n == "Main" and len(networks) == 1 else n) for n in unit_nets}
     scope = Scope(ini)
@@ -62,6 +67,8 @@ def _units(ini: IniFile, networks: List[NncNetwork], stem: str):
                     raise ini.error("an Argument layer cannot be linked.", layer.line, layer=layer.name,
                                     layer_type="Argument", fix="remove its links; refer to it by name in values.")
                 args[layer.name] = argument(scope, layer)
+        for arg, (prop, default) in _unit_property_args(ini, scope, net, renamed[name], args).items():
+            args[arg] = (prop, default)
         scope.units[renamed[name]] = {a: prop for a, (prop, _) in args.items()}
         arg_values[name] = {a: written for a, (_, written) in args.items()}
         scope.unit_inputs[renamed[name]] = [l.name for l in net.layers.values() if l.type == "Input"]
@@ -72,6 +79,65 @@ def _units(ini: IniFile, networks: List[NncNetwork], stem: str):
                 layer.props["Network"] = (renamed.get(value, value), line)
     units = {renamed[name]: _unit(ini, scope, net, arg_values[name]) for name, net in unit_nets.items()}
     return units, {renamed[n]: net for n, net in unit_nets.items()}, scope
+
+
+def _unit_properties(net: NncNetwork) -> Dict[str, Tuple[NncLayer, int]]:
+    """The names read by `*UnitProperty(Name)` in values that matter, with the first layer and line reading each."""
+    out: Dict[str, Tuple[NncLayer, int]] = {}
+    for layer in net.layers.values():
+        for nnc, (text, line) in layer.props.items():
+            match = UNIT_PROPERTY.fullmatch(text.strip())
+            if match and nnc not in IGNORED:      # RecurrentGroupID: nncgraph pairs recurrent blocks by nesting
+                out.setdefault(match.group(1), (layer, line))
+    return out
+
+
+def _unit_property_args(ini: IniFile, scope: Scope, net: NncNetwork, unit: str, args) -> Dict[str, Tuple[Any, Any]]:
+    """Arguments for the *UnitProperty values: typed and defaulted as nncgraph's built-in layer of the same
+    name has them (the unit is that layer's inside: NNC's LSTM.sdcproj, saved as unit_LSTM.sdcproj too)."""
+    read = _unit_properties(net)
+    if not read:
+        return {}
+    layer_name, builtin = _builtin_layer(unit)
+    if builtin is not None:
+        scope.implements[unit] = layer_name
+    by_nnc = {p.nnc: p for p in builtin.props.values() if p.nnc} if builtin is not None else {}
+    out = {}
+    for name, (layer, line) in read.items():
+        ctx = dict(layer=layer.name, layer_type=layer.type)
+        fix = (f"add an Argument layer named {name} that holds its value, and write {name} instead of "
+               f"*UnitProperty({name}).")
+        if builtin is None:
+            raise ini.error(f"reads *UnitProperty({name}), a property of the NNC layer this network implements; "
+                            f"nncgraph has no built-in layer '{unit}' to take the value of {name} from.", line,
+                            fix=fix, **ctx)
+        prop = by_nnc.get(name)
+        if prop is None or prop.default is None:
+            known = ", ".join(p.nnc for p in by_nnc.values() if p.default is not None and "." not in p.nnc)
+            raise ini.error(f"reads *UnitProperty({name}), but nncgraph's {layer_name} layer has no property "
+                            f"{name} with a default to import it with.", line,
+                            fix=f"{fix} ({layer_name}'s properties: {known}.)", **ctx)
+        if name in args:
+            raise ini.error(f"reads *UnitProperty({name}), and the network also has an Argument layer named {name}.",
+                            line, fix=f"rename the Argument layer or write {name} instead of *UnitProperty({name}).",
+                            **ctx)
+        if reserved_argument(name):
+            raise ini.error(f"reads *UnitProperty({name}), but an nncgraph unit argument cannot be called {name}.",
+                            line, fix="add an Argument layer with another name that holds its value, and write that "
+                                      f"name instead of *UnitProperty({name}).", **ctx)
+        out[name] = (prop, prop.default)
+    return out
+
+
+def _builtin_layer(unit: str):
+    """The built-in layer a *UnitProperty network implements: the unit's name (NNC's own file is
+    `LSTM.sdcproj`), or its last `_` part (`unit_LSTM`: collections prefix it; NNC layer names have no `_`)."""
+    for name in (unit, unit.rsplit("_", 1)[-1]):
+        try:
+            return name, get_layer(name)
+        except UserError:
+            continue
+    return unit, None
 
 
 def _unit(ini: IniFile, scope: Scope, net: NncNetwork, args: Dict[str, Any]) -> dict:
@@ -125,8 +191,14 @@ def _instances(scope: Scope, unit_nets: Dict[str, NncNetwork], notes) -> Dict[st
         if len(inputs) > 1:
             instance["input"] = [i["name"] for i in inputs]
         out["Main" if len(unit_nets) == 1 else name] = inputs + [instance]
+        if name in scope.implements:
+            layer = scope.implements[name]
+            what = (f"the inside of NNC's {layer} layer; its arguments are the {layer} properties it reads, "
+                    f"{', '.join(scope.units[name])}, with the defaults of nncgraph's {layer}")
+        else:
+            what = "its network has Argument layers"
         notes.setdefault("network", []).append(
-            f"This file defines the unit '{name}' (its network has Argument layers). The network below only "
+            f"This file defines the unit '{name}' ({what}). The network below only "
             f"uses it once, at the size of its Input layer(s), so that `nncgraph check` can show it; copy the "
             f"unit into your own project to use it.")
     return out

@@ -4,7 +4,10 @@ NNC writes every property as text ("1,28,28", "True", "1/255", "*Name"); each
 becomes the typed value of the nncgraph property whose `nnc` name it is, and
 is checked by that property's own `coerce`, so an imported project never
 holds a value the loader would refuse. Inside a unit's network, argument names
-in a value ("Maps*2") become nncgraph's `$Maps * 2`.
+in a value ("Maps*2") become nncgraph's `$Maps*2`, NNC's `Input[i]` (axis i
+of the layer's own input shape) becomes `$input_shape[i]`, and
+`*UnitProperty(Size)` (in the network behind a built-in NNC layer such as
+LSTM) becomes the argument `$Size`.
 """
 from __future__ import annotations
 
@@ -38,8 +41,9 @@ BOOLS = {"true": True, "false": False, "1": True, "0": False}
 ARGUMENT_KINDS = {"Int": "int", "UInt": "uint", "PInt": "pint", "Float": "float", "Boolean": "bool",
                   "BooleanOrMacro": "bool", "IntArray": "ints", "UIntArray": "uints", "PIntArray": "pints",
                   "FloatArray": "floats", "Text": "str", "File": "str"}
-_UNIT_PROPERTY = re.compile(r"\*UnitProperty\((\w+)\)")
-_IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*\b")
+UNIT_PROPERTY = re.compile(r"\*UnitProperty\((\w+)\)")
+# NNC's `Input[i]` is the layer's input shape; any other name is an argument
+_SYMBOL = re.compile(r"(?P<shape>\bInput(?=\s*\[))|\b[A-Za-z_]\w*\b")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
 DERIVED = object()     # an NNC macro standing for nncgraph's own derived default
@@ -53,6 +57,7 @@ class Scope:
     args: Optional[Dict[str, Any]] = None                          # a unit's argument defaults, inside its network
     units: Dict[str, Dict[str, Prop]] = field(default_factory=dict)   # unit -> its arguments' typed props
     unit_inputs: Dict[str, List[str]] = field(default_factory=dict)
+    implements: Dict[str, str] = field(default_factory=dict)   # unit -> the built-in layer its *UnitProperty reads
 
 
 def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], previous: Optional[str]) -> List[dict]:
@@ -122,7 +127,9 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
                                             f"{layer.type}` lists {layer.type}'s properties).", **ctx)
         value = convert_value(scope, table[key], nnc, text, line, ctx)
         if value is not DERIVED:
-            written[key], concrete[key] = value
+            written[key] = value[0]
+            if not _unknown(value[1]):
+                concrete[key] = value[1]
     return {"type": layer.type, "name": layer.name, **_without_defaults(impl, table, written, concrete, layer.name)}
 
 
@@ -164,6 +171,11 @@ def _without_defaults(impl, table, written, concrete, name) -> dict:
     return out
 
 
+def _unknown(concrete) -> bool:
+    """A value that depends on the input's shape (`$input_shape`), known only when the unit is expanded."""
+    return concrete is None or (isinstance(concrete, list) and None in concrete)
+
+
 def _symbolic(value) -> bool:
     return any(isinstance(v, str) and "$" in v for v in (value if isinstance(value, list) else [value]))
 
@@ -201,7 +213,7 @@ def argument(scope: Scope, layer: NncLayer) -> Tuple[Prop, Any]:
     if kind_name not in ARGUMENT_KINDS:
         raise scope.ini.error(f"has argument type {kind_name}, which nncgraph units do not support.", line,
                               fix=f"use one of: {', '.join(ARGUMENT_KINDS)}.", **ctx)
-    if layer.name in ("type", "name", "input") or layer.name in UNIT_PROPS:
+    if reserved_argument(layer.name):
         raise scope.ini.error(f"an argument cannot be called '{layer.name}' in nncgraph.", layer.line,
                               fix="rename the Argument layer.", **ctx)
     kind = ARGUMENT_KINDS[kind_name]
@@ -209,6 +221,10 @@ def argument(scope: Scope, layer: NncLayer) -> Tuple[Prop, Any]:
     text, line = layer.props.get("Value", ("1", layer.line))
     written, _ = convert_value(scope, probe, "Value", text, line, ctx)
     return replace(probe, default=written), written
+
+
+def reserved_argument(name: str) -> bool:
+    return name in ("type", "name", "input", "input_shape") or name in UNIT_PROPS
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -219,13 +235,19 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
 
     text = text.strip()
     if text.startswith("*"):
-        unit_property = _UNIT_PROPERTY.fullmatch(text)
+        unit_property = UNIT_PROPERTY.fullmatch(text)
         if unit_property:
             name = unit_property.group(1)
-            raise error("reads a property of the NNC layer this network implements (*UnitProperty): the "
-                        "network is the inside of a built-in NNC layer such as LSTM, not a unit with Argument "
-                        "layers.", "use nncgraph's built-in layer instead (e.g. {type: LSTM, size: 100}), or "
-                        f"add an Argument layer named {name} to the network and write {name} as the value.")
+            if scope.args is None or name not in scope.args:     # sdcproj_import made each one an argument
+                raise error("reads a property of the NNC layer this network implements (*UnitProperty), which "
+                            "nncgraph cannot give here.", "use nncgraph's built-in layer instead (e.g. {type: "
+                            f"LSTM, size: 100}}), or add an Argument layer named {name} to the network and write "
+                            f"{name} as the value.")
+            try:
+                return "$" + name, prop.coerce(scope.args[name])
+            except ValueError as exc:
+                raise error(f"is {scope.args[name]!r} with the argument's default, but this property {exc}.",
+                            prop.doc) from None
         derivable = prop.default is None and prop.derived and not prop.derived.startswith("required")
         if derivable or nnc == "InPlace":           # NNC's *AutoInPlace: a memory choice, not a value
             return DERIVED
@@ -239,6 +261,8 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
             written, concrete = [w for w, _ in pairs], [c for _, c in pairs]
             if len(written) == 1 and not isinstance(prop, FloatsProp):
                 written = written[0]            # NNC's (and nncgraph's) way to write a one-element array
+                if _unknown(concrete):
+                    concrete = None
         elif prop.kind in ("int", "uint", "pint", "float"):
             written, concrete = _number(scope, text, float if prop.kind == "float" else int, error)
         elif prop.kind == "bool":
@@ -247,7 +271,8 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
             written = concrete = BOOLS[text.lower()]
         else:
             written = concrete = text
-        concrete = prop.coerce(concrete)
+        if not _unknown(concrete):      # else nncgraph checks it when it expands the unit
+            concrete = prop.coerce(concrete)
     except ValueError as exc:
         raise error(f"{exc}.", prop.doc) from None
     return (concrete if written == concrete else written), concrete
@@ -260,6 +285,8 @@ def _number(scope: Scope, text: str, kind, error) -> Tuple[Any, Any]:
     except ValueError:
         pass
     value, symbolic = _expression(scope, text, error)
+    if value is None:
+        return symbolic, None
     if kind is int:
         if not float(value).is_integer():
             raise error(f"is {value}, not a whole number.", "write a whole number.")
@@ -269,9 +296,10 @@ def _number(scope: Scope, text: str, kind, error) -> Tuple[Any, Any]:
     return (symbolic if symbolic else value), value
 
 
-def _expression(scope: Scope, text: str, error) -> Tuple[float, Optional[str]]:
-    """NNC's arithmetic ("1/255", "Maps*2" in a unit): its value with argument defaults, and the
-    `$argument` form when it uses arguments."""
+def _expression(scope: Scope, text: str, error) -> Tuple[Optional[float], Optional[str]]:
+    """NNC's arithmetic ("1/255", "Maps*2" or "Input[0]/Ratio" in a unit): its value with argument
+    defaults (None when it reads the input's shape), and the `$argument` form when it uses arguments
+    or the shape."""
     args = scope.args or {}
     used = []
 
@@ -280,15 +308,24 @@ def _expression(scope: Scope, text: str, error) -> Tuple[float, Optional[str]]:
                 and not isinstance(node.value, bool):
             return node.value
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](walk(node.left), walk(node.right))
+            left, right = walk(node.left), walk(node.right)
+            return None if left is None or right is None else _OPS[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
+            return -value if value is not None and isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Input":
-            raise error("reads the shape of the layer's input (Input[...]), which nncgraph cannot express: its "
-                        "properties are numbers, and a unit's arguments are values fixed per instance, not shapes.",
-                        "write a number, or an expression of the unit's Argument layers (add one that holds the "
-                        "size, e.g. the input's channel count).")
+            if scope.args is None:
+                raise error("reads the shape of the layer's input (Input[...]); nncgraph reads it "
+                            "($input_shape[i]) only in the layers of a unit.",
+                            "write the number, or make these layers a unit (a network with an Argument layer, "
+                            "used by a Unit layer).")
+            index = node.slice
+            if not (isinstance(index, ast.Constant) and isinstance(index.value, int)
+                    and not isinstance(index.value, bool) and index.value >= 0):
+                raise error("reads Input[...] at an index that is not a number.",
+                            "write Input[0], Input[1], ... (axis 0 is the first after the batch axis).")
+            used.append("Input")
+            return None
         if isinstance(node, ast.Name) and node.id in args:
             if isinstance(args[node.id], bool) or not isinstance(args[node.id], (int, float)):
                 raise error(f"computes with argument {node.id}, which is not a number.", "use a numeric argument.")
@@ -303,7 +340,9 @@ def _expression(scope: Scope, text: str, error) -> Tuple[float, Optional[str]]:
         value = walk(ast.parse(text, mode="eval").body)
     except (SyntaxError, ValueError, TypeError, ZeroDivisionError):
         raise error("is not a number or an arithmetic expression.", "write a number such as 0.5 or 1/255.") from None
-    return value, (_IDENTIFIER.sub(lambda m: "$" + m.group(0), text) if used else None)
+    if not used:
+        return value, None
+    return value, _SYMBOL.sub(lambda m: "$input_shape" if m.group("shape") else "$" + m.group(0), text)
 
 
 # -- names -------------------------------------------------------------------------------------------

@@ -98,8 +98,10 @@ def _coerce(prop: Prop, value: Any, where: Location, key: str, **ctx) -> Any:
     try:
         return prop.coerce(value)
     except ValueError as exc:
-        raise UserError(f"property '{key}' {exc}.", location=where, fix=f"{key}: {prop.doc}",
-                        **ctx) from None
+        fix = f"{key}: {prop.doc}"
+        if isinstance(value, str) and "$" in value:
+            fix += " (`$` values -- arguments, $input_shape[i] -- work only in the layers of a unit, under `units:`.)"
+        raise UserError(f"property '{key}' {exc}.", location=where, fix=fix, **ctx) from None
 
 
 def _fields(mapping: LocatedDict, fields: Dict[str, Prop], what: str) -> Dict[str, Any]:
@@ -154,8 +156,11 @@ def _networks(doc: LocatedDict, path: str):
     return out, locs
 
 
-def _layers(items: LocatedList) -> List[LayerSpec]:
-    """Layer specs of one layer list (a network, or one instance of a unit's body)."""
+def _layers(items: LocatedList, later=None) -> List[LayerSpec]:
+    """Layer specs of one layer list (a network, or one instance of a unit's body).
+
+    `later(value)` true: the value is checked by the caller once it can compute it (graph/expand.py's
+    `$input_shape`, known only when the layer's input is)."""
     specs, counts = [], {}
     explicit = {i.get("name") for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)}
     for index, item in enumerate(items):
@@ -183,7 +188,8 @@ def _layers(items: LocatedList) -> List[LayerSpec]:
         else:
             allowed = list(LAYER_KEYS) + list(layer.props)
             _reject_unknown(item, allowed, "property", **ctx)
-            props = {k: _coerce(layer.props[k], item[k], item.where(k), k, **ctx)
+            props = {k: (item[k] if later and later(item[k]) else
+                         _coerce(layer.props[k], item[k], item.where(k), k, **ctx))
                      for k in item if k in layer.props}
         specs.append(LayerSpec(type=type_name, name=name, props=props,
                                inputs=_inputs(item, ctx), location=where,
@@ -235,6 +241,11 @@ def _units(doc: LocatedDict) -> Dict[str, UnitSpec]:
         if not isinstance(args, dict):
             raise UserError(f"`args` of unit '{name}' must map argument names to default values.",
                             location=body.where("args"), fix="e.g. args: {maps: 16, stride: 1}")
+        if "input_shape" in args:
+            raise UserError(f"unit '{name}' has an argument called 'input_shape', a name its layers use for their "
+                            "input's shape ($input_shape[0]).",
+                            location=args.where("input_shape") if isinstance(args, LocatedDict) else where,
+                            fix="rename the argument.")
         inputs = body.get("inputs", ["x"])
         inputs = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
