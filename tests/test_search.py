@@ -233,3 +233,36 @@ def test_a_project_that_declares_nothing_is_searched_by_nnc_style_mutation(tmp_p
     assert len(texts) >= 4                      # the mutations changed the network
     status, _, err = run_cli("search", project, "-o", tmp_path / "t", "--sampler", "tpe")
     assert status == 2 and "declares none" in err
+
+
+def test_unit_arguments_and_repeat_counts_can_be_searched(tmp_path):
+    doc = yaml.safe_load("""
+        name: units
+        units:
+          Block:
+            args: {maps: {search: [2, 4]}}
+            layers:
+              - {type: Convolution, out_maps: $maps, kernel_shape: [3, 3], border_mode: same}
+              - {type: ReLU}
+        network:
+          - {type: Input, name: x, size: [1, 8, 8]}
+          - {type: Unit, unit: Block, name: stage, repeat: {search: [1, 2, 3]}}
+          - {type: Affine, out_shape: 3}
+          - {type: SoftmaxCrossEntropy, target: y}
+        """)
+    from nncgraph.project.search_declarations import declarations
+    from nncgraph.search.candidate import build_candidate
+    from nncgraph.search.space import sample_candidate
+
+    found = declarations(doc)
+    assert sorted(d.name for d in found) == ["Block.maps", "stage.repeat"]
+    seen = set()
+    for repeat in (1, 2, 3):
+        for maps in (2, 4):
+            trial = optuna.trial.FixedTrial({"Block.maps": maps, "stage.repeat": repeat})
+            candidate, chosen = sample_candidate(doc, trial, found)
+            built = build_candidate(candidate, str(tmp_path / "c.yaml"))
+            # each repeat is a 3x3 convolution over `maps` channels: the parameters tell both choices apart
+            seen.add(built.params)
+            assert chosen == {"Block.maps": maps, "stage.repeat": repeat}
+    assert len(seen) == 6
