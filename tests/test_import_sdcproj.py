@@ -347,3 +347,21 @@ def test_the_imported_lenet_sample_trains_on_the_bundled_digits(tmp_path):
     result = json.load(open(tmp_path / "run" / "result.json"))
     assert result["final"]["epoch"] == 10                 # NNC's MaxEpoch, as imported
     assert 1 - result["final"]["valid_error"] >= 0.97
+
+
+def test_an_enabled_structure_search_becomes_the_search_section(tmp_path):
+    text = open(LENET, encoding="utf-8-sig").read()
+    section = text[text.index("[StructureSearch]"):]
+    changed = (section.replace("Enabled=0", "Enabled=1").replace("EarlyStopping=0", "EarlyStopping=1")
+               .replace("CostMultiplyAdd_Max=-1", "CostMultiplyAdd_Max=1000000"))
+    path = tmp_path / "lenet-search.sdcproj"
+    path.write_text(text.replace(section, changed), encoding="utf-8")
+    doc = yaml.safe_load(import_sdcproj(str(path)))
+    assert doc["search"] == {"objective": "error+macs", "macs_range": [None, 1000000],
+                             "fidelity": {"min_epochs": 1, "reduction_factor": 3}}
+    from nncgraph.search.settings import from_project
+
+    settings = from_project(doc["search"])          # what `nncgraph search` reads
+    assert settings.macs_range == (None, 1000000) and settings.fidelity.min_epochs == 1
+    plain = yaml.safe_load(import_sdcproj(LENET))      # disabled in the sample: nothing to carry over
+    assert "search" not in plain

@@ -245,6 +245,11 @@ def _render(path, ini, units, mains, settings, notes) -> str:
     if settings.get("context"):
         lines += _comments(notes.get("context", []))
         lines.append("context: " + _flow(settings["context"], "  "))
+    if settings.get("search"):
+        lines += _comments(["NNC's structure search settings, for `nncgraph search` (`nncgraph run` ignores them)."]
+                           + notes.get("search", []))
+        lines.append("search:")
+        lines += [f"  {k}: {_flow(v, '    ')}" for k, v in settings["search"].items()]
     return "\n".join(lines) + "\n"
 
 

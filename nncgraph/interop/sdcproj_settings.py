@@ -56,7 +56,44 @@ def training_settings(ini: IniFile, networks: List[str], notes: Dict[str, List[s
         order = ("network", "max_epoch", "batch_size", "monitor_interval", "save_best", "train_error", "optimizer",
                  "lr_scheduler")
         out["training"] = {k: training[k] for k in order if k in training}
+    search = _structure_search(ini.section("StructureSearch"), note)
+    if search:
+        out["search"] = search
     _others(ini, note)
+    return out
+
+
+def _structure_search(section: Optional[IniSection], note) -> Optional[dict]:
+    """NNC's [StructureSearch], when enabled, as the project's `search:` settings for `nncgraph search`."""
+    if section is None or section.get("Enabled") != "1":
+        return None
+    out: dict = {"objective": {"Error": "error"}.get(section.get("Objective", ""), "error+macs")}
+
+    def bound(key):
+        value = section.get(key, "-1").strip()
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return None if number < 0 else (int(number) if number.is_integer() else number)
+
+    for ours, low, high in (("error_range", "Validation_Min", "Validation_Max"),
+                            ("macs_range", "CostMultiplyAdd_Min", "CostMultiplyAdd_Max")):
+        pair = [bound(low), bound(high)]
+        if pair != [None, None]:
+            out[ours] = pair
+    if section.get("EarlyStopping") == "1":
+        out["fidelity"] = {"min_epochs": 1, "reduction_factor": 3}
+    if section.get("AttemptTimes", "").strip().isdigit():
+        out["trials"] = int(section.get("AttemptTimes"))
+    hours = section.get("AttemptHours", "").strip()
+    if hours and hours not in ("0", "-1"):
+        out["time_limit"] = f"{hours}h"
+    method = section.get("Method", "Random")
+    if method != "Random":
+        note("search", f"NNC's structure search method {method} models mutated networks; nncgraph mutates at "
+                       "random when nothing is declared, and models a declared space with --sampler tpe, nsga2 "
+                       "or gp.")
     return out
 
 
@@ -310,10 +347,6 @@ def _others(ini: IniFile, note) -> None:
                              f"sample and keeps the {keep}"
                              + (" with back propagation" if e.get("NeedBackPropagation") == "1" else "")
                              + "; `nncgraph evaluate` runs it once.")
-    search = ini.section("StructureSearch")
-    if search is not None and search.get("Enabled") == "1":
-        note("training", f"NNC's structure search is enabled (Method={search.get('Method')}, "
-                         f"Objective={search.get('Objective')}); nncgraph has no structure search.")
     script = ini.section("Script")
     if script is not None and script.get("Enabled") == "1":
         note("project", "NNC runs scripts with this project ([Script] Enabled=1); they were not imported.")
