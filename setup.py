@@ -22,6 +22,9 @@ setup(
                              "psycopg2-binary==2.9.13"],     # the search's PostgreSQL storage test
                     # `nncgraph search --storage postgresql://...` across machines
                     "postgres": ["psycopg2-binary==2.9.13"],
+                    # `nncgraph search --sampler gp`: Optuna's GPSampler computes with PyTorch; PyPI's build
+                    # for Linux brings CUDA libraries (~5.5 GB), so it is never installed by default
+                    "gp": ["torch==2.14.1"],
                     # `nncgraph export --format onnx`: nnabla's converter pulls in TensorFlow (~1.8 GB),
                     # so it is never a core dependency
                     "onnx": ["nnabla-converter==1.39.0", "onnx==1.13.1", "onnxruntime==1.23.2"]},

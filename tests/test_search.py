@@ -266,3 +266,16 @@ def test_unit_arguments_and_repeat_counts_can_be_searched(tmp_path):
             seen.add(built.params)
             assert chosen == {"Block.maps": maps, "stage.repeat": repeat}
     assert len(seen) == 6
+
+
+def test_the_gp_sampler_models_a_declared_space(tmp_path):
+    """Optuna's GPSampler needs PyTorch, the optional .[gp] extra (about 5.5 GB): not installed in CI."""
+    pytest.importorskip("torch", reason="the optional .[gp] extra (PyTorch) is not installed")
+    project = space_project(tmp_path)
+    status, out, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "12", "--sampler", "gp",
+                               "--objective", "error")
+    assert status == 0, err
+    assert "sampler gp" in out
+    study = journal_study(tmp_path / "s")
+    # past GPSampler's 10 random start-up trials the Gaussian process proposes the candidates
+    assert len(study.trials) == 12 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)

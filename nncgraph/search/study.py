@@ -81,8 +81,8 @@ def make_sampler(name: str, n_objectives: int, seed: int, constraints):
             import torch  # noqa: F401  (Optuna's GPSampler computes with PyTorch)
         except ImportError:
             raise UserError("--sampler gp uses Optuna's GPSampler, which needs PyTorch, and PyTorch is not "
-                            "installed.", fix="install a CPU build of torch into .venv, or use --sampler tpe "
-                                              "(also model-based) or nsga2.") from None
+                            "installed.", fix="`.venv/bin/pip install -e '.[gp]'` (PyTorch; about 5.5 GB from "
+                                              "PyPI), or use --sampler tpe (also model-based) or nsga2.") from None
         return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints)
     raise UserError(f"unknown sampler '{name}'.", fix="use tpe, nsga2, random or gp.")
 
