@@ -40,6 +40,7 @@ data: data/mnist/train.csv
 benchmark: $(STAMP) data/mnist/train.csv
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_loader.py
+	$(PY) benchmarks/bench_search.py
 
 docs: $(STAMP)
 	$(VENV)/bin/nncgraph layers --markdown > docs/layers.md
