@@ -151,3 +151,31 @@ def test_export_errors(tmp_path):
     status, _, err = run_cli("export", tmp_path / "empty", "-o", tmp_path / "m.nnp")
     assert status == 2 and "not a run folder" in err
     assert not (tmp_path / "m.nnp").exists()
+
+
+def test_a_trained_runs_export_keeps_the_projects_initializers(tmp_path):
+    """Exported from a checkpoint, every parameter still says how the project initializes it (NNC's
+    BatchNormalization defaults: beta, mean and var Constant 0, gamma Constant 1), not the trained values."""
+    write_digits(str(tmp_path / "d"), n=24)
+    network = """
+    network:
+      - {type: Input, name: x, size: [1, 8, 8]}
+      - {type: Convolution, name: c, out_maps: 4, kernel_shape: [3, 3]}
+      - {type: BatchNormalization, name: bn}
+      - {type: ReLU}
+      - {type: Affine, out_shape: 3}
+      - {type: SoftmaxCrossEntropy, target: y}
+    """
+    project = tiny_project(str(tmp_path), "d/data.csv", "d/data.csv", network=network, epochs=2)
+    assert run_cli("run", project, "-o", tmp_path / "run")[0] == 0
+    status, _, err = run_cli("export", tmp_path / "run", "-o", tmp_path / "m.nntxt", "--model", "last")
+    assert status == 0, err
+    from google.protobuf import text_format
+    from nnabla.utils import nnabla_pb2
+
+    proto = text_format.Parse(open(tmp_path / "m.nntxt").read(), nnabla_pb2.NNablaProtoBuf())
+    inits = {v.name: (v.initializer.type, v.initializer.multiplier) for v in proto.network[0].variable
+             if v.type == "Parameter"}
+    assert inits["bn/bn/mean"] == ("Constant", 0.0) and inits["bn/bn/var"] == ("Constant", 0.0)
+    assert inits["bn/bn/beta"] == ("Constant", 0.0) and inits["bn/bn/gamma"] == ("Constant", 1.0)
+    assert inits["c/conv/W"][0] == "NormalConvolutionGlorot"

@@ -44,60 +44,73 @@ def export_project(project, path: str, fmt: str, checkpoint: Optional[str] = Non
 
     `checkpoint` (.h5) supplies trained parameters; without it the parameters are
     the project's initial values (its initializers, `w_file`s, `init_from`)."""
-    if fmt not in FORMATS:
-        raise UserError(f"unknown export format '{fmt}'.", fix=f"use one of: {', '.join(FORMATS)}, onnx.")
-    import nnabla as nn
+    return Exporter(project, base_dir, runtime_batch_size).write(path, fmt, checkpoint)
 
-    from ..compile.context import make_context, quiet_nnabla_logging
-    from ..compile.nnabla_graph import compile_graph
-    from ..evaluate.model import _check_parameters, _outputs
-    from ..graph.ir import network_graph
-    from ..graph.shape_pass import infer
-    from ..graph.variants import derive
 
-    quiet_nnabla_logging()
-    graph = network_graph(project, project.training.network)
-    variants = {v: infer(derive(graph, v), v) for v in ("training", "validation", "runtime")}
-    nn.set_default_context(make_context(project.context))
-    nn.clear_parameters()
-    if checkpoint:
-        nn.load_parameters(checkpoint)
-        _check_parameters(variants["runtime"], {k: tuple(v.shape) for k, v in
-                                                nn.get_parameters(grad_only=False).items()}, checkpoint)
+class Exporter:
+    """The compiled variants and the file's protobuf, built once; `write` then only swaps parameters
+    (a run folder's best and last models share everything else)."""
 
-    batch = project.training.batch_size
-    compiled = {v: compile_graph(variants[v], runtime_batch_size if v == "runtime" else batch, base_dir)
-                for v in variants}
-    if not checkpoint and project.init_from is not None:
-        from ..train.init_from import apply_init_from
+    def __init__(self, project, base_dir: str = ".", runtime_batch_size: int = 1):
+        import nnabla as nn
+        from nnabla.utils.save import create_proto
 
-        apply_init_from(project.init_from, nn.get_parameters(grad_only=False), log=lambda _: None)
-    outputs = _outputs(variants["validation"], variants["runtime"])
-    networks = [_network("training", compiled["training"], batch),
-                _network("validation", compiled["validation"], batch),
-                {"name": NETWORK_NAMES["runtime"], "batch_size": runtime_batch_size,
-                 "outputs": {o.column: compiled["runtime"].outputs[o.node] for o in outputs},
-                 "names": dict(compiled["runtime"].inputs)}]
-    contents = _contents(project, networks, compiled, [o.column for o in outputs])
+        from ..compile.context import make_context, quiet_nnabla_logging
+        from ..compile.nnabla_graph import compile_graph
+        from ..evaluate.model import _outputs
+        from ..graph.ir import network_graph
+        from ..graph.shape_pass import infer
+        from ..graph.variants import derive
 
-    from nnabla.utils.save import create_proto
+        quiet_nnabla_logging()
+        graph = network_graph(project, project.training.network)
+        self.variants = {v: infer(derive(graph, v), v) for v in ("training", "validation", "runtime")}
+        nn.set_default_context(make_context(project.context))
+        nn.clear_parameters()
+        batch = project.training.batch_size
+        compiled = {v: compile_graph(self.variants[v], runtime_batch_size if v == "runtime" else batch, base_dir)
+                    for v in self.variants}
+        if project.init_from is not None:
+            from ..train.init_from import apply_init_from
 
-    proto = create_proto(contents, include_params=False, variable_batch_size=True)
-    _write_initializers(proto, variants)
-    _write_learning_rate_multipliers(proto, variants["training"])
-    _write_schedule(proto, project)
+            apply_init_from(project.init_from, nn.get_parameters(grad_only=False), log=lambda _: None)
+        outputs = _outputs(self.variants["validation"], self.variants["runtime"])
+        networks = [_network("training", compiled["training"], batch),
+                    _network("validation", compiled["validation"], batch),
+                    {"name": NETWORK_NAMES["runtime"], "batch_size": runtime_batch_size,
+                     "outputs": {o.column: compiled["runtime"].outputs[o.node] for o in outputs},
+                     "names": dict(compiled["runtime"].inputs)}]
+        per_epoch = _iterations_per_epoch(project)
+        self.proto = create_proto(_contents(project, networks, compiled, [o.column for o in outputs], per_epoch),
+                                  include_params=False, variable_batch_size=True)
+        # before any checkpoint replaces them: the initializers describe the values training starts from
+        _write_initializers(self.proto, self.variants)
+        _write_learning_rate_multipliers(self.proto, self.variants["training"])
+        _write_schedule(self.proto, project, per_epoch)
+        self.network_names = [n["name"] for n in networks]
+        self.outputs = [o.column for o in outputs]
 
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    params = nn.get_parameters(grad_only=False)
-    if fmt == "nntxt":
-        _atomic_bytes(path, _text(proto).encode("utf-8"))
-        written = 0
-    else:
-        _write_nnp(path, proto, params)
-        written = len(params)
-    return ExportSummary(path, [n["name"] for n in networks], written,
-                         checkpoint or "initial values", [o.column for o in outputs])
+    def write(self, path: str, fmt: str, checkpoint: Optional[str] = None) -> ExportSummary:
+        if fmt not in FORMATS:
+            raise UserError(f"unknown export format '{fmt}'.", fix=f"use one of: {', '.join(FORMATS)}, onnx.")
+        import nnabla as nn
+
+        from ..evaluate.model import _check_parameters
+
+        if checkpoint:
+            # the variables exist already, so loading fills them in place under the same graph
+            nn.load_parameters(checkpoint)
+            _check_parameters(self.variants["runtime"], {k: tuple(v.shape) for k, v in
+                                                         nn.get_parameters(grad_only=False).items()}, checkpoint)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        params = nn.get_parameters(grad_only=False)
+        if fmt == "nntxt":
+            _atomic_bytes(path, _text(self.proto).encode("utf-8"))
+            written = 0
+        else:
+            _write_nnp(path, self.proto, params)
+            written = len(params)
+        return ExportSummary(path, self.network_names, written, checkpoint or "initial values", self.outputs)
 
 
 def _network(variant: str, compiled, batch: int) -> dict:
@@ -105,7 +118,7 @@ def _network(variant: str, compiled, batch: int) -> dict:
             "outputs": {"loss": compiled.loss}, "names": dict(compiled.inputs)}
 
 
-def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str]) -> dict:
+def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str], per_epoch: int) -> dict:
     import nnabla as nn
 
     from ..train.optimizer import make_solver
@@ -123,7 +136,7 @@ def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str
     solver.set_parameters(nn.get_parameters())
     contents = {
         "global_config": {"default_context": nn.get_current_context()},
-        "training_config": {"max_epoch": training.max_epoch, "iter_per_epoch": _iterations_per_epoch(project),
+        "training_config": {"max_epoch": training.max_epoch, "iter_per_epoch": per_epoch,
                             "save_best": True},
         "networks": networks,
         "executors": [{"name": "Executor", "network": NETWORK_NAMES["runtime"],
@@ -183,8 +196,8 @@ def _write_initializers(proto, variants) -> None:
                 var.initializer.type = props[f"{key}_initializer"]
                 var.initializer.multiplier = float(props[f"{key}_initializer_multiplier"])
             elif var.name in values:
-                # a layer without NNC initializer properties (e.g. BatchNormalization's
-                # statistics): describe the values it starts from
+                # a layer without NNC initializer properties (AdaptiveSeparableConvolution):
+                # describe the values it starts from (written before any checkpoint is loaded)
                 start = values[var.name].d
                 if np.all(start == start.flat[0]):
                     var.initializer.type, var.initializer.multiplier = "Constant", float(start.flat[0])
@@ -202,10 +215,9 @@ def _write_learning_rate_multipliers(proto, training) -> None:
                 p.learning_rate_multiplier = float(multipliers[p.variable_name])
 
 
-def _write_schedule(proto, project) -> None:
+def _write_schedule(proto, project, per_epoch: int) -> None:
     """Our schedules count epochs; nnabla's count iterations."""
     spec = project.training.lr_scheduler
-    per_epoch = _iterations_per_epoch(project)
     for optimizer in proto.optimizer:
         solver = optimizer.solver
         if spec.type == "Step":
