@@ -268,33 +268,22 @@ def _drop_default_inputs(layers: List[Dict]) -> None:
 
 
 def _project_text(source: Source, network, layers, parameter_order, output: str) -> str:
-    import yaml
+    from ..project.yaml_text import project_text
 
     proto = source.proto
-    training = _training_settings(proto, network)
+    doc = {"name": re.sub(r"[^A-Za-z0-9_\-]", "-", os.path.splitext(os.path.basename(source.path))[0])}
     datasets = _datasets(proto)
-    name = re.sub(r"[^A-Za-z0-9_\-]", "-", os.path.splitext(os.path.basename(source.path))[0])
-    lines = [f"# imported by `nncgraph import` from {os.path.basename(source.path)} (network '{network.name}')",
-             f"name: {name}"]
     if datasets:
-        lines.append("datasets:")
-        lines += [f"  {k}: {_flow(v)}" for k, v in datasets.items()]
-    lines.append("network:")
-    lines += [f"  - {_flow(layer)}" for layer in layers]
+        doc["datasets"] = datasets
+    doc["network"] = layers
+    training = _training_settings(proto, network)
     if training:
-        lines.append(f"training: {_flow(training)}")
-    text = "\n".join(lines) + "\n"
-    yaml.safe_load(text)          # the writer's own check: what we emit must parse
-    init_from = _init_from(source, text, parameter_order, output)
+        doc["training"] = training
+    header = f"imported by `nncgraph import` from {os.path.basename(source.path)} (network '{network.name}')"
+    init_from = _init_from(source, project_text(doc), parameter_order, output)
     if init_from:
-        text += f"init_from: {_flow(init_from)}\n"
-    return text
-
-
-def _flow(value) -> str:
-    import yaml
-
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+        doc["init_from"] = init_from
+    return project_text(doc, header)
 
 
 def _datasets(proto) -> Dict[str, Dict]:

@@ -11,10 +11,9 @@ import copy
 import os
 from dataclasses import dataclass
 
-import yaml
-
 from ..errors import UserError
 from ..project.search_declarations import layer_lists
+from ..project.yaml_text import project_text
 
 
 @dataclass
@@ -47,29 +46,6 @@ def absolute_paths(doc: dict, base_dir: str) -> dict:
                 for key in [k for k in layer if k.endswith("_file")]:
                     layer[key] = absolute(layer[key])
     return out
-
-
-def project_text(doc: dict, header: str = "") -> str:
-    """YAML with one flow mapping per layer, as the projects in projects/ are written."""
-    def flow(value):
-        text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
-        return text[:-len("\n...")] if text.endswith("\n...") else text      # a scalar's document end
-
-    lines = [f"# {line}" for line in header.splitlines()]
-    for key, value in doc.items():
-        if key in ("network",) and isinstance(value, list):
-            lines.append(f"{key}:")
-            lines += [f"  - {flow(layer)}" for layer in value]
-        elif key == "networks" and isinstance(value, dict):
-            lines.append("networks:")
-            for name, layers in value.items():
-                lines.append(f"  {flow(name)}:")
-                lines += [f"    - {flow(layer)}" for layer in layers]
-        elif isinstance(value, (dict, list)):
-            lines.append(yaml.safe_dump({key: value}, default_flow_style=None, sort_keys=False, width=120).rstrip())
-        else:
-            lines.append(f"{key}: {flow(value)}")
-    return "\n".join(lines) + "\n"
 
 
 def build_candidate(doc: dict, path: str, header: str = "") -> Candidate:

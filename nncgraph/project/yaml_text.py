@@ -1,0 +1,30 @@
+"""Project files written by nncgraph (imports, search candidates): one flow mapping per layer,
+as the projects in projects/ are written by hand."""
+from __future__ import annotations
+
+import yaml
+
+
+def flow(value) -> str:
+    """One value in YAML flow style, on one line."""
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+    return text[:-len("\n...")] if text.endswith("\n...") else text      # a scalar's document end
+
+
+def project_text(doc: dict, header: str = "") -> str:
+    """`doc` as YAML, `header` as comment lines above it."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    for key, value in doc.items():
+        if key in ("network",) and isinstance(value, list):
+            lines.append(f"{key}:")
+            lines += [f"  - {flow(layer)}" for layer in value]
+        elif key == "networks" and isinstance(value, dict):
+            lines.append("networks:")
+            for name, layers in value.items():
+                lines.append(f"  {flow(name)}:")
+                lines += [f"    - {flow(layer)}" for layer in layers]
+        elif isinstance(value, (dict, list)):
+            lines.append(yaml.safe_dump({key: value}, default_flow_style=None, sort_keys=False, width=120).rstrip())
+        else:
+            lines.append(f"{key}: {flow(value)}")
+    return "\n".join(lines) + "\n"
