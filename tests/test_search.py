@@ -195,7 +195,13 @@ def test_search_errors(tmp_path):
     text = open(project).read().replace("{search: [2, 4, 8]}", "{search: []}")
     bad = write(tmp_path / "bad.yaml", text)
     status, _, err = run_cli("search", bad, "-o", tmp_path / "b")
-    assert status == 2 and "non-empty list" in err
+    assert status == 2 and "non-empty list" in err and "bad.yaml:7:" in err and "Traceback" not in err
+    reversed_range = write(tmp_path / "rev.yaml", open(project).read().replace("low: 4, high: 16", "low: 16, high: 4"))
+    status, _, err = run_cli("search", reversed_range, "-o", tmp_path / "b2")
+    assert status == 2 and "low <= high" in err and "rev.yaml:10:" in err
+    typo = write(tmp_path / "typo.yaml", open(project).read() + "search: {trails: 5}\n")
+    status, _, err = run_cli("search", typo, "-o", tmp_path / "b3")
+    assert status == 2 and "unknown search setting(s): trails" in err and "typo.yaml:" in err
     plain = write(tmp_path / "plain.yaml", "name: p\ndatasets: {training: {csv: d/data.csv}}\nnetwork:\n"
                   "  - {type: Input, size: [1, 8, 8]}\n  - {type: Affine, out_shape: 3}\n"
                   "  - {type: SoftmaxCrossEntropy, target: y}\n")

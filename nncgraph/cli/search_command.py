@@ -36,20 +36,15 @@ def add_search_parser(subparsers):
 
 
 def cmd_search(args) -> int:
-    import yaml
-
-    from ..search.engine import run_search
+    from ..search.engine import read_project, run_search
     from ..search.settings import Fidelity, from_project, parse_duration, with_overrides
     from .main import _display_path
 
-    if not os.path.isfile(args.project):
-        raise UserError(f"project file '{args.project}' does not exist.", fix="check the path.")
-    with open(args.project, encoding="utf-8") as f:
-        try:
-            doc = yaml.safe_load(f) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"'{args.project}' is not valid YAML: {exc}.", fix="fix the YAML syntax.") from None
-    settings = from_project(doc.get("search") if isinstance(doc, dict) else None)
+    doc = read_project(args.project)
+    try:
+        settings = from_project(doc.get("search"))
+    except UserError as exc:     # a setting of the file: point at its `search:` section
+        raise exc.with_context(location=doc.where("search") if "search" in doc else None) from None
     fidelity = settings.fidelity
     if args.fidelity is not None or args.reduction_factor is not None or args.pruner is not None:
         base = fidelity or Fidelity()
@@ -59,11 +54,11 @@ def cmd_search(args) -> int:
                               objective=args.objective, sampler=args.sampler, epochs=args.epochs,
                               epoch_budget=args.epoch_budget,
                               seed=args.seed, fidelity=fidelity)
-    name = doc.get("name") if isinstance(doc, dict) and isinstance(doc.get("name"), str) else \
+    name = doc.get("name") if isinstance(doc.get("name"), str) else \
         os.path.splitext(os.path.basename(args.project))[0]
     out = args.output or os.path.join("searches", name)
     summary = run_search(args.project, out, settings, storage_url=args.storage, study_name=args.study,
-                         resume=args.resume)
+                         resume=args.resume, doc=doc)
     print(f"{summary['trials']} trials: {summary['complete']} trained, {summary['pruned']} stopped early, "
           f"{summary['invalid']} invalid (not trained)")
     print(f"Pareto-optimal: {', '.join(f'trial {n}' for n in summary['pareto']) or 'none yet'}")

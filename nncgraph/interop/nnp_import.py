@@ -11,7 +11,6 @@ holds them), mapping each of our parameter names onto the file's.
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import zipfile
@@ -400,20 +399,15 @@ def _parameter_map(source: Source, text: str, parameter_order, output: str) -> D
 
 
 def _write_inline_parameters(proto, path: str) -> None:
+    """Parameter values an .nntxt carries inline, as an nnabla .h5 beside the project (written whole)."""
     import nnabla as nn
     import numpy as np
-
-    from ..atomic_files import atomic_write
 
     params = {}
     for p in proto.parameter:
         var = nn.Variable(tuple(dims(p.shape)), need_grad=p.need_grad)
         var.d = np.array(p.data, np.float32).reshape(tuple(dims(p.shape)))
         params[p.variable_name] = var
-    buffer = io.BytesIO()
-    tmp = path + ".staging.h5"
-    nn.save_parameters(tmp, params)
-    with open(tmp, "rb") as f:
-        buffer.write(f.read())
-    os.remove(tmp)
-    atomic_write(path, buffer.getvalue(), "wb")
+    staging = f"{path}.tmp-{os.getpid()}.h5"      # nnabla picks the format from the suffix
+    nn.save_parameters(staging, params)
+    os.replace(staging, path)

@@ -30,7 +30,9 @@ class Invalid(Exception):
 
 
 def run_search(project_path: str, out: str, settings: SearchSettings, *, storage_url: Optional[str] = None,
-               study_name: Optional[str] = None, resume: bool = False, log: Callable = print) -> dict:
+               study_name: Optional[str] = None, resume: bool = False, log: Callable = print,
+               doc: Optional[dict] = None) -> dict:
+    """`doc`: the project as read_project gave it, when the caller has read it already."""
     from ..compile.context import quiet_nnabla_logging
     from .fidelity import make_pruner
     from .results import write_results
@@ -38,9 +40,10 @@ def run_search(project_path: str, out: str, settings: SearchSettings, *, storage
 
     quiet_nnabla_logging()
     base_dir = os.path.dirname(os.path.abspath(project_path))
-    raw = _read(project_path)
-    found = declarations(raw)
-    validate_declarations(found)
+    located = doc if doc is not None else read_project(project_path)
+    validate_declarations(declarations(located), located)
+    raw = plain(located)
+    found = declarations(raw)          # sampled values go into plain documents
     mode = "space" if found else "mutation"
     multi = len(settings.directions) > 1
     sampler_name = settings.sampler or (("nsga2" if multi else "tpe") if mode == "space" else "random")
@@ -95,18 +98,28 @@ def run_search(project_path: str, out: str, settings: SearchSettings, *, storage
     return write_results(study, out, settings)
 
 
-def _read(path: str) -> dict:
+def read_project(path: str):
+    """The project document with positions (for messages that name the line)."""
+    from ..project.located_yaml import LocatedDict, load_located_yaml
+
     try:
         with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
+            text = f.read()
     except FileNotFoundError:
         raise UserError(f"project file '{path}' does not exist.", fix="check the path.") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"'{path}' is not valid YAML: {exc}.", fix="`nncgraph check` points at the line.") \
-            from None
-    if not isinstance(doc, dict):
+    doc = load_located_yaml(text, path)
+    if not isinstance(doc, LocatedDict):
         raise UserError(f"'{path}' is not a project file.", fix="see docs/project-file.md.")
     return doc
+
+
+def plain(value):
+    """Plain dicts and lists (the YAML writer and deep copies need no positions)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def _check_base(base: dict, path: str) -> None:
@@ -283,13 +296,16 @@ def recover_interrupted(study, out: str):
 
 
 def _alive(worker: str) -> bool:
+    """Whether the worker "host:pid" may still be running (another machine's: assume so)."""
     host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return host != socket.gethostname()      # another machine's worker: not ours to judge
+    if host != socket.gethostname():
+        return True
+    if not pid.isdigit() or int(pid) == os.getpid():     # a reused pid that is this very process
+        return False
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return int(pid) != os.getpid() or False
+    return True

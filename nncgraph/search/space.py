@@ -8,10 +8,10 @@ out is removed with its consumers rewired to its input.
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List
+from typing import List
 
 from ..errors import UserError
-from ..project.search_declarations import Declaration, declarations, layer_lists
+from ..project.search_declarations import Declaration, declarations, layer_lists, located
 from .mutation_graph import Net, name_all
 
 
@@ -78,17 +78,26 @@ def _suggest(trial, decl: Declaration):
     return float(f"{trial.suggest_float(decl.name, float(low), float(high), step=step, log=log):.4g}")
 
 
-def validate_declarations(found: List[Declaration]) -> None:
-    """Malformed declarations fail before any trial is asked, with the declaration named."""
+def validate_declarations(found: List[Declaration], doc=None) -> None:
+    """Malformed declarations fail before any trial is asked, at their line when `doc` has positions."""
     for decl in found:
-        if decl.kind == "optional" and not isinstance(decl.spec, bool):
-            raise UserError(f"`optional:` at {decl.name} must be true or false.", fix="optional: true")
-        if decl.kind == "choice" and (not isinstance(decl.spec, list) or not decl.spec):
-            raise UserError(f"search choice at {decl.name} must be a non-empty list.",
-                            fix="e.g. out_maps: {search: [16, 32, 64]}")
-        if decl.kind == "range":
-            spec = decl.spec
-            unknown = set(spec) - {"low", "high", "step", "log"}
-            if unknown or not all(isinstance(spec.get(k), (int, float)) for k in ("low", "high")):
-                raise UserError(f"search range at {decl.name} must be {{low: L, high: H}} with optional step "
-                                f"and log, got {spec}.", fix="e.g. p: {search: {low: 0.1, high: 0.5}}")
+        try:
+            _validate(decl)
+        except UserError as exc:
+            holder, step = located(doc, decl.path) if doc is not None else (None, None)
+            raise exc.with_context(location=holder.where(step) if hasattr(holder, "where") else None) from None
+
+
+def _validate(decl: Declaration) -> None:
+    if decl.kind == "optional" and not isinstance(decl.spec, bool):
+        raise UserError(f"`optional:` at {decl.name} must be true or false.", fix="optional: true")
+    if decl.kind == "choice" and (not isinstance(decl.spec, list) or not decl.spec):
+        raise UserError(f"search choice at {decl.name} must be a non-empty list.",
+                        fix="e.g. out_maps: {search: [16, 32, 64]}")
+    if decl.kind == "range":
+        spec = decl.spec
+        unknown = set(spec) - {"low", "high", "step", "log"}
+        if unknown or not all(isinstance(spec.get(k), (int, float)) for k in ("low", "high")) \
+                or spec["low"] > spec["high"]:
+            raise UserError(f"search range at {decl.name} must be {{low: L, high: H}} with optional step "
+                            f"and log and low <= high, got {spec}.", fix="e.g. p: {search: {low: 0.1, high: 0.5}}")

@@ -17,7 +17,6 @@ JOURNAL = "study.journal"
 
 
 def make_storage(url, folder: str):
-    import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     if url is None:

@@ -22,8 +22,6 @@ from ..project.model import InitFromSpec
 def read_parameters(path: str) -> Dict[str, np.ndarray]:
     """Parameters of an nnabla .h5 file, or of a run folder's best (else last) checkpoint, without
     registering them (they would otherwise join the network's trainable parameters)."""
-    import h5py
-
     if os.path.isdir(path):
         for name in ("best.h5", "last.h5"):
             candidate = os.path.join(path, "checkpoints", name)
@@ -37,13 +35,20 @@ def read_parameters(path: str) -> Dict[str, np.ndarray]:
         raise UserError(f"init_from file '{path}' does not exist.", fix="correct init_from.path.")
     if path.lower().endswith(".nnp"):
         return _nnp_parameters(path)
-    out = {}
     try:
-        with h5py.File(path, "r") as f:
-            f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        return _h5_arrays(path)
     except OSError as exc:
         raise UserError(f"cannot read parameters from '{path}': {exc}.", fix="give an nnabla .h5 parameter file.") \
             from None
+
+
+def _h5_arrays(source) -> Dict[str, np.ndarray]:
+    """Every dataset of an nnabla parameter .h5 (a path or a file object), by its full name."""
+    import h5py
+
+    out = {}
+    with h5py.File(source, "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
     return out
 
 
@@ -52,18 +57,12 @@ def _nnp_parameters(path: str) -> Dict[str, np.ndarray]:
     import io
     import zipfile
 
-    import h5py
-
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
             h5 = [n for n in names if n.endswith(".h5")]
             if h5:
-                out = {}
-                with h5py.File(io.BytesIO(z.read(h5[0])), "r") as f:
-                    f.visititems(lambda name, obj: out.__setitem__(name, obj[()])
-                                 if isinstance(obj, h5py.Dataset) else None)
-                return out
+                return _h5_arrays(io.BytesIO(z.read(h5[0])))
             blobs = [n for n in names if n.endswith(".protobuf")]
             if blobs:
                 from nnabla.utils import nnabla_pb2
