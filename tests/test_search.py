@@ -285,3 +285,22 @@ def test_the_gp_sampler_models_a_declared_space(tmp_path):
     study = journal_study(tmp_path / "s")
     # past GPSampler's 10 random start-up trials the Gaussian process proposes the candidates
     assert len(study.trials) == 12 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def test_two_objective_fidelity_promotes_by_pareto_rank(tmp_path):
+    """Each candidate went past 1 epoch exactly when the Pareto-rank rule says it should."""
+    from nncgraph.search.fidelity import promote
+
+    project = space_project(tmp_path, epochs=3, n=40)
+    status, _, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "9", "--sampler", "random",
+                             "--fidelity", "1", "--reduction-factor", "3")
+    assert status == 0, err
+    trials = sorted(journal_study(tmp_path / "s").trials, key=lambda t: t.number)
+    decisions = []
+    for i, t in enumerate(trials):
+        others = [(u.user_attrs["error@1"], u.user_attrs["macs"]) for u in trials[:i]]
+        expected = promote((t.user_attrs["error@1"], t.user_attrs["macs"]), others, 3)
+        decisions.append(expected)
+        assert (t.user_attrs["epochs"] == 3) == expected
+        assert t.state == (optuna.trial.TrialState.COMPLETE if expected else optuna.trial.TrialState.PRUNED)
+    assert not all(decisions)           # the rule did stop some
