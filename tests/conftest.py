@@ -1,6 +1,7 @@
 """Shared test helpers: the CLI as a user runs it, and small real image datasets."""
 from __future__ import annotations
 
+import glob
 import os
 import subprocess
 import sys
@@ -10,7 +11,39 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared"))
+# NNC's sample projects and layer reference are not in the repository (NNC's licence): they sit in
+# ../shared beside the clone, or wherever NNCGRAPH_SHARED points (a worktree elsewhere, say).
+SHARED_ENV = "NNCGRAPH_SHARED"
+SHARED = os.path.normpath(os.environ.get(SHARED_ENV) or os.path.join(ROOT, "..", "shared"))
+SHARED_FOLDERS = {"nnc-samples": "NNC's sample projects", "nnc-reference": "NNC's layer reference"}
+
+
+def shared_path(folder, *parts):
+    """SHARED/folder/parts..., for tests that read NNC's own files. Without the folder (a plain clone) the test
+    skips with one line saying what it needs; under CI=true, where .ci/run has it beside the clone, that is a
+    failure. A folder that is there but lacks the file is always a failure: the copy is incomplete."""
+    top = os.path.join(SHARED, folder)
+    if not os.path.isdir(top):
+        shown = top if os.environ.get(SHARED_ENV) else os.path.join("..", "shared", folder)
+        line = (f"needs {shown} ({SHARED_FOLDERS.get(folder, 'NNC files')}, beside the clone, or set "
+                f"{SHARED_ENV}); absent here")
+        if os.environ.get("CI") == "true":
+            pytest.fail(line + ", and CI must provide it", pytrace=False)
+        pytest.skip(line)
+    path = os.path.join(top, *parts)
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is missing from {top}: the copy of {SHARED_FOLDERS.get(folder, folder)} is incomplete",
+                    pytrace=False)
+    return path
+
+
+def shared_names(folder, pattern):
+    """File names in SHARED/folder matching `pattern`, for parametrizing over NNC's files. Without the folder:
+    one placeholder, so the test still collects and then skips (or fails under CI) through shared_path."""
+    top = os.path.join(SHARED, folder)
+    if not os.path.isdir(top):
+        return [f"absent-{folder}"]
+    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(top, pattern)))
 
 
 def run_cli(*args, cwd=None, env=None):

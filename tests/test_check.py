@@ -5,10 +5,10 @@ import configparser
 import json
 import os
 
-from conftest import ROOT, SHARED, run_cli
+from conftest import ROOT, run_cli, shared_path
 
 LENET = os.path.join(ROOT, "projects", "lenet-mnist.yaml")
-NNC_LENET = os.path.join(SHARED, "nnc-samples", "image_recognition__MNIST__LeNet.sdcproj")
+NNC_LENET = "image_recognition__MNIST__LeNet.sdcproj"       # in NNC's samples (conftest.shared_path)
 
 
 def nnc_layers_in_link_order(path):
@@ -33,7 +33,7 @@ def nnc_layers_in_link_order(path):
 def test_lenet_project_is_nncs_lenet_sample():
     report = json.loads(run_cli("check", LENET, "--json")[1])
     ours = report["networks"]["Main"]["variants"]["training"]["layers"]
-    nnc = nnc_layers_in_link_order(NNC_LENET)
+    nnc = nnc_layers_in_link_order(shared_path("nnc-samples", NNC_LENET))
     assert [(l["type"], l["name"]) for l in ours] == [(t, p["Name"]) for t, p in nnc]
     for layer, (_, props) in zip(ours, nnc):
         if layer["type"] == "Convolution":

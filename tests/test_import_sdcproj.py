@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import ROOT, SHARED
+from conftest import ROOT, shared_names, shared_path
 from nncgraph.errors import UserError
 from nncgraph.graph.ir import network_graph
 from nncgraph.graph.shape_pass import infer
@@ -18,13 +18,19 @@ from nncgraph.graph.variants import VARIANTS, derive
 from nncgraph.interop.sdcproj_import import import_sdcproj
 from nncgraph.project.load import load_project
 from nncgraph.project.schema import project_schema
+from sdcproj_text import nnc_project
 
-SAMPLES_DIR = os.path.join(SHARED, "nnc-samples")
-SAMPLES = sorted(glob.glob(os.path.join(SAMPLES_DIR, "*.sdcproj")))
-LENET = os.path.join(SAMPLES_DIR, "image_recognition__MNIST__LeNet.sdcproj")
-RESNET18 = os.path.join(SAMPLES_DIR, "image_recognition__ILSVRC2012__residual-networks__resnet-18.sdcproj")
-SE_UNIT = os.path.join(SAMPLES_DIR, "custom_units_SqueezeAndExcitation.sdcproj")
-LSTM_UNIT = os.path.join(SAMPLES_DIR, "unit_LSTM.sdcproj")
+# NNC's samples sit beside the clone (conftest.shared_path); without them these tests skip, and
+# test_import_sdcproj_fixtures.py tests the importer on projects of its own.
+SAMPLES = shared_names("nnc-samples", "*.sdcproj")
+LENET = "image_recognition__MNIST__LeNet.sdcproj"
+RESNET18 = "image_recognition__ILSVRC2012__residual-networks__resnet-18.sdcproj"
+SE_UNIT = "custom_units_SqueezeAndExcitation.sdcproj"
+LSTM_UNIT = "unit_LSTM.sdcproj"
+
+
+def sample(name):
+    return shared_path("nnc-samples", name)
 
 
 def sample_id(path):
@@ -72,12 +78,13 @@ def assert_error_at(message, path, layer, fragments, line_text):
 
 
 def test_the_samples_are_all_here():
-    names = {sample_id(p) for p in SAMPLES}
+    names = {sample_id(p) for p in glob.glob(os.path.join(sample(""), "*.sdcproj"))}
     assert {"image_recognition__MNIST__LeNet", "custom_units_SqueezeAndExcitation", "unit_LSTM"} <= names
 
 
-@pytest.mark.parametrize("path", SAMPLES, ids=sample_id)
-def test_every_sample_imports_and_its_shapes_are_nnablas(path, tmp_path):
+@pytest.mark.parametrize("name", SAMPLES, ids=sample_id)
+def test_every_sample_imports_and_its_shapes_are_nnablas(name, tmp_path):
+    path = sample(name)
     project, text = imported(tmp_path, path)
     assert text.startswith(f"# Imported from the Neural Network Console project {os.path.basename(path)}.")
     jsonschema.validate(yaml.safe_load(text), project_schema())
@@ -86,14 +93,14 @@ def test_every_sample_imports_and_its_shapes_are_nnablas(path, tmp_path):
 
 def test_lenet_sample_is_the_lenet_project(tmp_path):
     ours = network_graph(load_project(os.path.join(ROOT, "projects", "lenet-mnist.yaml")), "Main")
-    project, _ = imported(tmp_path, LENET)
+    project, _ = imported(tmp_path, sample(LENET))
     theirs = network_graph(project, "Main")
     assert [(n.type, n.name, n.inputs, n.props) for n in theirs.nodes] == \
            [(n.type, n.name, n.inputs, n.props) for n in ours.nodes]
 
 
 def test_lenet_settings(tmp_path):
-    project, text = imported(tmp_path, LENET)
+    project, text = imported(tmp_path, sample(LENET))
     doc = yaml.safe_load(text)
     assert doc["datasets"] == {"training": {"csv": r"{SDCPATH}samples\sample_dataset\mnist\mnist_training.csv"},
                                "validation": {"csv": r"{SDCPATH}samples\sample_dataset\mnist\mnist_test.csv"}}
@@ -106,7 +113,7 @@ def test_lenet_settings(tmp_path):
 
 
 def test_several_networks_and_an_iteration_schedule(tmp_path):
-    project, text = imported(tmp_path, RESNET18)
+    project, text = imported(tmp_path, sample(RESNET18))
     assert list(project.networks) == ["Training", "Validation", "Runtime", "Validation5"]
     t = project.training
     assert t.network == "Training" and t.max_epoch == 100 and t.batch_size == 64
@@ -176,7 +183,7 @@ def test_generators_at_their_defaults_are_ignored_and_others_are_errors(tmp_path
 def test_a_file_that_only_defines_a_unit_gets_a_network_using_it(tmp_path):
     # NNC's SE sample sizes its convolutions from their inputs' channels: Input[0] becomes $input_shape[0]
     path = tmp_path / "se.sdcproj"
-    shutil.copy(SE_UNIT, path)
+    shutil.copy(sample(SE_UNIT), path)
     project, text = imported(tmp_path, path)
     assert list(project.units) == ["se"] and project.units["se"].args == {"SqueezeRatio": 16}
     layers = {l.get("name"): l for l in yaml.safe_load(text)["units"]["se"]["layers"]}
@@ -191,7 +198,7 @@ def test_a_file_that_only_defines_a_unit_gets_a_network_using_it(tmp_path):
 
 def test_the_se_unit_sizes_itself_from_each_instances_input(tmp_path):
     """Used at two channel counts, the imported unit squeezes and expands each to its own input's."""
-    with open(SE_UNIT, encoding="utf-8") as f:
+    with open(sample(SE_UNIT), encoding="utf-8") as f:
         se = f.read()
     se_network = re.sub(r"^\[(Network_Global|Layer_\d+|Link_\d+)\]", r"[SE_\1]",
                         se[se.index("[Network_Global]"):se.index("[Dataset]")], flags=re.M)
@@ -211,7 +218,7 @@ def test_the_se_unit_sizes_itself_from_each_instances_input(tmp_path):
 
 
 def test_an_input_axis_out_of_range_is_an_error_at_the_imported_line(tmp_path):
-    with open(SE_UNIT, encoding="utf-8") as f:
+    with open(sample(SE_UNIT), encoding="utf-8") as f:
         text = f.read()
     path = tmp_path / "se.sdcproj"
     path.write_text(text.replace("Input[0]/SqueezeRatio", "Input[7]/SqueezeRatio"), encoding="utf-8")
@@ -232,7 +239,7 @@ def test_input_shape_outside_a_unit_is_an_import_error(tmp_path):
 
 
 def test_nncs_own_lstm_network_imports_as_a_unit_of_its_properties(tmp_path):
-    project, text = imported(tmp_path, LSTM_UNIT)
+    project, text = imported(tmp_path, sample(LSTM_UNIT))
     unit = project.units["unit_LSTM"]
     assert unit.args == {"Size": 100, "Axis": 0}         # nncgraph's LSTM defaults for NNC's size and axis
     doc = yaml.safe_load(text)["units"]["unit_LSTM"]
@@ -258,7 +265,7 @@ def write_lstm(tmp_path):
     (None, None, "unit_GRU", ["*UnitProperty(Size)", "no built-in layer 'unit_GRU'"]),
 ])
 def test_a_unit_property_without_a_default_is_an_import_error(tmp_path, old, new, stem, fragments):
-    with open(LSTM_UNIT, encoding="utf-8") as f:
+    with open(sample(LSTM_UNIT), encoding="utf-8") as f:
         text = f.read()
     path = tmp_path / f"{stem}.sdcproj"
     path.write_text(text.replace(old, new, 1) if old else text, encoding="utf-8")
@@ -269,7 +276,7 @@ def test_a_unit_property_without_a_default_is_an_import_error(tmp_path, old, new
 
 
 def edit(tmp_path, old, new, count=1):
-    with open(LENET, encoding="utf-8") as f:
+    with open(sample(LENET), encoding="utf-8") as f:
         text = f.read()
     assert text.count(old) >= count, old
     path = tmp_path / "broken.sdcproj"
@@ -308,28 +315,6 @@ def test_an_unsupported_solver_is_an_error(tmp_path):
     assert str(caught.value).startswith(f"{path}:{line}: solver 'AdaBound'"), str(caught.value)
 
 
-def nnc_project(networks) -> str:
-    """A .sdcproj as NNC writes one: networks of (type, name, {property: value}, [input layer names])."""
-    lines = ["[Engine]", "SDeepEngineType=NNabla", "[Global]", f"NumNetwork={len(networks)}"]
-    lines += [f"Network_{i}={name}" for i, name in enumerate(networks)]
-    for net, layers in networks.items():
-        ids = {name: i for i, (_, name, _, _) in enumerate(layers)}
-        links = [(ids[src], ids[name]) for _, name, _, inputs in layers for src in inputs]
-        lines += [f"[{net}_Network_Global]", f"NumLayer={len(layers)}", f"NumLink={len(links)}"]
-        for i, (kind, name, props, _) in enumerate(layers):
-            lines += [f"[{net}_Layer_{i}]", f"ID={i}", f"Type={kind}", "Property_0_Name=Name",
-                      f"Property_0_Value={name}"]
-            for k, (key, value) in enumerate(props.items(), start=1):
-                lines += [f"Property_{k}_Name={key}", f"Property_{k}_Value={value}"]
-            lines.append(f"NumProperty={len(props) + 1}")
-        for i, (src, dst) in enumerate(links):
-            lines += [f"[{net}_Link_{i}]", f"ID={i}", f"SourceLayerID={src}", "SourcePinIndex=0",
-                      f"DestLayerID={dst}", "DestPinIndex=0"]
-    lines += ["[Config]", "MaxEpoch=2", "BatchSize=4", "[Optimizer_0]", "Optimizer_NetworkName=Main",
-              "SolverName=Sgd", "SolverParameterNum=1", "SolverParameterName_0=LearningRate", "SolverParameter_0=0.1"]
-    return "\r\n".join(lines) + "\r\n"
-
-
 def test_the_imported_lenet_sample_trains_on_the_bundled_digits(tmp_path):
     """The acceptance: NNC's LeNet sample, imported by the CLI, datasets given on the command line, >= 0.97."""
     import json
@@ -338,7 +323,7 @@ def test_the_imported_lenet_sample_trains_on_the_bundled_digits(tmp_path):
     from nncgraph.data.mnist_sample import write_mnist_sample
 
     data = write_mnist_sample(str(tmp_path / "mnist"))
-    status, out, err = run_cli("import", LENET, "-o", tmp_path / "lenet.yaml")
+    status, out, err = run_cli("import", sample(LENET), "-o", tmp_path / "lenet.yaml")
     assert status == 0, err
     status, out, err = run_cli("run", tmp_path / "lenet.yaml", "-o", tmp_path / "run",
                                "--dataset", f"training={data['train_csv']}",
@@ -350,7 +335,7 @@ def test_the_imported_lenet_sample_trains_on_the_bundled_digits(tmp_path):
 
 
 def test_an_enabled_structure_search_becomes_the_search_section(tmp_path):
-    text = open(LENET, encoding="utf-8-sig").read()
+    text = open(sample(LENET), encoding="utf-8-sig").read()
     section = text[text.index("[StructureSearch]"):]
     changed = (section.replace("Enabled=0", "Enabled=1").replace("EarlyStopping=0", "EarlyStopping=1")
                .replace("CostMultiplyAdd_Max=-1", "CostMultiplyAdd_Max=1000000"))
@@ -363,5 +348,5 @@ def test_an_enabled_structure_search_becomes_the_search_section(tmp_path):
 
     settings = from_project(doc["search"])          # what `nncgraph search` reads
     assert settings.macs_range == (None, 1000000) and settings.fidelity.min_epochs == 1
-    plain = yaml.safe_load(import_sdcproj(LENET))      # disabled in the sample: nothing to carry over
+    plain = yaml.safe_load(import_sdcproj(sample(LENET)))      # disabled in the sample: nothing to carry over
     assert "search" not in plain
