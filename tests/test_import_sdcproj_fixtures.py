@@ -157,11 +157,19 @@ def test_branches_are_written_with_their_inputs_longest_path_first(tmp_path):
     ("SourcePinIndex=0", "SourcePinIndex=1", "layer 'Convolution' (Convolution)", "SourcePinIndex=1"),
     ("Type=ReLU", "Type=ReLUU", "layer 'ReLU' (ReLUU)", "unknown layer type 'ReLUU'"),
     ("Property_1_Value=4", "Property_1_Value=four", "layer 'Convolution' (Convolution)", "OutMaps='four'"),
+    ("Property_1_Value=4", "Property_1_Value=0", "layer 'Convolution' (Convolution)", "OutMaps='0' must be 1 or more"),
+    ("Property_1_Value=4", "Property_1_Value=Input[0]*2", "layer 'Convolution' (Convolution)",
+     "only in the layers of a unit"),
+    ("Property_1_Value=*AutoInPlaceOnce", "Property_1_Value=*AutoInPlaceOnce\r\nProperty_2_Name=Slope\r\n"
+     "Property_2_Value=0.1", "layer 'ReLU' (ReLU)", "has property Slope='0.1', which nncgraph's ReLU does not"),
 ])
 def test_a_broken_layer_or_link_is_an_error_at_its_line(tmp_path, old, new, layer, fragment):
     text = sdcproj({"Main": CLASSIFIER}, settings(), single=True)
     line = [n for n, t in enumerate(text.splitlines(), start=1) if t == old][0]     # the first one
-    message = import_error(tmp_path, text.replace(old, new, 1))
+    text = text.replace(old, new, 1)
+    if "Slope" in new:                  # the new property is the line below, and the layer has one more
+        line, text = line + 2, text.replace("NumProperty=2", "NumProperty=3", 1)
+    message = import_error(tmp_path, text)
     assert message.startswith(f"{tmp_path / 'fixture.sdcproj'}:{line}: {layer}: "), message
     assert fragment in message and "Fix:" in message, message
 
@@ -215,6 +223,33 @@ def test_a_unit_with_arguments_is_instantiated_at_each_size(tmp_path):
     assert layers["narrow/conv"]["output"] == [3, 6, 4] and layers["wide/conv"]["output"] == [6, 6, 4]
     assert report["total_params"] == (3 * 2 * 9 + 3) + (6 * 3 * 1 + 6) + (6 * 6 * 4 * 2 + 2)
     assert list(project.networks) == ["Main"]      # the unit's own network is not a second network
+
+
+UNIT_PROPERTY_NET = [("Input", "x", {"Size": "5,3"}, []),
+                     ("Affine", "gate", {"OutShape": "*UnitProperty(Size)"}, ["x"]),
+                     ("Tanh", "tanh", {}, ["gate"])]
+
+
+def test_a_network_reading_unit_properties_is_a_unit_with_the_builtin_layers_defaults(tmp_path):
+    # a file named after NNC's LSTM layer, whose network is that layer's inside
+    doc, project, text = imported(tmp_path, sdcproj({"Main": UNIT_PROPERTY_NET}, {}, single=True), stem="unit_LSTM")
+    assert doc["units"]["unit_LSTM"] == {"args": {"Size": 100}, "layers": [
+        {"type": "Affine", "name": "gate", "out_shape": "$Size"}, {"type": "Tanh", "name": "tanh"}]}
+    assert doc["network"] == [{"type": "Input", "name": "x", "size": [5, 3]},
+                              {"type": "Unit", "name": "unit_LSTM", "unit": "unit_LSTM"}]
+    layers, report = checked(project)
+    assert layers["unit_LSTM/gate"]["output"] == [100] and report["total_params"] == 15 * 100 + 100
+    assert "the inside of NNC's LSTM layer" in comments(text)
+
+
+def test_a_unit_property_the_builtin_layer_lacks_is_an_error_at_its_line(tmp_path):
+    text = sdcproj({"Main": UNIT_PROPERTY_NET}, {}, single=True)
+    with pytest.raises(UserError) as caught:
+        import_sdcproj(write_project(tmp_path, text, "unit_Tanh"))
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'unit_Tanh.sdcproj'}:{line_number(text, '*UnitProperty(Size)')}: "
+                              "layer 'gate' (Affine): reads *UnitProperty(Size), but nncgraph's Tanh"), message
+    assert message.endswith("(Tanh has no properties with defaults.)"), message
 
 
 # -- datasets, config, optimizer --------------------------------------------------------------------------

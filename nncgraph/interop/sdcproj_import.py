@@ -116,7 +116,8 @@ def _unit_property_args(ini: IniFile, scope: Scope, net: NncNetwork, unit: str, 
             known = ", ".join(p.nnc for p in by_nnc.values() if p.default is not None and "." not in p.nnc)
             raise ini.error(f"reads *UnitProperty({name}), but nncgraph's {layer_name} layer has no property "
                             f"{name} with a default to import it with.", line,
-                            fix=f"{fix} ({layer_name}'s properties: {known}.)", **ctx)
+                            fix=f"{fix} ({layer_name}'s properties: {known}.)" if known else
+                            f"{fix} ({layer_name} has no properties with defaults.)", **ctx)
         if name in args:
             raise ini.error(f"reads *UnitProperty({name}), and the network also has an Argument layer named {name}.",
                             line, fix=f"rename the Argument layer or write {name} instead of *UnitProperty({name}).",
