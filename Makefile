@@ -14,8 +14,8 @@ PYTHON310 := $(shell for p in "$(PYENV_PY)" python3.10; do \
 # removes it with the venv. Each step's output goes to a log there; a failure is one line naming it.
 PYTHON3 := python3
 BOOT    := $(VENV)/.uv
-UV      := UV_PYTHON_INSTALL_DIR="$(abspath $(BOOT))/python" UV_PYTHON_PREFERENCE=only-managed \
-           UV_CACHE_DIR="$(abspath $(BOOT))/cache" "$(BOOT)/venv/bin/uv"
+UV      := UV_PYTHON_INSTALL_DIR="$(abspath $(BOOT))/python" UV_PYTHON_BIN_DIR="$(abspath $(BOOT))/bin" \
+           UV_CACHE_DIR="$(abspath $(BOOT))/cache" UV_PYTHON_PREFERENCE=only-managed "$(BOOT)/venv/bin/uv"
 
 .PHONY: run test setup data benchmark docs clean
 
