@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..project.model import InitFromSpec
+from ..finite_checks import check_loaded_parameter
 
 
 def read_parameters(path: str) -> Dict[str, np.ndarray]:
@@ -94,6 +95,7 @@ def apply_init_from(spec: InitFromSpec, live: Dict, log=print) -> int:
             raise UserError(f"init_from: '{mapped}' has shape {list(values.shape)} but '{name}' needs "
                             f"{list(var.shape)}.", location=spec.location,
                             fix="map only the layers whose shapes are unchanged (e.g. the shared unit, not the head).")
+        check_loaded_parameter(np.asarray(values, np.float32), spec.path, mapped, location=spec.location)
         var.d = values
         loaded += 1
     if loaded == 0:
