@@ -60,6 +60,13 @@ def check_loaded_parameter(values: np.ndarray, source: str, name: str, **where) 
                             "or remove it to use the initializer.")
 
 
+def column_sums(values: np.ndarray) -> np.ndarray:
+    """Per-column sums of a monitor batch. NaN/inf pass through for the caller to check; NumPy's overflow
+    warning would print a second line under the one-line error."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return values.sum(axis=0)
+
+
 def kind_of(value: float) -> str:
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
@@ -85,8 +92,10 @@ def diverged(subject: str, epoch: int, iteration: int, rate: float, optimizer, *
         cause = (f"the learning rate {rate:g} is not unusually high for {optimizer.type}, so extreme values in "
                  "the data or the initial weights are the more likely cause")
         fix = "check the data's range and the initial weights; a lower learning rate may still help."
-    return NonFiniteError(f"{subject} at epoch {epoch}, iteration {iteration}; {cause}. The checkpoints "
-                          "of the last finished epoch are kept.", location=location, fix=fix)
+    kept = f"The checkpoints of epoch {epoch - 1} are kept." if epoch > 1 else "No epoch finished, so no " \
+        "checkpoint was written."
+    return NonFiniteError(f"{subject} at epoch {epoch}, iteration {iteration}; {cause}. {kept}",
+                          location=location, fix=fix)
 
 
 def finite_rows(values: np.ndarray) -> np.ndarray:

@@ -278,3 +278,38 @@ def test_the_pareto_front_ignores_non_finite_errors():
     trials = [trial(0, 0.3, 100), trial(1, float("nan"), 10), trial(2, 0.1, 1000)]
     assert [t.number for t in pareto_trials(trials)] == [0, 2]
     assert _state_name(trial(3, None, 5, diverged="cost became nan")) == "DIVERGED"
+
+
+DIVERGING_SPACE = """
+name: tiny-div
+datasets:
+  training: {csv: d/data.csv}
+  validation: {csv: d/data.csv}
+network:
+  - {type: Input, name: x, size: [1, 8, 8]}
+  - {type: Convolution, out_maps: 4, kernel_shape: [3, 3]}
+  - {type: ReLU}
+  - {type: Affine, out_shape: 3, w_initializer: Normal, w_initializer_multiplier: {search: [0.1, 1.0e+37]}}
+  - {type: SoftmaxCrossEntropy, target: y}
+training: {max_epoch: 2, batch_size: 8}
+"""
+
+
+def test_a_search_records_a_diverging_candidate_as_diverged_not_as_a_score(tmp_path):
+    """Weights of 1e37 overflow the first forward pass: the trial fails, the search goes on."""
+    from conftest import write
+
+    write_digits(str(tmp_path / "d"), n=24)
+    project = write(tmp_path / "p.yaml", DIVERGING_SPACE)
+    status, out, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "3", "--sampler", "random",
+                               "--seed", "1")
+    assert status == 0, err
+    with open(tmp_path / "s" / "search.csv") as f:
+        table = list(csv.DictReader(f))
+    diverged = [r for r in table if r["change"].endswith("=1e+37")]
+    trained = [r for r in table if r["change"].endswith("=0.1")]
+    assert diverged and trained and len(table) == 3          # a diverged trial counts toward --trials
+    assert all(r["state"] == "DIVERGED" and r["valid_error"] == "" and r["pareto"] == "0" for r in diverged)
+    assert all(r["state"] == "COMPLETE" and float(r["valid_error"]) < 1 for r in trained)
+    log = open(tmp_path / "s" / "trials" / f"{int(diverged[0]['trial']):04d}" / "train.log").read()
+    assert "cost became inf at epoch 1, iteration 1; no update had been made yet" in log

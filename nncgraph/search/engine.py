@@ -252,6 +252,7 @@ def _train_trial(trial, candidate, change, ctx) -> None:
                     result = train_project(project, run, log=quiet, resume=i > 0)
                 except NonFiniteError as exc:       # the candidate diverged: a failed trial, not a score
                     diverged = exc.message
+                    quiet(f"stopped: {diverged}")
                     break
                 error = objective_error(result)
                 if error is None:

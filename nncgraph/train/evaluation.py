@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.csv_dataset import to_float32
+from ..finite_checks import column_sums
 
 
 def attach_monitor(compiled):
@@ -85,6 +86,6 @@ def evaluate(compiled, data, batch_size: int):
                 chunk = np.concatenate([chunk, np.zeros((batch_size - count, *chunk.shape[1:]), chunk.dtype)])
             var.d = chunk
         compiled.monitor.forward(clear_buffer=True)
-        totals += compiled.monitor.d[:count].sum(axis=0)
+        totals += column_sums(compiled.monitor.d[:count])
     cost, error = totals / n
     return float(cost), float(error)

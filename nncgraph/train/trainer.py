@@ -17,7 +17,7 @@ from ..compile.context import make_context, quiet_nnabla_logging
 from ..compile.nnabla_graph import compile_graph
 from ..data.csv_dataset import to_float32
 from ..errors import UserError
-from ..finite_checks import NonFiniteError, diverged, first_non_finite, is_finite_number, kind_of
+from ..finite_checks import NonFiniteError, column_sums, diverged, first_non_finite, is_finite_number, kind_of
 from ..graph.ir import network_graph
 from ..graph.shape_pass import infer
 from ..graph.variants import derive
@@ -193,7 +193,7 @@ class _EpochLoop:
                 if self.decay:
                     solver.weight_decay(self.decay)
                 solver.update()
-            totals += monitor.d[:min(batch, n - it * batch)].sum(axis=0)   # wrapped samples not counted
+            totals += column_sums(monitor.d[:min(batch, n - it * batch)])   # wrapped samples not counted
             if not np.isfinite(totals[0]):      # one scalar: the cost stays non-finite once it is
                 raise self._diverged(f"cost became {kind_of(totals[0])}", epoch, it, lr, idx)
         self._check_weights(epoch, lr, order[-batch:])
