@@ -313,3 +313,35 @@ def test_a_search_records_a_diverging_candidate_as_diverged_not_as_a_score(tmp_p
     assert all(r["state"] == "COMPLETE" and float(r["valid_error"]) < 1 for r in trained)
     log = open(tmp_path / "s" / "trials" / f"{int(diverged[0]['trial']):04d}" / "train.log").read()
     assert "cost became inf at epoch 1, iteration 1; no update had been made yet" in log
+
+
+def test_an_infinite_validation_error_never_makes_an_epoch_best(tmp_path):
+    """A regression whose validation set holds one sample too large for float32 arithmetic: the
+    prediction is inf, so the error is inf -- it is reported, and no epoch is kept as best."""
+    from conftest import write
+
+    rng = np.random.RandomState(0)
+    pairs = rng.rand(24, 2)
+    write(tmp_path / "t.csv", "x__0,x__1,y\n" + "".join(f"{a},{b},{a + b}\n" for a, b in pairs[:16]))
+    write(tmp_path / "v.csv", "x__0,x__1,y\n" + "".join(f"{a},{b},{a + b}\n" for a, b in pairs[16:])
+          + "3e38,-3e38,0\n")
+    project = write(tmp_path / "p.yaml", """
+        name: reg
+        datasets:
+          training: {csv: t.csv}
+          validation: {csv: v.csv}
+        network:
+          - {type: Input, name: x, size: [2]}
+          - {type: Affine, out_shape: 1}
+          - {type: SquaredError, target: y}
+        training: {max_epoch: 2, batch_size: 4, seed: 1}
+        """)
+    status, out, err = run_cli("run", project, "-o", tmp_path / "run")
+    assert status == 0, err
+    assert [float(r["valid_error"]) for r in metric_rows(tmp_path / "run")] == [math.inf, math.inf]
+    result = json.load(open(tmp_path / "run" / "result.json"))
+    assert result["best_epoch"] is None and result["best_valid_error"] is None
+    assert not (tmp_path / "run" / "checkpoints" / "best.h5").exists()
+    metrics = json.load(open(tmp_path / "run" / "evaluation" / "metrics.json"))      # strict JSON: null, no Infinity
+    assert metrics["non_finite_outputs"] == 1 and metrics["error"] is None
+    assert metrics["mean_absolute_error"] == {"y'": None}
