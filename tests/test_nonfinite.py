@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from conftest import run_cli, tiny_project, write_digits
+from conftest import run_cli, tiny_project, write, write_digits
 
 DIVERGE = "lr_scheduler: {type: Step, multiplier: 1.0e+30, steps: [1]}"
 
@@ -89,6 +89,27 @@ def test_weights_that_turn_non_finite_in_an_epochs_last_update_stop_the_run(tmp_
     assert re.search(r"parameter '[^']+' became (nan|inf) in the last update at epoch 2, iteration 1", line), line
     assert [r["epoch"] for r in metric_rows(tmp_path / "run")] == ["1"]
     assert all(np.isfinite(v).all() for v in h5(tmp_path / "run" / "checkpoints" / "last.h5").values())
+
+
+def test_the_divergence_message_names_the_likely_cause():
+    from nncgraph.finite_checks import diverged
+    from nncgraph.project.model import OptimizerSpec
+
+    adam, sgd = OptimizerSpec("Adam", {"alpha": 0.001}, 0.0), OptimizerSpec("Sgd", {"learning_rate": 0.01}, 0.0)
+
+    def text(rate, optimizer=adam, inputs=(), updates=5, epoch=3):
+        return str(diverged("cost became nan", epoch, 4, rate, optimizer, bad_inputs=inputs, updates_done=updates,
+                            location=None))
+
+    assert text(1e27).startswith("cost became nan at epoch 3, iteration 4; the learning rate 1e+27 is likely "
+                                 "too high. The checkpoints of epoch 2 are kept.")
+    assert "Adam's usual rate is 0.001" in text(1e27)
+    moderate = text(0.002)      # twice Adam's default: no reason to blame the rate first
+    assert "the learning rate 0.002 is not unusually high for Adam" in moderate and "the data" in moderate
+    assert "likely too high" in text(0.1, sgd) and "not unusually high" in text(0.05, sgd)
+    assert "no update had been made yet, so the initial weights" in text(1e27, updates=0, epoch=1)
+    assert "No epoch finished, so no checkpoint was written" in text(1e27, updates=0, epoch=1)
+    assert "this batch's 'x' holds non-finite values, so the data is the cause" in text(1e27, inputs=["x"])
 
 
 def test_a_checkpoint_with_non_finite_weights_is_refused_and_the_old_one_kept(tmp_path):
@@ -297,8 +318,6 @@ training: {max_epoch: 2, batch_size: 8}
 
 def test_a_search_records_a_diverging_candidate_as_diverged_not_as_a_score(tmp_path):
     """Weights of 1e37 overflow the first forward pass: the trial fails, the search goes on."""
-    from conftest import write
-
     write_digits(str(tmp_path / "d"), n=24)
     project = write(tmp_path / "p.yaml", DIVERGING_SPACE)
     status, out, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "3", "--sampler", "random",
@@ -318,8 +337,6 @@ def test_a_search_records_a_diverging_candidate_as_diverged_not_as_a_score(tmp_p
 def test_an_infinite_validation_error_never_makes_an_epoch_best(tmp_path):
     """A regression whose validation set holds one sample too large for float32 arithmetic: the
     prediction is inf, so the error is inf -- it is reported, and no epoch is kept as best."""
-    from conftest import write
-
     rng = np.random.RandomState(0)
     pairs = rng.rand(24, 2)
     write(tmp_path / "t.csv", "x__0,x__1,y\n" + "".join(f"{a},{b},{a + b}\n" for a, b in pairs[:16]))

@@ -202,9 +202,9 @@ class _EpochLoop:
                 "train_error": error if spec.train_error == "pass" else None,
                 "train_seconds": round(time.perf_counter() - started, 3), "_started": started}
 
-
     def _diverged(self, subject: str, epoch: int, it: int, lr: float, idx) -> NonFiniteError:
-        bad = [var_name for (var, array, scale), var_name in zip(self.feeds, self.compiled.inputs)
+        """The error for iteration `it` (0-based) on the rows `idx`; only built once training has failed."""
+        bad = [name for name, (_, array, scale) in zip(self.compiled.inputs, self.feeds)
                if not np.isfinite(to_float32(array[idx], scale)).all()]
         return diverged(subject, epoch, it + 1, lr, self.spec.optimizer, bad_inputs=bad,
                         updates_done=(epoch - 1) * self.iterations + it, location=self.location)
