@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..layers.base import ParamSpec, size_of
+from ..finite_checks import check_loaded_parameter
 
 
 def fans(spec: ParamSpec):
@@ -81,4 +82,6 @@ def _load_file(path: str, spec: ParamSpec, node, base_dir: str):
     if tuple(values.shape) != tuple(spec.shape):
         raise UserError(f"{spec.nnc_name} file '{path}' holds shape {list(values.shape)}, but the layer needs "
                         f"{list(spec.shape)}.", **where, fix="save the array with the layer's shape.")
-    return values.astype(np.float32)
+    values = values.astype(np.float32)     # a float64 1e300 becomes inf here: check what training will see
+    check_loaded_parameter(values, path, spec.name, **where)
+    return values

@@ -4,6 +4,10 @@ Written into RUN_DIR/evaluation/ (or evaluation-<csv stem>/ for another CSV):
     output_result.csv     the dataset's own columns as written, then y' (and top1..top3 for classification)
     metrics.json          loss, error, and for classification accuracy, per-class and macro scores, likelihood
     confusion_matrix.csv/.png, per_class.csv, likelihood.png   classification only
+
+A sample whose output holds NaN or inf is a wrong answer in every figure (its
+argmax would otherwise read as class 0): it predicts no class, the confusion
+matrix gets a "non-finite" column for it, and the count is in the summary.
 """
 from __future__ import annotations
 
@@ -17,12 +21,14 @@ import numpy as np
 
 from ..atomic_files import atomic_write
 from ..errors import Location, UserError
+from ..finite_checks import finite_rows, is_finite_number
 from ..project.model import DatasetSpec
 from .model import TrainedModel, check_labels, load_model, read_csv_table, read_labels
 from .plots import plot_confusion_matrix, plot_likelihood
 
 LIKELIHOOD_BINS = 20
 TOP_K = 3
+NON_FINITE = "non-finite"       # the confusion matrix's column for samples whose output is NaN or inf
 
 
 def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[str] = None,
@@ -43,8 +49,15 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
             predicted[column][start:stop] = value
     cost, error = evaluate(trained.compile_validation(), data, trained.batch_size)
 
-    metrics: Dict = {"dataset": spec.csv, "model": trained.checkpoint, "samples": n, "loss": cost,
-                     "error": error, "outputs": [c for o in trained.outputs for c in o.columns()]}
+    finite = np.ones(n, bool)
+    for values in predicted.values():
+        finite &= finite_rows(values)
+    # a NaN loss or an infinite (regression) error is no number JSON can hold: null, with the count beside it
+    metrics: Dict = {"dataset": spec.csv, "model": trained.checkpoint, "samples": n,
+                     "loss": cost if is_finite_number(cost) else None,
+                     "error": error if is_finite_number(error) else None,
+                     "non_finite_outputs": int(n - finite.sum()),
+                     "outputs": [c for o in trained.outputs for c in o.columns()]}
     header, rows = read_csv_table(spec.csv)
     if len(rows) != n:      # the loader and the csv module disagree on the rows: never misalign them
         raise RuntimeError(f"{spec.csv}: {len(rows)} rows read, {n} samples loaded")
@@ -100,7 +113,9 @@ def _top_columns(probs: np.ndarray, labels: Optional[List[str]]):
     order = np.argsort(-probs, axis=1, kind="stable")[:, :k]     # ties: the lower label first, as argmax
     header = [h for i in range(1, k + 1) for h in (f"top{i}", f"top{i}_prob")]
     name = (lambda i: labels[i]) if labels else str
-    cells = [[c for j in idx for c in (name(int(j)), str(p[j]))] for idx, p in zip(order, probs)]
+    # a non-finite output names no class: NaN sorts last, so its "top" labels would be made up
+    cells = [[c for j in idx for c in (name(int(j)), str(p[j]))] if ok else [""] * (2 * k)
+             for idx, p, ok in zip(order, probs, finite_rows(probs))]
     return header, cells
 
 
@@ -108,11 +123,15 @@ def _classification(trained: TrainedModel, out, probs: np.ndarray, truth: np.nda
                     labels: Optional[List[str]], folder: str, title: str) -> Dict:
     classes = out.shape[0]
     names = labels or [str(i) for i in range(classes)]
-    predicted = np.argmax(probs, axis=1)
-    matrix = np.zeros((classes, classes), np.int64)
+    finite = finite_rows(probs)
+    predicted = np.where(finite, np.argmax(probs, axis=1), classes)     # column `classes`: non-finite
+    matrix = np.zeros((classes, classes + 1), np.int64)
     np.add.at(matrix, (truth, predicted), 1)
+    if finite.all():
+        matrix = matrix[:, :classes]
     hits = np.diag(matrix).astype(np.float64)
-    support, chosen = matrix.sum(axis=1), matrix.sum(axis=0)
+    # support counts the non-finite samples (they lower recall); no class was chosen for them
+    support, chosen = matrix.sum(axis=1), matrix[:, :classes].sum(axis=0)
     # an undefined score (no sample of the class, or never predicted) counts as 0, as scikit-learn's
     precision = np.divide(hits, chosen, out=np.zeros(classes), where=chosen > 0)
     recall = np.divide(hits, support, out=np.zeros(classes), where=support > 0)
@@ -121,20 +140,23 @@ def _classification(trained: TrainedModel, out, probs: np.ndarray, truth: np.nda
     per_class = [{"index": i, "label": names[i], "precision": float(precision[i]), "recall": float(recall[i]),
                   "f_measure": float(f_measure[i]), "support": int(support[i])} for i in range(classes)]
 
-    top1 = probs[np.arange(len(probs)), predicted]
-    right = predicted == truth
+    top1 = probs[finite, predicted[finite]]       # a non-finite output has no likelihood to plot
+    right = predicted[finite] == truth[finite]
     edges = np.linspace(0.0, 1.0, LIKELIHOOD_BINS + 1)
     likelihood = {"bins": edges.tolist(),
                   "correct": np.histogram(top1[right], bins=edges)[0].tolist(),
-                  "incorrect": np.histogram(top1[~right], bins=edges)[0].tolist()}
+                  "incorrect": np.histogram(top1[~right], bins=edges)[0].tolist(),
+                  "non_finite": int((~finite).sum())}
 
+    columns = names + ([NON_FINITE] if matrix.shape[1] > classes else [])
     _write_csv(os.path.join(folder, "confusion_matrix.csv"),
-               [["true \\ predicted"] + names] + [[names[i]] + [str(c) for c in matrix[i]] for i in range(classes)])
+               [["true \\ predicted"] + columns] + [[names[i]] + [str(c) for c in matrix[i]]
+                                                     for i in range(classes)])
     _write_csv(os.path.join(folder, "per_class.csv"),
                [["index", "label", "precision", "recall", "f_measure", "support"]] +
                [[str(r["index"]), r["label"], repr(r["precision"]), repr(r["recall"]), repr(r["f_measure"]),
                  str(r["support"])] for r in per_class])
-    plot_confusion_matrix(matrix, names, os.path.join(folder, "confusion_matrix.png"), title)
+    plot_confusion_matrix(matrix, names, os.path.join(folder, "confusion_matrix.png"), title, columns)
     plot_likelihood(edges, likelihood["correct"], likelihood["incorrect"],
                     os.path.join(folder, "likelihood.png"), title)
     return {"output": out.column, "accuracy": float(hits.sum() / max(1, len(truth))), "correct": int(hits.sum()),
@@ -154,9 +176,14 @@ def _mean_absolute_errors(trained: TrainedModel, predicted: Dict[str, np.ndarray
         for start in range(0, n, 4096):     # targets may be a memory-mapped cache larger than RAM
             stop = min(start + 4096, n)
             target = data.batch(out.target, slice(start, stop)).reshape(stop - start, -1)
-            total += np.abs(predicted[out.column][start:stop].reshape(stop - start, -1) - target).sum(axis=0)
-        errors.update(zip(out.columns(), (total / n).tolist()))
+            gap = np.abs(predicted[out.column][start:stop].reshape(stop - start, -1) - target)
+            total += np.where(np.isnan(gap), np.inf, gap).sum(axis=0)    # a NaN output is infinitely wrong
+        errors.update((c, v if np.isfinite(v) else None) for c, v in zip(out.columns(), (total / n).tolist()))
     return errors
+
+
+def _figure(value, spec: str = ".6g") -> str:
+    return "non-finite" if value is None else format(value, spec)
 
 
 def _write_csv(path: str, rows: List[List[str]]) -> None:
@@ -169,12 +196,15 @@ def summary_lines(metrics: Dict, display: Callable[[str], str] = str) -> List[st
     lines = []
     if "accuracy" in metrics:
         lines.append(f"accuracy {metrics['accuracy']:.4f} ({metrics['correct']}/{metrics['samples']}), "
-                     f"macro F-measure {metrics['macro']['f_measure']:.4f}, loss {metrics['loss']:.4f}")
+                     f"macro F-measure {metrics['macro']['f_measure']:.4f}, loss {_figure(metrics['loss'], '.4f')}")
     else:
-        mae = metrics.get("mean_absolute_error") or {}
-        text = f", mean absolute error {np.mean(list(mae.values())):.6g}" if mae else ""
-        lines.append(f"loss {metrics['loss']:.6g}, error {metrics['error']:.6g} over {metrics['samples']} "
-                     f"samples{text}")
+        mae = list((metrics.get("mean_absolute_error") or {}).values())
+        text = f", mean absolute error {_figure(None if None in mae else np.mean(mae))}" if mae else ""
+        lines.append(f"loss {_figure(metrics['loss'])}, error {_figure(metrics['error'])} over "
+                     f"{metrics['samples']} samples{text}")
+    if metrics.get("non_finite_outputs"):
+        lines.append(f"{metrics['non_finite_outputs']} of {metrics['samples']} samples had non-finite outputs "
+                     "(NaN or inf); each counts as an error")
     lines.append(f"model {display(metrics['model'])} on {display(metrics['dataset'])}")
     lines.append(f"wrote {display(metrics['folder'])}: {', '.join(metrics['files'])}")
     return lines

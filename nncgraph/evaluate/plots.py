@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -24,17 +24,19 @@ def _save(fig, path: str) -> None:
     os.replace(tmp, path)     # a reader never sees half a picture
 
 
-def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: str, title: str) -> None:
-    """Counts in every cell; rows are true labels, columns predictions."""
+def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: str, title: str,
+                          columns: Optional[Sequence[str]] = None) -> None:
+    """Counts in every cell; rows are true labels, columns predictions (`columns`: their labels, when they
+    are more than the classes, e.g. a "non-finite" column)."""
     plt = _pyplot()
-    n = len(labels)
+    columns = list(columns or labels)
+    n, m = len(labels), len(columns)
     side = min(4 + 0.5 * n, 24)     # 100 classes still fit on a screen
     fig, ax = plt.subplots(figsize=(side, side * 0.85))
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(1, int(matrix.max())))
-    ticks = np.arange(n)
-    ax.set_xticks(ticks)
-    ax.set_yticks(ticks)
-    ax.set_xticklabels(labels, rotation=90 if n > 10 or max(map(len, labels), default=0) > 4 else 0)
+    ax.set_xticks(np.arange(m))
+    ax.set_yticks(np.arange(n))
+    ax.set_xticklabels(columns, rotation=90 if m > 10 or max(map(len, columns), default=0) > 4 else 0)
     ax.set_yticklabels(labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -42,7 +44,7 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: str, 
         bright = matrix.max() / 2 if matrix.max() else 1
         size = max(5, 12 - n // 5)
         for i in range(n):
-            for j in range(n):
+            for j in range(m):
                 ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=size,
                         color="white" if matrix[i, j] > bright else "black")
     ax.set_title(title)

@@ -17,6 +17,7 @@ from typing import Callable, Optional
 import yaml
 
 from ..errors import UserError
+from ..finite_checks import NonFiniteError, is_finite_number
 from ..project.search_declarations import declarations
 from .candidate import absolute_paths, build_candidate, cost_violation
 from .settings import SearchSettings
@@ -137,9 +138,18 @@ def _state(name: str):
 
 
 def _finished_or_running(study) -> int:
-    """Trials that count toward --trials: trained or training; invalid ones cost nothing and don't count."""
-    states = (_state("COMPLETE"), _state("PRUNED"), _state("RUNNING"), _state("WAITING"))
-    return sum(1 for t in study.get_trials(deepcopy=False, states=states) if "invalid" not in t.user_attrs)
+    """Trials that count toward --trials: trained (diverged ones too) or training; invalid ones cost nothing
+    and an interrupted one is counted by its re-run."""
+    states = (_state("COMPLETE"), _state("PRUNED"), _state("RUNNING"), _state("WAITING"), _state("FAIL"))
+    return sum(1 for t in study.get_trials(deepcopy=False, states=states) if "invalid" not in t.user_attrs
+               and (t.state != _state("FAIL") or "diverged" in t.user_attrs))
+
+
+def objective_error(result) -> Optional[float]:
+    """A trained trial's validation error (its best epoch's, else its last), or None when that is not a
+    finite number: NaN compares false and would rank as the best candidate of all."""
+    error = result.best_valid_error if result.best_valid_error is not None else result.final.get("valid_error")
+    return error if is_finite_number(error) else None
 
 
 def trained_epochs(study) -> int:
@@ -230,7 +240,7 @@ def _train_trial(trial, candidate, change, ctx) -> None:
     stages = settings.fidelity.stages(max_epoch) if settings.fidelity else [max_epoch]
     run = RunFolder(os.path.join(folder, "run"))
     started = time.perf_counter()
-    pruned = False
+    pruned, diverged = False, None
     with open(os.path.join(folder, "train.log"), "a", encoding="utf-8") as train_log:
         def quiet(line):
             train_log.write(line + "\n")
@@ -238,9 +248,16 @@ def _train_trial(trial, candidate, change, ctx) -> None:
         try:
             for i, epochs in enumerate(stages):
                 project.training.max_epoch = epochs
-                result = train_project(project, run, log=quiet, resume=i > 0)
-                error = result.best_valid_error if result.best_valid_error is not None else \
-                    result.final["valid_error"]
+                try:
+                    result = train_project(project, run, log=quiet, resume=i > 0)
+                except NonFiniteError as exc:       # the candidate diverged: a failed trial, not a score
+                    diverged = exc.message
+                    quiet(f"stopped: {diverged}")
+                    break
+                error = objective_error(result)
+                if error is None:
+                    diverged = f"validation error {result.final.get('valid_error')} is not a finite number"
+                    break
                 trial.set_user_attr(STAGE_KEY.format(epochs), error)
                 trial.set_user_attr("train_error", result.final.get("train_error"))
                 trial.set_user_attr("epochs", epochs)
@@ -263,6 +280,11 @@ def _train_trial(trial, candidate, change, ctx) -> None:
             raise
     seconds = round(time.perf_counter() - started, 1)
     trial.set_user_attr("seconds", seconds)
+    if diverged is not None:
+        trial.set_user_attr("diverged", diverged)
+        study.tell(trial, state=_state("FAIL"))
+        log(f"trial {trial.number}: diverged ({diverged}), {seconds} s — {change}")
+        return
     trial.set_user_attr("valid_error", error)
     low, high = settings.error_range
     trial.set_user_attr("constraints", [(error - high) if high is not None else 0.0,

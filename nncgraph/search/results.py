@@ -14,6 +14,7 @@ import os
 from typing import List
 
 from ..atomic_files import atomic_write
+from ..finite_checks import is_finite_number
 from .fidelity import fronts
 
 COLUMNS = ["trial", "state", "epochs", "train_error", "valid_error", "cost_parameter", "cost_multiply_add",
@@ -23,7 +24,7 @@ COLUMNS = ["trial", "state", "epochs", "train_error", "valid_error", "cost_param
 def pareto_trials(trials, cost_key: str = "macs") -> List:
     """Complete trials not dominated in (validation error, cost) and within the error range."""
     feasible = [t for t in trials if t.state.name == "COMPLETE" and cost_key in t.user_attrs
-                and t.user_attrs.get("valid_error") is not None
+                and is_finite_number(t.user_attrs.get("valid_error"))
                 and all(c <= 0 for c in t.user_attrs.get("constraints", [0.0]))]
     if not feasible:
         return []
@@ -40,7 +41,7 @@ def write_results(study, out: str, settings) -> dict:
     for t in sorted(trials, key=lambda t: t.number):
         attrs = t.user_attrs
         rows.append({
-            "trial": t.number, "state": "INVALID" if "invalid" in attrs else t.state.name,
+            "trial": t.number, "state": _state_name(t),
             "epochs": attrs.get("epochs", ""), "train_error": _num(attrs.get("train_error")),
             "valid_error": _num(attrs.get("valid_error")), "cost_parameter": attrs.get("params", ""),
             "cost_multiply_add": attrs.get("macs", ""), "pareto": int(t.number in on_front),
@@ -64,8 +65,16 @@ def write_results(study, out: str, settings) -> dict:
     return {"trials": len(rows), "complete": sum(r["state"] == "COMPLETE" for r in rows),
             "pruned": sum(r["state"] == "PRUNED" for r in rows),
             "invalid": sum(r["state"] == "INVALID" for r in rows),
+            "diverged": sum(r["state"] == "DIVERGED" for r in rows),
             "pareto": [t.number for t in front], "csv": os.path.join(out, "search.csv"),
             "plot": os.path.join(out, "tradeoff.png"), "pareto_dir": pareto_dir}
+
+
+def _state_name(trial) -> str:
+    """Optuna's state, with the failures told apart: never trained (INVALID) or trained into NaN (DIVERGED)."""
+    if "invalid" in trial.user_attrs:
+        return "INVALID"
+    return "DIVERGED" if "diverged" in trial.user_attrs else trial.state.name
 
 
 def _num(value):

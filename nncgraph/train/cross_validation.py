@@ -16,6 +16,7 @@ from typing import Dict, List
 
 from ..data.kfold import write_kfold
 from ..errors import UserError
+from ..finite_checks import NonFiniteError
 from ..project.model import DatasetSpec, Project
 from .run_folder import RunFolder
 from .trainer import train_project
@@ -38,7 +39,11 @@ def run_kfold(project: Project, run: RunFolder, k: int, *, log=print) -> Dict:
         fold_project.datasets["validation"] = DatasetSpec(
             "validation", fold["valid_csv"], os.path.relpath(fold["valid_csv"], run.path), False,
             source.image_normalization, source.location)
-        result = train_project(fold_project, RunFolder(run.file(f"fold_{fold['fold']}")), log=log)
+        try:
+            result = train_project(fold_project, RunFolder(run.file(f"fold_{fold['fold']}")), log=log)
+        except NonFiniteError as exc:     # no summary: a mean over the folds that did not diverge would lie
+            raise NonFiniteError(f"fold {fold['fold']} of {k}: {exc.message}", location=exc.location,
+                                 fix=exc.fix) from None
         final = result.final
         results.append({"fold": fold["fold"], "n_train": fold["n_train"], "n_valid": fold["n_valid"],
                         "valid_error": final["valid_error"], "valid_accuracy": 1 - final["valid_error"],

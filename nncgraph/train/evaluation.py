@@ -6,12 +6,17 @@ classification losses, the 0.5-threshold error for binary losses (0 for
 logits), the loss itself for regression, or the mean of a validation layer
 (TopNError, BinaryError) when the network has one. Reading one small array per
 batch keeps the training loop free of per-batch NumPy work.
+
+A sample whose prediction holds NaN or inf is an error, whatever the error
+function makes of it: top_n_error compares with NaN and so counts it correct.
+Its error is 1 (a wrong answer) or, where the error is the loss itself, inf.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..data.csv_dataset import to_float32
+from ..finite_checks import column_sums
 
 
 def attach_monitor(compiled):
@@ -28,7 +33,8 @@ def attach_monitor(compiled):
     cost = None
     for _, var in compiled.losses:
         cost = per_sample(var) if cost is None else F.add2(cost, per_sample(var))
-    error = per_sample(_error_variable(compiled, F))
+    error_var, prediction, worst = _error_variable(compiled, F)
+    error = _non_finite_is_wrong(F, per_sample(error_var), per_sample(F.mul_scalar(prediction, 0.0)), worst)
     compiled.monitor = F.stack(cost, error, axis=1)
     compiled.monitor.persistent = True      # survives clear_no_need_grad / clear_buffer
     compiled.step = F.sink(compiled.loss, compiled.monitor) if compiled.loss is not None else None
@@ -36,19 +42,30 @@ def attach_monitor(compiled):
 
 
 def _error_variable(compiled, F):
+    """(error variable, the prediction it judges, the error a non-finite prediction gets)."""
     if compiled.metrics:
-        return compiled.metrics[0][1]
+        info, metric = compiled.metrics[0]
+        return metric, compiled.prediction(info), 1.0
     info, loss_var = compiled.losses[0]
     layer, props = info.node.layer, info.node.props
-    if layer.error_kind == "loss":
-        return loss_var
     prediction = compiled.prediction(info)
+    if layer.error_kind == "loss":
+        return loss_var, prediction, float("inf")
     target = compiled.inputs[props["target"]]
     if layer.error_kind == "top1":
-        return F.top_n_error(prediction, target, axis=props["axis"] + 1, n=1)
+        return F.top_n_error(prediction, target, axis=props["axis"] + 1, n=1), prediction, 1.0
     guess = F.greater_scalar(prediction, layer.binary_threshold)
     truth = F.greater_equal_scalar(target, 0.5)
-    return F.logical_xor(guess, truth)
+    return F.logical_xor(guess, truth), prediction, 1.0
+
+
+def _non_finite_is_wrong(F, error, zeros, worst: float):
+    """`error` per sample, with `worst` where the sample's prediction is not finite.
+
+    `zeros` is the per-sample mean of prediction * 0: exactly 0, or NaN when any value is NaN or inf
+    (inf * 0 is NaN), so one isnan per sample finds them without a pass per kind."""
+    bad = F.isnan(zeros)
+    return F.where(bad, F.constant(worst, error.shape), error)
 
 
 def evaluate(compiled, data, batch_size: int):
@@ -69,6 +86,6 @@ def evaluate(compiled, data, batch_size: int):
                 chunk = np.concatenate([chunk, np.zeros((batch_size - count, *chunk.shape[1:]), chunk.dtype)])
             var.d = chunk
         compiled.monitor.forward(clear_buffer=True)
-        totals += compiled.monitor.d[:count].sum(axis=0)
+        totals += column_sums(compiled.monitor.d[:count])
     cost, error = totals / n
     return float(cost), float(error)

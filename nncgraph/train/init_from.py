@@ -17,11 +17,11 @@ import numpy as np
 
 from ..errors import UserError
 from ..project.model import InitFromSpec
+from ..finite_checks import check_loaded_parameter
 
 
-def read_parameters(path: str) -> Dict[str, np.ndarray]:
-    """Parameters of an nnabla .h5 file, or of a run folder's best (else last) checkpoint, without
-    registering them (they would otherwise join the network's trainable parameters)."""
+def source_file(path: str) -> str:
+    """The file init_from reads: `path` itself, or a run folder's best (else last) checkpoint."""
     if os.path.isdir(path):
         for name in ("best.h5", "last.h5"):
             candidate = os.path.join(path, "checkpoints", name)
@@ -31,6 +31,13 @@ def read_parameters(path: str) -> Dict[str, np.ndarray]:
         else:
             raise UserError(f"'{path}' holds no checkpoints/best.h5 or last.h5.",
                             fix="point init_from.path at a run folder of `nncgraph run`, or at an .h5 or .nnp file.")
+    return path
+
+
+def read_parameters(path: str) -> Dict[str, np.ndarray]:
+    """Parameters of an nnabla .h5 file, or of a run folder's best (else last) checkpoint, without
+    registering them (they would otherwise join the network's trainable parameters)."""
+    path = source_file(path)
     if not os.path.isfile(path):
         raise UserError(f"init_from file '{path}' does not exist.", fix="correct init_from.path.")
     if path.lower().endswith(".nnp"):
@@ -80,7 +87,8 @@ def _nnp_parameters(path: str) -> Dict[str, np.ndarray]:
 
 def apply_init_from(spec: InitFromSpec, live: Dict, log=print) -> int:
     """Copy matching source parameters into the live ones; returns how many were loaded."""
-    source = read_parameters(spec.path)
+    path = source_file(spec.path)
+    source = read_parameters(path)
     loaded = 0
     for name, var in live.items():
         mapped = _mapped_name(name, spec.mapping)
@@ -94,6 +102,7 @@ def apply_init_from(spec: InitFromSpec, live: Dict, log=print) -> int:
             raise UserError(f"init_from: '{mapped}' has shape {list(values.shape)} but '{name}' needs "
                             f"{list(var.shape)}.", location=spec.location,
                             fix="map only the layers whose shapes are unchanged (e.g. the shared unit, not the head).")
+        check_loaded_parameter(np.asarray(values, np.float32), path, mapped, location=spec.location)
         var.d = values
         loaded += 1
     if loaded == 0:

@@ -9,6 +9,7 @@ import time
 from typing import Dict, List
 
 from ..atomic_files import atomic_write
+from ..finite_checks import check_saved_parameters
 
 
 class RunFolder:
@@ -55,6 +56,7 @@ class RunFolder:
         import nnabla as nn
 
         path = self.file("checkpoints", name)
+        check_saved_parameters(params, path)    # a non-finite best/last would pass for a trained model
         tmp = path + f".tmp-{os.getpid()}.h5"
         nn.save_parameters(tmp, params)
         os.replace(tmp, path)

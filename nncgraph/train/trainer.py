@@ -17,6 +17,7 @@ from ..compile.context import make_context, quiet_nnabla_logging
 from ..compile.nnabla_graph import compile_graph
 from ..data.csv_dataset import to_float32
 from ..errors import UserError
+from ..finite_checks import NonFiniteError, column_sums, diverged, first_non_finite, is_finite_number, kind_of
 from ..graph.ir import network_graph
 from ..graph.shape_pass import infer
 from ..graph.variants import derive
@@ -82,6 +83,8 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
     solvers = make_solvers(spec.optimizer, trainable, learning_rate_multipliers(inferred["training"]))
     monitor = BackgroundMonitor(monitor_graph, live, snapshot, spec.batch_size)
 
+    if project.init_from is not None and not resume:    # a bad source is refused before the folder is written
+        apply_init_from(project.init_from, live, log)
     # the run folder's copy must load from there: its dataset paths are absolute
     run.write_text("project.yaml", render_yaml(project, absolute_paths=True))
     loop = _EpochLoop(project, trainer_graph, solvers, train_data)
@@ -96,7 +99,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
                 row["valid_cost"], row["valid_error"] = cost, error
             else:
                 row["train_error"] = error
-        if row.get("valid_error") is not None and spec.save_best and (
+        if is_finite_number(row.get("valid_error")) and spec.save_best and (
                 best["error"] is None or row["valid_error"] < best["error"]):
             best.update(error=row["valid_error"], epoch=row["epoch"])
             run.save_parameters("best.h5", snapshot)    # the weights that were validated
@@ -106,8 +109,6 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         log(_epoch_line(row, spec.max_epoch))
 
     first_epoch = 1
-    if project.init_from is not None and not resume:
-        apply_init_from(project.init_from, live, log)
     if resume:
         state = load_resume_point(run, solvers, loop.rng)
         rows.extend(state["rows"])
@@ -120,7 +121,12 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         log(f"resuming after epoch {state['epoch']} of {spec.max_epoch}")
     try:
         for epoch in range(first_epoch, spec.max_epoch + 1):
-            row = loop.run(epoch)
+            try:
+                row = loop.run(epoch)
+            except NonFiniteError:
+                if waiting is not None:
+                    finish(waiting)     # the last good epoch's validation still belongs in metrics.csv
+                raise
             if waiting is not None:
                 finish(waiting)
             run.save_parameters("last.h5", live)
@@ -150,6 +156,7 @@ class _EpochLoop:
 
     def __init__(self, project: Project, compiled, solvers, data: BoundData):
         self.spec = project.training
+        self.location = project.locations.get("training")
         self.shuffle = project.datasets["training"].shuffle
         self.compiled, self.solvers = compiled, solvers
         self.feeds = [(var, data[name], data.scales[name]) for name, var in compiled.inputs.items()]
@@ -186,11 +193,29 @@ class _EpochLoop:
                 if self.decay:
                     solver.weight_decay(self.decay)
                 solver.update()
-            totals += monitor.d[:min(batch, n - it * batch)].sum(axis=0)   # wrapped samples not counted
+            totals += column_sums(monitor.d[:min(batch, n - it * batch)])   # wrapped samples not counted
+            if not np.isfinite(totals[0]):      # one scalar: the cost stays non-finite once it is
+                raise self._diverged(f"cost became {kind_of(totals[0])}", epoch, it, lr, idx)
+        self._check_weights(epoch, lr, order[-batch:])
         cost, error = totals / n
         return {"epoch": epoch, "cost": cost, "learning_rate": lr,
                 "train_error": error if spec.train_error == "pass" else None,
                 "train_seconds": round(time.perf_counter() - started, 3), "_started": started}
+
+    def _diverged(self, subject: str, epoch: int, it: int, lr: float, idx) -> NonFiniteError:
+        """The error for iteration `it` (0-based) on the rows `idx`; only built once training has failed."""
+        bad = [name for name, (_, array, scale) in zip(self.compiled.inputs, self.feeds)
+               if not np.isfinite(to_float32(array[idx], scale)).all()]
+        return diverged(subject, epoch, it + 1, lr, self.spec.optimizer, bad_inputs=bad,
+                        updates_done=(epoch - 1) * self.iterations + it, location=self.location)
+
+    def _check_weights(self, epoch: int, lr: float, idx) -> None:
+        """The epoch's last update can make the weights non-finite with a finite cost: they would be saved."""
+        for _, solver in self.solvers:
+            bad = first_non_finite(solver.get_parameters())
+            if bad is not None:
+                raise self._diverged(f"parameter '{bad[0]}' became {bad[1]} in the last update", epoch,
+                                     self.iterations - 1, lr, idx)
 
 
 def _monitor_jobs(spec, train_data, valid_data, epoch: int) -> Dict:
