@@ -239,6 +239,8 @@ def test_sigkill_during_the_cache_build_leaves_no_workers(tmp_path):
             workers = _children(proc.pid)
             time.sleep(0.002)
         assert workers, "the run ended before its decode workers could be seen"
+        time.sleep(0.05)      # the pool forks all its workers at once: let the rest appear too
+        workers = sorted(set(workers) | set(_children(proc.pid)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         deadline = time.time() + 10
