@@ -42,18 +42,20 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def is_dead_temporary(name: str) -> bool:
+    """Whether `name` is a temporary file whose writer is gone (or is this process)."""
+    match = _TEMPORARY.match(name)
+    return bool(match) and (int(match.group(1)) == os.getpid() or not pid_alive(int(match.group(1))))
+
+
 def remove_dead_temporaries(folder: str) -> List[str]:
     """Remove the temporary files and folders under `folder` whose writer is no longer alive
     (or is this process: nothing of ours is being written while we clean). Returns them."""
     removed = []
     for parent, dirs, files in os.walk(folder):
         for name in list(dirs) + files:
-            match = _TEMPORARY.match(name)
-            if not match:
-                continue
-            pid = int(match.group(1))
-            if pid != os.getpid() and pid_alive(pid):
-                continue        # another live process is writing it
+            if not is_dead_temporary(name):
+                continue        # not a temporary, or another live process is writing it
             full = os.path.join(parent, name)
             if name in dirs:
                 dirs.remove(name)

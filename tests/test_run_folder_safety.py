@@ -310,3 +310,31 @@ def test_a_batch_larger_than_the_dataset_trains_and_counts_each_sample_once(tmp_
             # an error over 10 samples counted once each is a multiple of 1/10 (of 32 wrapped ones, not)
             assert abs(float(row[key]) * 10 - round(float(row[key]) * 10)) < 1e-6, row
         assert np.isfinite(float(row["cost"]))
+
+
+def test_a_read_only_output_folder_is_refused_before_anything_is_written(tmp_path):
+    write_digits(str(tmp_path / "d"), n=8)
+    project = tiny_project(str(tmp_path), "d/data.csv")
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is refused here")
+    try:
+        status, _, err = run_cli("run", project, "-o", mount / "run")
+        assert status == 2 and "cannot write the run folder" in err and "Read-only file system" in err, err
+        assert os.listdir(mount) == []
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_new_run_takes_a_folder_holding_only_a_dead_runs_leftovers(tmp_path):
+    write_digits(str(tmp_path / "d"), n=8)
+    project = tiny_project(str(tmp_path), "d/data.csv", epochs=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    leftover = out / f"project.yaml.tmp-{dead_pid()}"
+    leftover.write_text("half")
+    status, _, err = run_cli("run", project, "-o", out)
+    assert status == 0, err
+    assert not leftover.exists() and (out / "result.json").exists()

@@ -14,7 +14,7 @@ import os
 import time
 from typing import Optional
 
-from ..atomic_files import remove_dead_temporaries
+from ..atomic_files import is_dead_temporary, remove_dead_temporaries
 from ..errors import UserError
 from .run_folder import RunFolder
 
@@ -41,9 +41,9 @@ class RunClaim:
 
 
 def refuse_non_empty(path: str) -> None:
-    """A new run may only write into a missing or empty folder (a lock file of a dead run aside)."""
+    """A new run may only write into a missing or empty folder (a dead run's lock and temporaries aside)."""
     try:
-        entries = [e for e in os.listdir(path) if e != LOCK]
+        entries = [e for e in os.listdir(path) if e != LOCK and not is_dead_temporary(e)]
     except FileNotFoundError:
         return
     except NotADirectoryError:

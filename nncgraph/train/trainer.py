@@ -134,7 +134,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
             rows.extend(state["rows"])
             best.update(state["best"])
             first_epoch, partial = state["epoch"] + 1, state.get("in_epoch")
-            if state["pending"] is not None:
+            if state.get("pending") is not None:
                 waiting = dict(state["pending"], _started=time.perf_counter())
                 jobs = _monitor_jobs(spec, train_data, valid_data, state["epoch"])
                 if jobs:
