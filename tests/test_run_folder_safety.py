@@ -338,3 +338,15 @@ def test_a_new_run_takes_a_folder_holding_only_a_dead_runs_leftovers(tmp_path):
     status, _, err = run_cli("run", project, "-o", out)
     assert status == 0, err
     assert not leftover.exists() and (out / "result.json").exists()
+
+
+def test_a_run_resumes_from_its_own_project_copy_with_its_w_file(finished_run, tmp_path):
+    """The run folder's project.yaml names the w_file by its absolute path, so it fits the resume point."""
+    import shutil
+
+    _, _, run = finished_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    status, out, err = run_cli("run", copy / "project.yaml", "--epochs", "3", "--resume", copy)
+    assert status == 0, err
+    assert "resuming after epoch 2 of 3" in out
