@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from ..errors import Location, UserError
 from .run_folder import RunFolder
@@ -83,8 +83,9 @@ def _check_fields(state) -> None:
             raise TypeError(f"'{key}' is not a {kind.__name__}")
     if state.get("pending") is not None and not isinstance(state["pending"], dict):
         raise TypeError("'pending' is not an object")
-    for key in ("kind", "keys", "pos", "has_gauss", "cached"):
-        state["rng"][key]                               # noqa: B018 - KeyError names the missing field
+    missing = [k for k in ("kind", "keys", "pos", "has_gauss", "cached") if k not in state["rng"]]
+    if missing:
+        raise KeyError(f"rng.{missing[0]}")
 
 
 def h5_shapes(path: str) -> Dict[str, List[int]]:
