@@ -140,12 +140,13 @@ def _cmd_run(args) -> int:
         if args.output or args.kfold:
             raise UserError("--resume continues its own run folder; it takes no -o or --kfold.",
                             fix=f"run `nncgraph run {args.project} --resume {args.resume}`.")
-        if not os.path.isdir(args.resume):
-            raise UserError(f"run folder '{args.resume}' does not exist.",
-                            fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
-    elif args.output and os.path.isdir(args.output) and os.listdir(args.output):
-        raise UserError(f"run folder '{args.output}' already holds files; a new run would overwrite them.",
-                        fix="choose another -o folder, or remove that one first.")
+        from ..train.resume_check import find_resume_point
+
+        find_resume_point(args.resume)      # early and read-only; train_project checks it all before writing
+    elif args.output:
+        from ..train.run_claim import refuse_non_empty
+
+        refuse_non_empty(os.path.abspath(args.output))     # early; the claim checks it again
     run = RunFolder(args.resume or args.output) if (args.resume or args.output) else RunFolder.new("runs", project.name)
     if args.kfold is not None:
         from ..train.cross_validation import run_kfold, summary_lines

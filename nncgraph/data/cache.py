@@ -30,6 +30,8 @@ from typing import Iterable, Optional
 import numpy as np
 import PIL
 
+from ..atomic_files import pid_alive
+
 CACHE_FORMAT = 1    # bump whenever parsing or decoding would load a CSV differently
 CACHE_DIR_ENV = "NNCGRAPH_CACHE_DIR"
 CACHE_FOLDER = ".nncgraph-cache"
@@ -134,16 +136,6 @@ def find_cache(csv_path: str, csv_bytes: bytes, normalize: bool) -> Optional[tup
     return None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True     # exists, owned by someone else
-    return True
-
-
 def remove_stale(csv_path: str, keep: str, normalize: bool) -> None:
     """Remove this CSV's other caches for the same image_normalization, and temp folders
     its killed builds left. (The other flag's cache is kept: two projects may share a CSV.)"""
@@ -171,7 +163,7 @@ def remove_stale(csv_path: str, keep: str, normalize: bool) -> None:
                     continue
             else:
                 stale = (owner.get("csv") == csv_abs and owner.get("host") == host
-                         and not _pid_alive(int(owner.get("pid", 0))))
+                         and not pid_alive(int(owner.get("pid", 0))))
             if stale:
                 shutil.rmtree(full, ignore_errors=True)
 

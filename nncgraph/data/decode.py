@@ -14,6 +14,7 @@ import io
 import math
 import os
 import signal
+import sys
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -183,10 +184,23 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def _ignore_sigint() -> None:
+_PR_SET_PDEATHSIG = 1     # <linux/prctl.h>
+
+
+def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group; the parent shuts the pool down,
     # so workers need not print a KeyboardInterrupt traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A SIGKILLed parent runs no shutdown: without this its workers would wait on
+    # the task queue forever. The kernel signals us when the thread that forked us
+    # exits; the pool lives inside decode_stream, so within that thread's life.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:      # the parent died before prctl took effect
+        os._exit(1)
 
 
 def decode_stream(cells: Sequence[FileCell], normalize: bool, workers: Optional[int] = None,
@@ -216,7 +230,8 @@ def decode_stream(cells: Sequence[FileCell], normalize: bool, workers: Optional[
     size = max(1, min(math.ceil(len(rest) / (workers * CHUNKS_PER_WORKER)),
                       int(CHUNK_BYTES // max(1.0, bytes_per_file))))
     chunks = iter([rest[i:i + size] for i in range(0, len(rest), size)])
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                               initargs=(os.getpid(),))
     try:
         pending: deque = deque()
         for chunk in chunks:

@@ -64,6 +64,7 @@ class TrainingSpec:
     train_error: str
     optimizer: OptimizerSpec
     lr_scheduler: SchedulerSpec
+    resume_every: float = 10.0       # minutes between in-epoch resume points
 
 
 @dataclass

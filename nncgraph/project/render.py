@@ -1,6 +1,7 @@
 """`nncgraph render`: the fully defaulted project, as YAML that loads again."""
 from __future__ import annotations
 
+import os
 from typing import Any, Dict
 
 import yaml
@@ -11,7 +12,9 @@ from .model import Project
 
 
 def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, Any]:
-    """`absolute_paths`: dataset CSVs as absolute paths, for a copy kept away from the project (a run folder)."""
+    """`absolute_paths`: dataset CSVs and parameter files (`w_file`, ...) as absolute paths, for a copy
+    kept away from the project (a run folder)."""
+    base = os.path.dirname(project.path)
     networks = {}
     for net_name in project.networks:
         specs = expand_network(project.networks[net_name], project.units)   # render shows units expanded
@@ -23,6 +26,9 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
             if node.inputs and list(node.inputs) != ([previous] if previous else []):
                 entry["input"] = node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
             entry.update(node.props)
+            if absolute_paths:
+                entry.update({k: os.path.normpath(os.path.join(base, v)) for k, v in node.props.items()
+                              if k.endswith("_file") and isinstance(v, str) and v})
             layers.append(entry)
             previous = node.name
         networks[net_name] = layers
@@ -30,7 +36,7 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
     training = {
         "network": t.network, "max_epoch": t.max_epoch, "batch_size": t.batch_size,
         "monitor_interval": t.monitor_interval, "save_best": t.save_best, "seed": t.seed,
-        "train_error": t.train_error,
+        "train_error": t.train_error, "resume_every": t.resume_every,
         "optimizer": {"type": t.optimizer.type, **t.optimizer.params, "weight_decay": t.optimizer.weight_decay},
     }
     if t.lr_scheduler.type:

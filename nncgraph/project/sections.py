@@ -26,6 +26,9 @@ TRAINING_FIELDS = {
                         "training passes themselves (free); `exact` re-runs the whole training set through "
                         "the validation variant after each epoch, as nnabla_cli does.",
                         options=("pass", "exact")),
+    "resume_every": Prop("float", 10.0, "Minutes between the resume points written inside an epoch (one is "
+                         "also written after every epoch); fractions of a minute are allowed. `run --resume` "
+                         "continues from the last one at its iteration."),
 }
 
 # NNC solver name -> its parameters (NNC name snake_cased) and nnabla's argument name.

@@ -18,6 +18,7 @@ from ..data.kfold import write_kfold
 from ..errors import UserError
 from ..finite_checks import NonFiniteError
 from ..project.model import DatasetSpec, Project
+from .run_claim import claim_run_folder
 from .run_folder import RunFolder
 from .trainer import train_project
 
@@ -27,6 +28,14 @@ def run_kfold(project: Project, run: RunFolder, k: int, *, log=print) -> Dict:
     if source is None:
         raise UserError("--kfold splits the `training` dataset, and the project has none.",
                         location=project.locations.get("datasets"), fix="add datasets: {training: {csv: ...}}")
+    claim = claim_run_folder(run, resume=False)     # before the folds are written into it
+    try:
+        return _run_folds(project, run, source, k, log)
+    finally:
+        claim.release()
+
+
+def _run_folds(project: Project, run: RunFolder, source: DatasetSpec, k: int, log) -> Dict:
     target = _target_variable(project)
     folds = write_kfold(source.csv, k, run.file("folds"), seed=project.training.seed, label=target)
     results: List[Dict] = []

@@ -4,42 +4,53 @@ After each epoch's training the trainer writes checkpoints/resume/ as one
 unit (a temporary folder renamed over the old one): the parameters, each
 solver's state (Adam moments, step counts), the shuffling generator's state,
 the finished metrics rows, the epoch's own row (its validation is re-run on
-resume) and the best error so far. The schedule needs no state: the learning
-rate is a function of the epoch. Dropout masks drawn by nnabla's C++ generator
-cannot be captured, so a network with Dropout (seed -1) resumes with
-different masks from then on.
+resume), the best error so far, and what the run was (resume_check.describe_run),
+so that a resume with another project is refused before anything is written.
+Inside a long epoch it also writes one every `training.resume_every` minutes:
+then `in_epoch` holds the epoch, the iterations done and their summed
+cost/error, and the generator state is the one from the epoch's start, so the
+epoch's permutation is drawn again identically. The schedule needs no state:
+the learning rate is a function of the epoch and iteration. Dropout masks drawn
+by nnabla's C++ generator cannot be captured, so a network with Dropout (seed
+-1) resumes with different masks from then on.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from typing import Dict, List
+import time
+from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..errors import UserError
+from ..atomic_files import temporary_path
+from .resume_check import FOLDER, STATE, corrupt, find_resume_point, read_state
 
-FOLDER = "resume"
 
-
-def save_resume_point(run, live: Dict, solvers: List, rng: np.random.RandomState, rows: List[Dict],
-                      pending: Dict, best: Dict) -> None:
+def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: List[Dict],
+                      pending: Optional[Dict], best: Dict, described: Dict,
+                      in_epoch: Optional[Dict] = None) -> None:
+    """`pending`: the last trained epoch's row, whose validation is still to come (None inside an epoch,
+    where the trainer has finished it); `in_epoch`: {"epoch", "iteration", "totals"} of a partial epoch."""
     import nnabla as nn
 
     final = run.file("checkpoints", FOLDER)
-    tmp = final + f".tmp-{os.getpid()}"
+    check_saved_parameters(live, final)     # a resume point of NaN weights would resume into nothing
+    tmp = temporary_path(final)
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     nn.save_parameters(os.path.join(tmp, "parameters.h5"), live)
     for i, (_, solver) in enumerate(solvers):
         solver.save_states(os.path.join(tmp, f"solver_{i}.h5"))
-    kind, keys, pos, has_gauss, cached = rng.get_state()
-    state = {"epoch": pending["epoch"], "rows": rows, "pending": {k: v for k, v in pending.items()
-                                                                   if not k.startswith("_")},
+    kind, keys, pos, has_gauss, cached = rng_state
+    finished = in_epoch["epoch"] - 1 if in_epoch else pending["epoch"]
+    state = {"epoch": finished, "rows": rows,
+             "pending": None if pending is None else {k: v for k, v in pending.items() if not k.startswith("_")},
+             "in_epoch": in_epoch, "run": described,
              "best": best, "rng": {"kind": kind, "keys": keys.tolist(), "pos": pos, "has_gauss": has_gauss,
                                    "cached": cached}, "solvers": len(solvers)}
-    with open(os.path.join(tmp, "state.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(tmp, STATE), "w", encoding="utf-8") as f:
         json.dump(state, f)
         f.flush()
         os.fsync(f.fileno())
@@ -51,25 +62,37 @@ def save_resume_point(run, live: Dict, solvers: List, rng: np.random.RandomState
 
 
 def load_resume_point(run, solvers: List, rng: np.random.RandomState) -> Dict:
-    """Load parameters, solver states and the generator; returns the saved state (epoch, rows, ...)."""
+    """Load parameters, solver states and the generator; returns the saved state (epoch, rows, ...).
+
+    resume_check.check_resume_point has vetted the point; the files are read again here, and damage
+    that only a full read finds (truncated arrays) is still reported naming the file."""
     import nnabla as nn
 
-    folder = run.file("checkpoints", FOLDER)
-    if not os.path.isfile(os.path.join(folder, "state.json")):
-        old = folder + ".old"           # killed between the two renames of save_resume_point
-        if os.path.isfile(os.path.join(old, "state.json")):
-            folder = old
-        else:
-            raise UserError(f"run folder '{run.path}' has no resume point (checkpoints/{FOLDER}/).",
-                            fix="resume a folder written by `nncgraph run` after at least one epoch.")
-    with open(os.path.join(folder, "state.json"), encoding="utf-8") as f:
-        state = json.load(f)
-    if state["solvers"] != len(solvers):
-        raise UserError("the project's learning-rate multipliers differ from the resumed run's.",
-                        fix="resume with the project the run was started with (its project.yaml).")
-    nn.load_parameters(os.path.join(folder, "parameters.h5"))
-    for i, (_, solver) in enumerate(solvers):
-        solver.load_states(os.path.join(folder, f"solver_{i}.h5"))
-    r = state["rng"]
-    rng.set_state((r["kind"], np.array(r["keys"], dtype=np.uint32), r["pos"], r["has_gauss"], r["cached"]))
+    folder = find_resume_point(run.path)
+    state = read_state(folder)
+    path = os.path.join(folder, "parameters.h5")
+    try:
+        nn.load_parameters(path)
+        for i, (_, solver) in enumerate(solvers):
+            path = os.path.join(folder, f"solver_{i}.h5")
+            solver.load_states(path)
+        path = os.path.join(folder, STATE)
+        r = state["rng"]
+        rng.set_state((r["kind"], np.array(r["keys"], dtype=np.uint32), r["pos"], r["has_gauss"], r["cached"]))
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+        raise corrupt(path, exc) from None
     return state
+
+
+class ResumeTimer:
+    """When the next in-epoch resume point is due: `training.resume_every` minutes after the last one."""
+
+    def __init__(self, minutes: float):
+        self.seconds = minutes * 60.0
+        self.reset()
+
+    def reset(self) -> None:
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.seconds

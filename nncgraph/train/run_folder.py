@@ -1,4 +1,8 @@
-"""The run folder a user keeps: atomic writes, so a killed run corrupts nothing."""
+"""The run folder a user keeps: atomic writes, so a killed run corrupts nothing.
+
+A run writes only after claiming its folder (run_claim.py); until then nothing
+here creates a file or folder, so a refused run leaves no trace.
+"""
 from __future__ import annotations
 
 import csv
@@ -8,7 +12,7 @@ import os
 import time
 from typing import Dict, List
 
-from ..atomic_files import atomic_write
+from ..atomic_files import atomic_write, temporary_path
 from ..finite_checks import check_saved_parameters
 
 
@@ -16,22 +20,22 @@ class RunFolder:
     METRIC_COLUMNS = ("epoch", "cost", "train_error", "valid_cost", "valid_error", "learning_rate",
                       "train_seconds", "seconds")
 
-    def __init__(self, path: str):
-        # Created on first write, so a run refused for bad input leaves nothing behind.
+    def __init__(self, path: str, unique: bool = False):
+        # Created when claimed, so a run refused for bad input leaves nothing behind.
         self.path = os.path.abspath(path)
+        # `unique`: a name of our choosing; if another run takes it first, the claim picks the next one
+        self.unique = unique
 
     def _ensure(self) -> None:
         os.makedirs(os.path.join(self.path, "checkpoints"), exist_ok=True)
 
     @classmethod
     def new(cls, root: str, name: str) -> "RunFolder":
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = os.path.join(root, name, stamp)
-        suffix = 1
-        while os.path.exists(path):
-            suffix += 1
-            path = os.path.join(root, name, f"{stamp}-{suffix}")
-        return cls(path)
+        return cls(os.path.join(root, name, time.strftime("%Y%m%d-%H%M%S")), unique=True)
+
+    def existing(self, *parts: str) -> str:
+        """A path inside the folder, for reading: creates nothing."""
+        return os.path.join(self.path, *parts)
 
     def file(self, *parts: str) -> str:
         self._ensure()
@@ -57,7 +61,7 @@ class RunFolder:
 
         path = self.file("checkpoints", name)
         check_saved_parameters(params, path)    # a non-finite best/last would pass for a trained model
-        tmp = path + f".tmp-{os.getpid()}.h5"
+        tmp = temporary_path(path, ".h5")
         nn.save_parameters(tmp, params)
         os.replace(tmp, path)
         return path

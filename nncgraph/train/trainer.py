@@ -29,7 +29,9 @@ from .evaluation import attach_monitor
 from .learning_curve import plot_learning_curve
 from .optimizer import applies_weight_decay, base_learning_rate, learning_rate_multipliers, make_solvers
 from .init_from import apply_init_from
-from .resume import load_resume_point, save_resume_point
+from .resume import ResumeTimer, load_resume_point, save_resume_point
+from .resume_check import check_resume_point, describe_run
+from .run_claim import claim_run_folder
 from .run_folder import RunFolder
 from .schedule import learning_rate
 
@@ -81,12 +83,17 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
     live, snapshot = split_parameters(nn)
     trainable = {k: v for k, v in nn.get_parameters().items() if k in live}   # grad_only: frozen ones excluded
     solvers = make_solvers(spec.optimizer, trainable, learning_rate_multipliers(inferred["training"]))
-    monitor = BackgroundMonitor(monitor_graph, live, snapshot, spec.batch_size)
-
-    if project.init_from is not None and not resume:    # a bad source is refused before the folder is written
+    described = describe_run(project, live, {"training": train_data, **({"validation": valid_data}
+                                                                         if valid_data else {})}, inferred["training"])
+    if spec.resume_every <= 0:
+        raise UserError(f"training.resume_every must be more than 0 minutes, got {spec.resume_every:g}.",
+                        location=project.locations.get("training"), fix="e.g. resume_every: 10")
+    if resume:      # everything checkable is checked before the claim, the first write
+        check_resume_point(run, project, described, len(solvers))
+    elif project.init_from is not None:     # a bad source is refused before the folder is written
         apply_init_from(project.init_from, live, log)
-    # the run folder's copy must load from there: its dataset paths are absolute
-    run.write_text("project.yaml", render_yaml(project, absolute_paths=True))
+    claim = claim_run_folder(run, resume=resume)
+    monitor = BackgroundMonitor(monitor_graph, live, snapshot, spec.batch_size)
     loop = _EpochLoop(project, trainer_graph, solvers, train_data)
     rows: List[Dict] = []
     best = {"error": None, "epoch": None}
@@ -108,21 +115,40 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         run.write_metrics(rows)
         log(_epoch_line(row, spec.max_epoch))
 
-    first_epoch = 1
-    if resume:
-        state = load_resume_point(run, solvers, loop.rng)
-        rows.extend(state["rows"])
-        best.update(state["best"])
-        first_epoch = state["epoch"] + 1
-        waiting = dict(state["pending"], _started=time.perf_counter())
-        jobs = _monitor_jobs(spec, train_data, valid_data, state["epoch"])
-        if jobs:
-            monitor.submit(jobs)        # the interrupted epoch's validation, on the restored weights
-        log(f"resuming after epoch {state['epoch']} of {spec.max_epoch}")
+    timer = ResumeTimer(spec.resume_every)
+
+    def save_in_epoch(epoch: int, iteration: int, totals) -> None:
+        nonlocal waiting
+        if not timer.due():
+            return
+        if waiting is not None:     # its snapshot weights would not survive a resume from here
+            finish(waiting)
+            waiting = None
+        save_resume_point(run, live, solvers, loop.epoch_start_state, rows, None, best, described,
+                          {"epoch": epoch, "iteration": iteration, "totals": totals.tolist()})
+        timer.reset()
+
+    first_epoch, partial = 1, None
     try:
+        if resume:
+            state = load_resume_point(run, solvers, loop.rng)
+            rows.extend(state["rows"])
+            best.update(state["best"])
+            first_epoch, partial = state["epoch"] + 1, state.get("in_epoch")
+            if state.get("pending") is not None:
+                waiting = dict(state["pending"], _started=time.perf_counter())
+                jobs = _monitor_jobs(spec, train_data, valid_data, state["epoch"])
+                if jobs:
+                    monitor.submit(jobs)        # the interrupted epoch's validation, on the restored weights
+            where = f"at iteration {partial['iteration']} of epoch {first_epoch}" if partial else \
+                f"after epoch {state['epoch']}"
+            log(f"resuming {where} of {spec.max_epoch}")
+        # the run folder's copy must load from there: its dataset paths are absolute
+        run.write_text("project.yaml", render_yaml(project, absolute_paths=True))
         for epoch in range(first_epoch, spec.max_epoch + 1):
             try:
-                row = loop.run(epoch)
+                row = loop.run(epoch, partial if epoch == first_epoch else None,
+                               lambda iteration, totals, epoch=epoch: save_in_epoch(epoch, iteration, totals))
             except NonFiniteError:
                 if waiting is not None:
                     finish(waiting)     # the last good epoch's validation still belongs in metrics.csv
@@ -130,24 +156,26 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
             if waiting is not None:
                 finish(waiting)
             run.save_parameters("last.h5", live)
-            save_resume_point(run, live, solvers, loop.rng, rows, row, best)
+            save_resume_point(run, live, solvers, loop.rng.get_state(), rows, row, best, described)
+            timer.reset()
             jobs = _monitor_jobs(spec, train_data, valid_data, epoch)
             if jobs:
                 monitor.submit(jobs)
             waiting = row
         if waiting is not None:
             finish(waiting)
+        plot_learning_curve(rows, run.file("learning_curve.png"), project.name)
+        n = len(next(iter(train_data.values())))
+        run.write_json("result.json", {
+            "project": project.name, "epochs": spec.max_epoch, "final": rows[-1],
+            "best_epoch": best["epoch"], "best_valid_error": best["error"],
+            "total_params": inferred["training"].total_params, "total_macs": inferred["training"].total_macs,
+            "seconds": round(time.perf_counter() - start_all, 3),
+            "train_samples": n, "valid_samples": len(next(iter(valid_data.values()))) if valid_data else 0,
+        })
     finally:
         monitor.close()
-    plot_learning_curve(rows, run.file("learning_curve.png"), project.name)
-    n = len(next(iter(train_data.values())))
-    run.write_json("result.json", {
-        "project": project.name, "epochs": spec.max_epoch, "final": rows[-1],
-        "best_epoch": best["epoch"], "best_valid_error": best["error"],
-        "total_params": inferred["training"].total_params, "total_macs": inferred["training"].total_macs,
-        "seconds": round(time.perf_counter() - start_all, 3),
-        "train_samples": n, "valid_samples": len(next(iter(valid_data.values()))) if valid_data else 0,
-    })
+        claim.release()
     return TrainResult(run.path, rows, best["epoch"], best["error"])
 
 
@@ -167,17 +195,25 @@ class _EpochLoop:
         opt = self.spec.optimizer
         self.decay = opt.weight_decay if applies_weight_decay(opt) else 0.0
 
-    def run(self, epoch: int) -> Dict:
+    def run(self, epoch: int, partial: Optional[Dict] = None, on_iteration=None) -> Dict:
+        """`partial`: an in-epoch resume point's {"iteration", "totals"} to continue from (the generator
+        already restored to the epoch's start); `on_iteration(iterations done, totals)` after each
+        iteration but the last."""
         from tqdm import tqdm
 
         spec, batch, n = self.spec, self.spec.batch_size, self.n
         started = time.perf_counter()
+        self.epoch_start_state = self.rng.get_state()
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        # wrap around so every iteration is a full batch; count each sample once
-        order = np.concatenate([order, order[:self.iterations * batch - n]])
-        totals = np.zeros(2, np.float64)     # summed cost and error of this epoch's samples
+        # wrap around so every iteration is a full batch, cyclically (a batch may exceed the
+        # dataset, as in nnabla's CLI); each sample is counted once
+        order = np.resize(order, self.iterations * batch)
+        # summed cost and error of this epoch's samples
+        totals = np.array(partial["totals"], np.float64) if partial else np.zeros(2, np.float64)
+        first = partial["iteration"] if partial else 0
         step, loss, monitor = self.compiled.step, self.compiled.loss, self.compiled.monitor
-        bar = tqdm(range(self.iterations), desc=f"epoch {epoch}/{spec.max_epoch}", leave=False,
+        bar = tqdm(range(first, self.iterations), initial=first, total=self.iterations,
+                   desc=f"epoch {epoch}/{spec.max_epoch}", leave=False,
                    disable=not sys.stderr.isatty(), file=sys.stderr)
         for it in bar:
             idx = order[it * batch:(it + 1) * batch]
@@ -196,6 +232,8 @@ class _EpochLoop:
             totals += column_sums(monitor.d[:min(batch, n - it * batch)])   # wrapped samples not counted
             if not np.isfinite(totals[0]):      # one scalar: the cost stays non-finite once it is
                 raise self._diverged(f"cost became {kind_of(totals[0])}", epoch, it, lr, idx)
+            if on_iteration is not None and it + 1 < self.iterations:
+                on_iteration(it + 1, totals)
         self._check_weights(epoch, lr, order[-batch:])
         cost, error = totals / n
         return {"epoch": epoch, "cost": cost, "learning_rate": lr,

@@ -1,0 +1,177 @@
+"""Whether a resume point can continue with this project, decided before anything is written.
+
+A resume point records what its run was (`describe_run`): the parameters'
+names and shapes, each dataset's CSV and sample count, the device, the
+resolved `w_file` paths and the batch size. `check_resume_point` reads the
+point (without writing a byte) and compares it with what this project gives,
+so `--resume` with another project, on a folder that is not a run, or onto a
+corrupt point stops with one line and leaves the folder as it was.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, List
+
+from ..errors import Location, UserError
+from .run_folder import RunFolder
+
+FOLDER = "resume"
+STATE = "state.json"
+_FIX_PROJECT = "resume with the project the run was started with (its project.yaml), or start a new run."
+
+
+def describe_run(project, params: Dict, datasets: Dict, inferred) -> Dict:
+    """What a resume point must agree with. `datasets`: name -> BoundData."""
+    w_files = {}
+    base = os.path.dirname(project.path)
+    for info in inferred.ordered():
+        for key, value in sorted(info.node.props.items()):
+            if key.endswith("_file") and isinstance(value, str) and value:
+                w_files[f"{info.node.name}.{key}"] = os.path.normpath(os.path.join(base, value))
+    return {
+        "parameters": {name: list(var.shape) for name, var in sorted(params.items())},
+        "datasets": {name: {"csv": project.datasets[name].csv, "samples": data.n_samples}
+                     for name, data in datasets.items()},
+        "context": {"backend": project.context.backend, "device_id": project.context.device_id},
+        "w_files": w_files,
+        "batch_size": project.training.batch_size,
+    }
+
+
+def find_resume_point(path: str) -> str:
+    """The folder holding `path`'s resume point (read-only), or the UserError saying why there is none."""
+    if not os.path.exists(path):
+        raise UserError(f"run folder '{path}' does not exist.",
+                        fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
+    if not os.path.isdir(path):
+        raise UserError(f"'{path}' is a file, not a run folder.",
+                        fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
+    folder = os.path.join(path, "checkpoints", FOLDER)
+    for candidate in (folder, folder + ".old"):     # .old: killed between the two renames of a save
+        if os.path.isfile(os.path.join(candidate, STATE)):
+            return candidate
+    raise UserError(f"run folder '{path}' has no resume point (checkpoints/{FOLDER}/{STATE}), so it is not "
+                    "a run that can be continued.",
+                    fix="resume a folder written by `nncgraph run` after at least one epoch, "
+                        "or start a new run with -o.")
+
+
+def read_state(folder: str) -> Dict:
+    path = os.path.join(folder, STATE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+        _check_fields(state)
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise corrupt(path, exc) from None
+    return state
+
+
+def corrupt(path: str, exc: BaseException) -> UserError:
+    detail = str(exc).strip().rstrip(".")[:200] or type(exc).__name__
+    return UserError(f"resume point file '{path}' is corrupt or truncated ({detail}).", location=Location(path),
+                     fix="continue from a copy of the run folder taken before the damage, or start the run again "
+                         "without --resume.")
+
+
+def _check_fields(state) -> None:
+    if not isinstance(state, dict):
+        raise TypeError("not a JSON object")
+    for key, kind in (("epoch", int), ("rows", list), ("best", dict), ("rng", dict), ("solvers", int)):
+        if not isinstance(state[key], kind):
+            raise TypeError(f"'{key}' is not a {kind.__name__}")
+    if state.get("pending") is not None and not isinstance(state["pending"], dict):
+        raise TypeError("'pending' is not an object")
+    missing = [k for k in ("kind", "keys", "pos", "has_gauss", "cached") if k not in state["rng"]]
+    if missing:
+        raise KeyError(f"rng.{missing[0]}")
+
+
+def h5_shapes(path: str) -> Dict[str, List[int]]:
+    """name -> shape of every array in an nnabla .h5 file; a UserError naming it when unreadable."""
+    import h5py
+
+    shapes: Dict[str, List[int]] = {}
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda name, item: shapes.__setitem__(name, list(item.shape))
+                         if isinstance(item, h5py.Dataset) else None)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise corrupt(path, exc) from None
+    return shapes
+
+
+def check_resume_point(run: RunFolder, project, described: Dict, n_solvers: int) -> str:
+    """Raise a UserError unless `run`'s resume point fits this project; returns its folder."""
+    folder = find_resume_point(run.path)
+    state = read_state(folder)
+    saved = h5_shapes(os.path.join(folder, "parameters.h5"))
+    _compare_parameters(saved, described["parameters"])
+    if state["solvers"] != n_solvers:
+        raise UserError("the project's learning-rate multipliers differ from the resumed run's.", fix=_FIX_PROJECT)
+    for i in range(n_solvers):
+        h5_shapes(os.path.join(folder, f"solver_{i}.h5"))
+    recorded = state.get("run")
+    if isinstance(recorded, dict):      # resume points from before this record are compared by parameters only
+        _compare_record(recorded, described, in_epoch=state.get("in_epoch") is not None)
+    _check_epochs(run, state, project.training.max_epoch)
+    return folder
+
+
+def _compare_parameters(saved: Dict[str, List[int]], here: Dict[str, List[int]]) -> None:
+    problems = [f"'{k}' is {saved[k]} there and {here[k]} here" for k in sorted(set(saved) & set(here))
+                if list(saved[k]) != list(here[k])]
+    problems += [f"'{k}' is only in the run" for k in sorted(set(saved) - set(here))]
+    problems += [f"'{k}' is only in this project" for k in sorted(set(here) - set(saved))]
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+        raise UserError(f"the run's parameters do not match this project's network: {shown}.", fix=_FIX_PROJECT)
+
+
+def _compare_record(recorded: Dict, here: Dict, in_epoch: bool) -> None:
+    for name, was in sorted(recorded.get("datasets", {}).items()):
+        now = here["datasets"].get(name)
+        if now is None:
+            raise UserError(f"the run trained with a `{name}` dataset ({was['csv']}) and this project has none.",
+                            fix=_FIX_PROJECT)
+        if now["csv"] != was["csv"] or now["samples"] != was["samples"]:
+            raise UserError(f"dataset '{name}' is {now['csv']} ({now['samples']} samples) here, but the run used "
+                            f"{was['csv']} ({was['samples']} samples).",
+                            fix="resume with the run's datasets (its project.yaml names them), or start a new run.")
+    extra = sorted(set(here["datasets"]) - set(recorded.get("datasets", {})))
+    if extra:
+        raise UserError(f"this project has a `{extra[0]}` dataset that the run did not have.", fix=_FIX_PROJECT)
+    was, now = recorded.get("context"), here["context"]
+    if was is not None and was != now:
+        raise UserError(f"the run trained on {was['backend']} device {was['device_id']}, and this resume would "
+                        f"continue on {now['backend']} device {now['device_id']}.",
+                        fix=f"resume with --context {was['backend']} --device-id {was['device_id']}.")
+    was_files = recorded.get("w_files", {})
+    for key in sorted(set(was_files) | set(here["w_files"])):
+        if was_files.get(key) != here["w_files"].get(key):
+            layer, prop = key.rsplit(".", 1)
+            raise UserError(f"layer '{layer}' reads `{prop}` from {here['w_files'].get(key, 'no file')} here, but "
+                            f"the run read it from {was_files.get(key, 'no file')}.", fix=_FIX_PROJECT)
+    if in_epoch and recorded.get("batch_size") != here["batch_size"]:
+        raise UserError(f"the run stopped inside an epoch with batch_size {recorded.get('batch_size')}, and this "
+                        f"project has batch_size {here['batch_size']}: the iteration it reached means nothing here.",
+                        fix=f"resume with batch_size: {recorded.get('batch_size')}.")
+
+
+def _check_epochs(run: RunFolder, state: Dict, max_epoch: int) -> None:
+    finished = state["epoch"]
+    if max_epoch < finished or (max_epoch == finished and _completed(run, finished)):
+        raise UserError(f"the run has already trained {finished} epochs, so {max_epoch} epochs "
+                        f"(training.max_epoch or --epochs) leaves nothing to train.",
+                        fix=f"give --epochs {finished + 1} or more to train further.")
+
+
+def _completed(run: RunFolder, finished: int) -> bool:
+    """Whether result.json reports the run ending at `finished` epochs (else it was killed before the end)."""
+    try:
+        with open(run.existing("result.json"), encoding="utf-8") as f:
+            result = json.load(f)
+        return result["epochs"] == finished and result["final"]["epoch"] == finished
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
