@@ -25,6 +25,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..atomic_files import temporary_path
+from ..finite_checks import check_saved_parameters
 from .resume_check import FOLDER, STATE, corrupt, find_resume_point, read_state
 
 
