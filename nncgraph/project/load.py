@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
-from ..errors import Location, UserError, did_you_mean
+from ..errors import Location, UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.base import Prop
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
@@ -44,8 +44,7 @@ def parse_project(text: str, path: str) -> Project:
     _reject_search_declarations(doc, path)
     base = os.path.dirname(os.path.abspath(path))
     name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
-    if not isinstance(name, str) or not name:
-        raise UserError("`name` must be a non-empty string.", location=doc.where("name"), fix="e.g. name: lenet")
+    check_name(name, doc.where("name") if "name" in doc else Location(path, 1))
     networks, net_locs = _networks(doc, path)
     training = _training(_section(doc, "training"), networks)
     return Project(
@@ -55,6 +54,26 @@ def parse_project(text: str, path: str) -> Project:
         units=_units(doc), init_from=_init_from(doc, base),
         context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
+
+
+MAX_NAME_BYTES = 200         # a folder name: file systems allow 255 bytes
+
+
+def check_name(name: Any, where: Location) -> None:
+    """A project's `name` names its run folder (runs/<name>/...), so it must be one safe folder name:
+    nothing a path could climb out of runs/ with."""
+    problem = None
+    if not isinstance(name, str) or not name.strip():
+        problem = f"must be a non-empty string, got {shown(name)}"
+    elif name in (".", "..") or any(c in name for c in "/\\:") or any(ord(c) < 32 or c == "\x7f" for c in name):
+        problem = f"names a folder, so it cannot be {shown(name)} (no /, \\, :, control characters, . or ..)"
+    elif name != name.strip():
+        problem = f"must not start or end with spaces, got {shown(name)}"
+    elif len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        problem = f"is {len(name.encode('utf-8'))} bytes long, more than a folder name may be ({MAX_NAME_BYTES})"
+    if problem:
+        raise UserError(f"the project's `name` {problem}.", location=where,
+                        fix="use letters, digits, - and _, e.g. name: lenet-mnist")
 
 
 # -- helpers ----------------------------------------------------------------
