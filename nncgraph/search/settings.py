@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Optional, Tuple
 
-from ..errors import UserError, shown
+from ..errors import UserError, did_you_mean, shown
 from ..project.sections import MAX_EPOCHS, MAX_SEED
 
 OBJECTIVES = ("error", "error+macs", "error+params")
@@ -116,10 +116,12 @@ def from_project(section) -> SearchSettings:
         raise UserError(f"`search:` must be a mapping of settings, got {shown(section)}.", fix="e.g. search: {trials: 20}")
     known = {"trials", "time_limit", "objective", "sampler", "error_range", "macs_range", "params_range",
              "fidelity", "seed", "epochs", "epoch_budget"}
-    for key in section:
-        if key not in known:
-            raise UserError(f"unknown search setting '{shown(key, quote=False)}'.", location=_located(section, key),
-                            fix=f"use {', '.join(sorted(known))}.")
+    unknown = [k for k in section if k not in known]
+    if unknown:
+        hint = did_you_mean(str(unknown[0]), sorted(known))
+        raise UserError(f"unknown search setting(s): {', '.join(shown(k, quote=False) for k in unknown)}.",
+                        location=_located(section, unknown[0]),
+                        fix=(hint + " " if hint else "") + f"Use {', '.join(sorted(known))}.")
     key = None
     try:
         s = SearchSettings()
