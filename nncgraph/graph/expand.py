@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
-from ..errors import UserError, did_you_mean
+from ..errors import UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.base import Prop
 from ..project.located_yaml import LocatedDict
@@ -197,6 +197,10 @@ class _Expander:
         where = dict(location=spec.location, layer=spec.name, layer_type="Unit")
         raw: LocatedDict = spec.raw
         unit_name = spec.props.get("unit")
+        if unit_name is not None and not isinstance(unit_name, str):
+            raise UserError(f"`unit:` must name a unit, got {shown(unit_name)}.", **where,
+                            fix=f"write the unit's name as text, e.g. unit: '{unit_name}'" if isinstance(
+                                unit_name, (int, float)) else "e.g. unit: Block")
         if unit_name not in self.units:
             hint = did_you_mean(str(unit_name), self.units)
             raise UserError(f"unit '{unit_name}' is not defined." if unit_name else "has no `unit:`.", **where,

@@ -108,7 +108,7 @@ def _check_power(base, exponent, written, where) -> None:
     """Refuse a power whose result would be too large before computing it: `99 ** 99 ** 99` would
     take Python forever and all memory."""
     if isinstance(exponent, int) and abs(base) >= 2 and exponent * math.log2(abs(base)) > MAX_VALUE_BITS:
-        raise UserError(f"{shown(written)} is astronomically large (about 10^{exponent * math.log10(abs(base)):.3g}).",
+        raise UserError(f"{shown(written)} is astronomically large (about 10^{exponent * math.log10(abs(base)):,.0f}).",
                         location=where, fix=f"a layer value must stay below 2^{MAX_VALUE_BITS}; use smaller "
                         "arguments or exponents.")
 

@@ -25,14 +25,30 @@ UNIT_KEYS = ("args", "inputs", "layers", "output")
 
 
 def load_project(path: str) -> Project:
+    return parse_project(read_project_text(path), path)
+
+
+def read_project_text(path: str) -> str:
+    """The text of a project file; what keeps it from being read is said as it is."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         raise UserError(f"project file '{path}' does not exist.", fix="check the path.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read project file '{path}': {exc}.", fix="check the file.") from None
-    return parse_project(text, path)
+    except IsADirectoryError:
+        raise UserError(f"project file '{path}' is a directory.", fix="give the .yaml file inside it.") from None
+    except OSError as exc:
+        raise UserError(f"cannot read project file '{path}': {exc.strerror or exc}.",
+                        fix="check the file and its permissions.") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        what = "a binary file, not text" if b"\0" in data[:8192] else "not UTF-8 text"
+        raise UserError(f"project file is {what}: byte 0x{data[exc.start]:02x} cannot be read.",
+                        location=Location(path, line, column),
+                        fix="save the file as UTF-8 (a project file is YAML text).") from None
 
 
 def parse_project(text: str, path: str) -> Project:
@@ -188,6 +204,9 @@ def _layers(items: LocatedList, later=None) -> List[LayerSpec]:
             raise UserError("each layer must be a mapping with a `type`.", location=where,
                             fix="e.g. - {type: ReLU}")
         type_name = item["type"]
+        if not isinstance(type_name, str):
+            raise UserError(f"a layer's `type` must be a layer type name, got {shown(type_name)}.",
+                            location=item.where("type"), fix="e.g. type: Convolution (`nncgraph layers` lists them)")
         structural = type_name in STRUCTURAL_TYPES
         if not structural:
             try:
@@ -328,9 +347,9 @@ def _typed_block(raw, parent: LocatedDict, key: str, table: Dict[str, dict], def
         raise UserError(f"`{key}` must be a mapping with a `type`.", location=parent.where(key),
                         fix=f"e.g. {key}: {{type: {next(iter(table))}}}")
     kind = raw.get("type", default_type)
-    if kind not in table:
+    if not isinstance(kind, str) or kind not in table:
         hint = did_you_mean(str(kind), table)
-        raise UserError(f"unknown {key} type '{kind}'.", location=raw.where("type"),
+        raise UserError(f"unknown {key} type {shown(kind)}.", location=raw.where("type"),
                         fix=(hint + " " if hint else "") + f"Choose one of: {', '.join(table)}.")
     return kind, raw
 

@@ -143,19 +143,24 @@ class _Loader(yaml.SafeLoader):
 
     # -- constructing ------------------------------------------------------------------------
     def construct_located_mapping(self, node):
+        explicit = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
         self.flatten_mapping(node)
+        merged = len(node.value) - explicit       # `<<: *base` pairs come first; the mapping's own keys override them
         out = LocatedDict()
         out.file, out.line, out.column = self.file, node.start_mark.line + 1, node.start_mark.column + 1
         out.key_positions = {}
-        for key_node, value_node in node.value:
+        own = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             key = self.construct_object(key_node, deep=True)
             pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise UserError(f"a mapping key must be a plain name, got {shown(key)}.",
                                 location=Location(self.file, *pos), fix="write `name: value`.")
-            if key in out:
+            if index >= merged and key in own:
                 raise UserError(f"key '{shown(key, quote=False)}' appears twice in one mapping.",
                                 location=Location(self.file, *pos), fix="keep one of them.")
+            if index >= merged:
+                own.add(key)
             out[key] = self.construct_object(value_node, deep=True)
             out.key_positions[key] = pos
         return out
