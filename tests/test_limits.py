@@ -457,3 +457,17 @@ def test_a_project_path_that_is_a_directory_says_so(tmp_path):
 def test_a_file_that_is_not_a_mapping_is_refused(text):
     with pytest.raises(UserError, match="must be a mapping"):
         parse_project(text, "p.yaml")
+
+
+def test_the_cyclic_collector_waits_while_check_walks_the_layers(monkeypatch):
+    """Its full passes rescan every live object, which made check superlinear in the layer count."""
+    import gc
+
+    from nncgraph.cli import network_table
+
+    seen = []
+    real = network_table.infer
+    monkeypatch.setattr(network_table, "infer", lambda *a: seen.append(gc.isenabled()) or real(*a))
+    checked(project(NETWORK))
+    assert seen and not any(seen)
+    assert gc.isenabled()
