@@ -61,6 +61,7 @@ benchmark: $(STAMP) data/mnist/train.csv
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_loader.py
 	$(PY) benchmarks/bench_search.py
+	$(PY) benchmarks/bench_check.py
 
 docs: $(STAMP)
 	$(VENV)/bin/nncgraph layers --markdown > docs/layers.md

@@ -80,3 +80,19 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     if not close:
         return ""
     return "Did you mean " + ", ".join(f"'{c}'" for c in close) + "?"
+
+
+MAX_SHOWN = 200     # characters of a user's value that a message quotes
+
+
+def shown(value, quote: bool = True, limit: int = MAX_SHOWN) -> str:
+    """A user's value as a message quotes it: its repr (or str, `quote=False`), cut to `limit`
+    characters, so a megabyte string or a huge list never floods the one-line error.
+
+    >>> print(shown("x" * 1000)[-25:])
+    xxx... (1,002 characters)
+    """
+    text = repr(value) if quote else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"

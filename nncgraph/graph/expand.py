@@ -16,17 +16,17 @@ After expansion every layer names its inputs, so the IR needs no defaults.
 """
 from __future__ import annotations
 
-import ast
-import operator
-import re
-from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import replace
+from typing import Dict, List, Optional, Tuple
 
-from ..errors import Location, UserError, did_you_mean
+from ..errors import UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.base import Prop
-from ..project.located_yaml import LocatedDict, LocatedList
+from ..project.located_yaml import LocatedDict
 from ..project.model import LayerSpec, UnitSpec
+from .expressions import (evaluate_shapes, has_shape_expression, no_shape_expressions,
+                          shape_expressions, substitute)
+from .limits import LayerCounter, check_layer_count, typed
 from .recurrent import recurrent_block
 
 UNIT_PROPS = {
@@ -54,6 +54,14 @@ class _Expander:
         self.shapes: Dict[str, Tuple[int, ...]] = {}     # output shapes of `out`, inferred as `$input_shape` needs
         self.unshaped: List[LayerSpec] = []
         self.seen = 0                                     # how much of `out` went into the two above
+        self.counter = LayerCounter(units, MAX_DEPTH)
+
+    def add(self, spec: LayerSpec) -> None:
+        """Every expanded layer comes here: the counts checked before each repeat are estimates (an
+        argument's repeat count, recurrent steps), so the total is held to the limit as it grows."""
+        check_layer_count(len(self.out), 1, "counting as they are expanded", location=spec.location,
+                          layer=spec.name, layer_type=spec.type)
+        self.out.append(spec)
 
     def block(self, specs, *, prefix, scope, aliases, previous, stack) -> Optional[str]:
         """Expand one layer list; returns the global name of its last output.
@@ -70,7 +78,7 @@ class _Expander:
         for spec in specs:      # this list's plain layers may be named before they appear; they shadow outer names
             depth += (spec.type in OPENERS) - (spec.type in CLOSERS)
             if spec.type in STRUCTURE and spec.type != "Unit":     # their values are checked before any input
-                _no_shape_expressions(spec)
+                no_shape_expressions(spec)
             if depth == 0 and spec.type not in STRUCTURE:
                 aliases[spec.name] = prefix + spec.name
         i = 0
@@ -101,7 +109,7 @@ class _Expander:
                 raise UserError(f"{spec.type} without a matching start before it.", location=spec.location,
                                 layer=spec.name, layer_type=spec.type, fix="add the start of the block, or remove this.")
             inputs = self.inputs(spec, aliases, previous)
-            if any(_has_shape_expression(v) for v in spec.props.values()):
+            if any(has_shape_expression(v) for v in spec.props.values()):
                 spec = self.with_input_shape(spec, inputs, prefix)
             if spec.type == "Unit":
                 previous = self.unit(spec, inputs, prefix=prefix, scope=scope, stack=stack)
@@ -111,7 +119,7 @@ class _Expander:
                 if scope is not None and "parameter_scope" in _layer_props(spec):
                     props["parameter_scope"] = scope + props.get("parameter_scope", spec.name)
                 previous = prefix + spec.name
-                self.out.append(replace(spec, name=previous, props=props, inputs=inputs))
+                self.add(replace(spec, name=previous, props=props, inputs=inputs))
             i += 1
         return previous, aliases
 
@@ -139,26 +147,26 @@ class _Expander:
     def with_input_shape(self, spec: LayerSpec, inputs: List[str], prefix: str) -> LayerSpec:
         """The spec with its `$input_shape` expressions evaluated (and, for a layer, its values checked)."""
         where = dict(layer=prefix + spec.name, layer_type=spec.type)     # which instance's input it was
-        first = next(v for v in _shape_expressions(spec.props))
+        first = next(v for v in shape_expressions(spec.props))
         if not inputs:
             raise UserError(f"'{first.written}' reads the shape of the layer's input, but a {spec.type} takes no "
                             "input.", location=first.where, **where,
                             fix="use $input_shape only in layers that have an input, or write the number.")
-        shape = self.output_shape(inputs[0], where, first)
+        shape = self.output_shape(inputs[0], where, f"'{first.written}'", first.where)
         props = {}
         for key, value in spec.props.items():
-            props[key] = _evaluate_shapes(value, shape, where)
-            if spec.type != "Unit" and _has_shape_expression(value):
+            props[key] = evaluate_shapes(value, shape, where)
+            if spec.type != "Unit" and has_shape_expression(value):
                 try:        # the loader left these unchecked (parse_layer_list's `later`)
                     props[key] = get_layer(spec.type).props[key].coerce(props[key])
                 except ValueError as exc:
-                    written = next(_shape_expressions({key: value})).written
+                    written = next(shape_expressions({key: value})).written
                     raise UserError(f"property '{key}' is {props[key]!r} ('{written}' for the input shape "
                                     f"{list(shape)}), but it {exc}.", location=spec.raw.where(key), **where,
                                     fix=get_layer(spec.type).props[key].doc) from None
         return replace(spec, props=props)
 
-    def output_shape(self, name: str, where: Dict[str, str], expression: "ShapeExpression") -> Tuple[int, ...]:
+    def output_shape(self, name: str, where: Dict[str, str], reader: str, location) -> Tuple[int, ...]:
         """The output shape of the already expanded layer `name`.
 
         Units are expanded before the shape pass, so this runs the pass's per-layer rules over the
@@ -179,8 +187,8 @@ class _Expander:
                     waiting.append(spec)
             self.unshaped = waiting
         if name not in self.shapes:
-            raise UserError(f"'{expression.written}' needs the shape of its input '{name}', which is not known yet: "
-                            "that layer, or one it reads, comes after this one.", location=expression.where, **where,
+            raise UserError(f"{reader} needs the shape of its input '{name}', which is not known yet: "
+                            "that layer, or one it reads, comes after this one.", location=location, **where,
                             fix="move the input's layers before this layer, or write the number.")
         return self.shapes[name]
 
@@ -189,6 +197,10 @@ class _Expander:
         where = dict(location=spec.location, layer=spec.name, layer_type="Unit")
         raw: LocatedDict = spec.raw
         unit_name = spec.props.get("unit")
+        if unit_name is not None and not isinstance(unit_name, str):
+            raise UserError(f"`unit:` must name a unit, got {shown(unit_name)}.", **where,
+                            fix=f"write the unit's name as text, e.g. unit: '{unit_name}'" if isinstance(
+                                unit_name, (int, float)) else "e.g. unit: Block")
         if unit_name not in self.units:
             hint = did_you_mean(str(unit_name), self.units)
             raise UserError(f"unit '{unit_name}' is not defined." if unit_name else "has no `unit:`.", **where,
@@ -224,13 +236,17 @@ class _Expander:
                             f"got {len(inputs)}.", **where, fix="set `input:` to that many layer names.")
         from ..project.load import parse_layer_list
         repeat = spec.props.get("repeat", 1)
+        body_layers = self.counter.of_unit(unit_name, stack)
+        check_layer_count(len(self.out), repeat * body_layers, f"repeat: {repeat:,} of unit '{unit_name}', which "
+                          f"has {body_layers:,} layers", location=raw.where("repeat") if "repeat" in raw else
+                          spec.location, layer=spec.name, layer_type="Unit")
         current = inputs
         for i in range(1, repeat + 1):
             name = spec.name if repeat == 1 else f"{spec.name}_{i}"
             own_scope = spec.props.get("parameter_scope", spec.name)
             if repeat > 1:          # repetitions never share parameters
                 own_scope = f"{own_scope}_{i}"
-            body = parse_layer_list(substitute(unit.layers, args, unit_name), later=_has_shape_expression)
+            body = parse_layer_list(substitute(unit.layers, args, unit_name), later=has_shape_expression)
             aliases = {local: ref for local, ref in zip(unit.inputs, current)}
             out = self.block(body, prefix=f"{prefix}{name}/", scope=f"{scope or ''}{own_scope}/", aliases=aliases,
                              previous=current[0], stack=stack + (unit_name,))
@@ -253,6 +269,9 @@ class _Expander:
         if unknown:
             raise UserError(f"unknown property '{unknown[0]}'.", location=start.location, layer=start.name,
                             layer_type="RepeatStart", fix="RepeatStart takes `times`; RepeatEnd takes nothing.")
+        body_layers = self.counter.of_layers(typed(body), stack)
+        check_layer_count(len(self.out), times * body_layers, f"times: {times:,} of {body_layers:,} layers",
+                          location=start.location, layer=start.name, layer_type="RepeatStart")
         current = self.inputs(start, aliases, previous)[0]
         for i in range(1, times + 1):
             inner = dict(aliases)
@@ -283,125 +302,6 @@ def _layer_props(spec):
 def _takes_no_input(spec) -> bool:
     n = get_layer(spec.type).n_inputs
     return (n if isinstance(n, int) else n[0]) == 0
-
-
-# -- argument substitution -------------------------------------------------------
-_ARG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
-        ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow}
-INPUT_SHAPE = "input_shape"         # `$input_shape[i]`: reserved, never an argument
-_EXPRESSION_FIX = ("use an argument ($maps), axis i of the layer's input shape ($input_shape[i]), or arithmetic "
-                   "of them and numbers ($input_shape[0] // $ratio).")
-
-
-@dataclass(frozen=True)
-class ShapeExpression:
-    """A unit value that reads its layer's input shape, so it waits (arguments already substituted)
-    until the layer is expanded and its input known."""
-
-    expression: str                 # Python arithmetic over numbers and `input_shape[i]`
-    written: str                    # as in the project file, for messages
-    where: Optional[Location]
-
-    def __repr__(self) -> str:      # if one is ever shown, show what the user wrote
-        return self.written
-
-
-def substitute(value: Any, args: Dict[str, Any], unit: str, where: Location = None) -> Any:
-    """A copy of a YAML value with `$arg` (or an arithmetic expression of args, `$maps * 4`) replaced;
-    a value using `$input_shape` becomes a `ShapeExpression`."""
-    if isinstance(value, LocatedDict):
-        out = LocatedDict()
-        out.file, out.line, out.column, out.key_positions = value.file, value.line, value.column, value.key_positions
-        for k, v in value.items():
-            out[k] = substitute(v, args, unit, value.where(k))
-        return out
-    if isinstance(value, LocatedList):
-        out = LocatedList(substitute(v, args, unit, value.where(i)) for i, v in enumerate(value))
-        out.file, out.line, out.column, out.item_positions = value.file, value.line, value.column, \
-            value.item_positions
-        return out
-    if isinstance(value, str) and "$" in value:
-        whole = _ARG.fullmatch(value.strip())
-        names = _ARG.findall(value)
-        for n in names:
-            if n not in args and n != INPUT_SHAPE:
-                hint = did_you_mean(n, list(args) + [INPUT_SHAPE])
-                raise UserError(f"'${n}' is not an argument of unit '{unit}'.", location=where,
-                                fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(args) or 'none'} "
-                                "(and $input_shape[i], axis i of the layer's input shape).")
-        if INPUT_SHAPE in names:
-            return ShapeExpression(_ARG.sub(lambda m: INPUT_SHAPE if m.group(1) == INPUT_SHAPE
-                                            else repr(args[m.group(1)]), value), value, where)
-        if whole:
-            return args[whole.group(1)]
-        return _evaluate(_ARG.sub(lambda m: repr(args[m.group(1)]), value), value, where)
-    return value
-
-
-def _evaluate(expression: str, written: str, where, shape: Optional[Tuple[int, ...]] = None) -> Any:
-    def walk(node):
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if shape is not None and isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                and node.value.id == INPUT_SHAPE:
-            return _axis(node.slice, shape, written, where)
-        raise ValueError
-    try:
-        result = walk(ast.parse(expression, mode="eval"))
-    except (ValueError, SyntaxError, ZeroDivisionError, TypeError):
-        raise UserError(f"cannot evaluate '{written}'.", location=where, fix=_EXPRESSION_FIX) from None
-    return int(result) if isinstance(result, float) and result.is_integer() else result
-
-
-def _axis(index, shape, written, where) -> int:
-    if not (isinstance(index, ast.Constant) and isinstance(index.value, int) and not isinstance(index.value, bool)
-            and index.value >= 0):
-        raise UserError(f"'{written}': the index of $input_shape must be a whole number, 0 or more.",
-                        location=where, fix="e.g. $input_shape[0], the input's channels.")
-    if index.value >= len(shape):
-        raise UserError(f"'{written}' reads axis {index.value} of the layer's input shape {list(shape)}, which has "
-                        f"{len(shape)} ax{'is' if len(shape) == 1 else 'es'}.", location=where,
-                        fix=f"use an axis from 0 to {len(shape) - 1} ($input_shape[0] is the first axis after the "
-                            "batch axis: the channels of an image).")
-    return shape[index.value]
-
-
-def _has_shape_expression(value) -> bool:
-    return isinstance(value, ShapeExpression) or \
-        (isinstance(value, list) and any(isinstance(v, ShapeExpression) for v in value))
-
-
-def _shape_expressions(props: Dict[str, Any]):
-    for value in props.values():
-        for v in (value if isinstance(value, list) else [value]):
-            if isinstance(v, ShapeExpression):
-                yield v
-
-
-def _evaluate_shapes(value, shape, where) -> Any:
-    try:
-        if isinstance(value, ShapeExpression):
-            return _evaluate(value.expression, value.written, value.where, shape)
-        if isinstance(value, list) and _has_shape_expression(value):
-            return [_evaluate_shapes(v, shape, where) for v in value]
-    except UserError as exc:
-        raise exc.with_context(**where) from None
-    return value
-
-
-def _no_shape_expressions(spec: LayerSpec) -> None:
-    for expression in _shape_expressions(spec.props):
-        raise UserError(f"'{expression.written}': a {spec.type} cannot read $input_shape.", location=expression.where,
-                        layer=spec.name, layer_type=spec.type,
-                        fix="use $input_shape in a layer's (or a Unit instance's) values; write a number or a unit "
-                            "argument here.")
 
 
 def _layer_output_shape(spec: LayerSpec, in_shapes) -> Tuple[int, ...]:

@@ -5,12 +5,15 @@ layer, default inputs are the previous layer, and there is no cycle.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
 from ..errors import Location, UserError, did_you_mean
 from ..layers import Layer, get_layer
 from ..project.model import LayerSpec
+
+MAX_CYCLE_NAMES = 10      # a message names this many layers of a cycle, then counts the rest
 
 
 @dataclass(frozen=True)
@@ -94,18 +97,33 @@ def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
 
 
 def _topological(nodes: List[Node]) -> List[Node]:
-    """Kahn's algorithm, keeping the written order among ready nodes."""
-    pending = {n.name: set(n.inputs) for n in nodes}
-    done, order = set(), []
-    while len(order) < len(nodes):
-        ready = [n for n in nodes if n.name not in done and pending[n.name] <= done]
-        if not ready:
-            stuck = [n for n in nodes if n.name not in done]
-            cycle = " -> ".join(n.name for n in stuck)
-            first = stuck[0]
-            raise UserError(f"the layers {cycle} feed each other in a cycle.", location=first.location,
-                            layer=first.name, layer_type=first.type,
-                            fix="a network must be acyclic; point one `input:` at an earlier layer.")
-        order.append(ready[0])
-        done.add(ready[0].name)
+    """Kahn's algorithm, keeping the written order among ready nodes.
+
+    Ready nodes wait in a heap of written positions, so the order is the one a scan for "the first
+    ready node" gives, in O(n log n): a scan per node made `check` quadratic in the layer count."""
+    waiting = [len(set(n.inputs)) for n in nodes]         # inputs not yet placed
+    readers: Dict[str, List[int]] = {}
+    for i, n in enumerate(nodes):
+        for ref in set(n.inputs):
+            readers.setdefault(ref, []).append(i)
+    ready = [i for i, count in enumerate(waiting) if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(nodes[i])
+        for j in readers.get(nodes[i].name, ()):
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                heapq.heappush(ready, j)
+    if len(order) < len(nodes):
+        placed = {n.name for n in order}
+        stuck = [n for n in nodes if n.name not in placed]
+        shown = stuck[:MAX_CYCLE_NAMES]
+        cycle = " -> ".join(n.name for n in shown) + (f" (and {len(stuck) - len(shown)} more)"
+                                                      if len(stuck) > len(shown) else "")
+        first = stuck[0]
+        raise UserError(f"the layers {cycle} feed each other in a cycle.", location=first.location,
+                        layer=first.name, layer_type=first.type,
+                        fix="a network must be acyclic; point one `input:` at an earlier layer.")
     return order

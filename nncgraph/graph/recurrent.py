@@ -15,6 +15,7 @@ from typing import Dict, List
 from ..errors import UserError
 from ..layers.base import Prop
 from ..project.model import LayerSpec
+from .limits import check_layer_count, typed
 
 RECURRENT_PROPS = {
     "RecurrentInput": {"axis": Prop("uint", 0, "Time axis of the input (0 = first after the batch).", "Axis")},
@@ -51,7 +52,8 @@ def _props(spec: LayerSpec) -> Dict:
 def recurrent_block(expander, start: LayerSpec, body: List[LayerSpec], end: LayerSpec, *, prefix, scope, aliases,
                     previous, stack) -> str:
     source = expander.inputs(start, aliases, previous)[0]
-    shape = _shape_of(expander.out, source)
+    shape = expander.output_shape(source, dict(layer=start.name, layer_type=start.type), "the recurrent block",
+                                  start.location)
     axis = _props(start)["axis"]
     if axis >= len(shape):
         raise UserError(f"axis {axis} is out of range for the input shape {list(shape)}.", location=start.location,
@@ -71,6 +73,9 @@ def recurrent_block(expander, start: LayerSpec, body: List[LayerSpec], end: Laye
     initial = {d.name: _initial(expander, d, delay_props[d.name], prefix) for d in delays}
     out_name = end.inputs[0] if end.inputs else None
     step_outputs, last_step = [], None
+    body_layers = expander.counter.of_layers(typed(body), stack) + 2       # each step adds a Slice and a Reshape
+    check_layer_count(len(expander.out), steps * body_layers, f"{steps:,} time steps of {body_layers:,} layers",
+                      location=start.location, layer=start.name, layer_type=start.type)
     for t in range(steps):
         step = f"{prefix}{start.name}_{t}"
         _emit(expander, LayerSpec("Slice", f"{step}/slice", {
@@ -113,13 +118,4 @@ def _initial(expander, delay: LayerSpec, p, prefix) -> str:
 
 
 def _emit(expander, spec: LayerSpec) -> None:
-    expander.out.append(spec)
-
-
-def _shape_of(specs: List[LayerSpec], name: str):
-    """The output shape of an already expanded layer (shape inference of what exists so far)."""
-    from .ir import build_graph
-    from .shape_pass import infer
-
-    graph = build_graph("partial", list(specs))
-    return infer(graph, "training").info[name].out_shape
+    expander.add(spec)

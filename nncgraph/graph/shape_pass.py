@@ -1,13 +1,16 @@
 """The shape + cost pass: every node gets input/output shapes, parameters and
-multiply-adds. Pure Python; `nncgraph check` runs only this."""
+multiply-adds. Pure Python; `nncgraph check` runs only this. Parameters and activation memory are
+totalled as it goes, and a network beyond any machine is refused at the layer that crosses the limit
+(graph/limits.py), before anything is built."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Dict, List, Tuple
 
 from ..errors import UserError
-from ..layers.base import ParamSpec, Shape
+from ..layers.base import ParamSpec, Shape, size_of
 from .ir import Graph, Node
+from .limits import SizeTracker
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class InferredGraph:
 
 def infer(graph: Graph, variant: str) -> InferredGraph:
     info: Dict[str, NodeInfo] = {}
+    sizes = SizeTracker()
     for node in graph.nodes:
         layer = node.layer
         in_shapes = tuple(info[i].out_shape for i in node.inputs)
@@ -74,6 +78,9 @@ def infer(graph: Graph, variant: str) -> InferredGraph:
             raise node.error(exc) from None
         scope = node.props.get("parameter_scope")
         full = tuple(replace(p, name=f"{scope}/{p.name}") for p in params)
+        too_large = sizes.add(full, size_of(out))
+        if too_large:
+            raise node.error(too_large)
         info[node.name] = NodeInfo(node, in_shapes, out, full, macs)
     _check_shared(graph, info)
     return InferredGraph(graph, variant, info)

@@ -9,12 +9,15 @@ nnabla: `emit` receives the nnabla modules through `EmitContext`, so `check`,
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import ShapeError, UserError
+from ..errors import ShapeError, UserError, shown
 
 Shape = Tuple[int, ...]
+# Integers beyond int64 fit no tensor, index or counter that nnabla or numpy keep; a larger value is a typo.
+MAX_INT = 2 ** 63 - 1
 
 # Property kinds, with the JSON Schema each one maps to.
 _KIND_SCHEMA = {
@@ -45,12 +48,15 @@ class Prop:
     nnc: str = ""                     # NNC's property name, e.g. "OutMaps"
     options: Tuple[str, ...] = ()     # for kind "option"
     derived: str = ""                 # how a None default is computed
+    maximum: Optional[int] = None     # for integer kinds: the largest value that makes sense
 
     def json_schema(self) -> dict:
         if self.kind == "option":
             schema = {"enum": list(self.options)}
         else:
             schema = dict(_KIND_SCHEMA[self.kind])
+            if self.maximum is not None and self.kind in ("int", "uint", "pint"):
+                schema["maximum"] = self.maximum
             if self.kind in ("ints", "uints", "pints"):
                 # NNC writes a one-element array as a bare number ("OutShape=10").
                 item = dict(schema["items"])
@@ -68,26 +74,27 @@ class Prop:
         kind = self.kind
         if kind == "option":
             if value not in self.options:
-                raise ValueError(f"must be one of {', '.join(map(repr, self.options))}, got {value!r}")
+                raise ValueError(f"must be one of {', '.join(map(repr, self.options))}, got {shown(value)}")
             return value
         if kind == "bool":
             if not isinstance(value, bool):
-                raise ValueError(f"must be true or false, got {value!r}")
+                raise ValueError(f"must be true or false, got {shown(value)}")
             return value
         if kind == "str":
             if not isinstance(value, str):
-                raise ValueError(f"must be a string, got {value!r}")
+                raise ValueError(f"must be a string, got {shown(value)}")
             return value
         if kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"must be a number, got {value!r}")
-            return float(value)
+            return _check_float(value)
         if kind in ("int", "uint", "pint"):
-            return _check_int(value, kind)
+            value = _check_int(value, kind)
+            if self.maximum is not None and value > self.maximum:
+                raise ValueError(f"must be at most {self.maximum:,}, got {value:,}")
+            return value
         # integer arrays; a bare integer is a one-element array, as in NNC
         items = [value] if isinstance(value, int) and not isinstance(value, bool) else value
         if not isinstance(items, (list, tuple)) or not items:
-            raise ValueError(f"must be a list of integers such as [3, 3], got {value!r}")
+            raise ValueError(f"must be a list of integers such as [3, 3], got {shown(value)}")
         return [_check_int(v, kind[:-1]) for v in items]
 
 
@@ -136,20 +143,44 @@ class FloatsProp(Prop):
             try:
                 items = [float(v) for v in value.split(",")]
             except ValueError:
-                raise ValueError(f"must be numbers such as [0.5, 1.0] or \"0.5,1.0\", got {value!r}") from None
+                raise ValueError(f"must be numbers such as [0.5, 1.0] or \"0.5,1.0\", got {shown(value)}") from None
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             items = [value]
         if (not isinstance(items, (list, tuple)) or not items
                 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in items)):
-            raise ValueError(f"must be a list of numbers such as [0.5, 1.0], got {value!r}")
+            raise ValueError(f"must be a list of numbers such as [0.5, 1.0], got {shown(value)}")
         if self.length and len(items) != self.length:
             raise ValueError(f"must hold {self.length} numbers, got {len(items)}")
-        return [float(v) for v in items]
+        return [_check_float(v) for v in items]
+
+
+def _check_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = " (write a number such as 0.001 or 1.0e-3)" if isinstance(value, str) and _looks_numeric(value) else ""
+        raise ValueError(f"must be a number, got {shown(value)}{hint}")
+    try:
+        number = float(value)
+    except OverflowError:       # an integer of hundreds of digits
+        raise ValueError(f"must be a number a float can hold, got {shown(value, limit=40)}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"must be a finite number, got {value}")
+    return number
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _check_int(value: Any, kind: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be an integer, got {value!r}")
+        whole = isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INT
+        raise ValueError(f"must be an integer, got {shown(value)}" + (f" (write {int(value)})" if whole else ""))
+    if abs(value) > MAX_INT:
+        raise ValueError(f"must be below 2^63, got {shown(value, limit=40)}")
     if kind == "uint" and value < 0:
         raise ValueError(f"must be 0 or more, got {value}")
     if kind == "pint" and value < 1:

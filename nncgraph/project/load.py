@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
-from ..errors import Location, UserError, did_you_mean
+from ..errors import Location, UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.base import Prop
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
@@ -25,14 +25,30 @@ UNIT_KEYS = ("args", "inputs", "layers", "output")
 
 
 def load_project(path: str) -> Project:
+    return parse_project(read_project_text(path), path)
+
+
+def read_project_text(path: str) -> str:
+    """The text of a project file; what keeps it from being read is said as it is."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except FileNotFoundError:
         raise UserError(f"project file '{path}' does not exist.", fix="check the path.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read project file '{path}': {exc}.", fix="check the file.") from None
-    return parse_project(text, path)
+    except IsADirectoryError:
+        raise UserError(f"project file '{path}' is a directory.", fix="give the .yaml file inside it.") from None
+    except OSError as exc:
+        raise UserError(f"cannot read project file '{path}': {exc.strerror or exc}.",
+                        fix="check the file and its permissions.") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        what = "a binary file, not text" if b"\0" in data[:8192] else "not UTF-8 text"
+        raise UserError(f"project file is {what}: byte 0x{data[exc.start]:02x} cannot be read.",
+                        location=Location(path, line, column),
+                        fix="save the file as UTF-8 (a project file is YAML text).") from None
 
 
 def parse_project(text: str, path: str) -> Project:
@@ -44,8 +60,7 @@ def parse_project(text: str, path: str) -> Project:
     _reject_search_declarations(doc, path)
     base = os.path.dirname(os.path.abspath(path))
     name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
-    if not isinstance(name, str) or not name:
-        raise UserError("`name` must be a non-empty string.", location=doc.where("name"), fix="e.g. name: lenet")
+    check_name(name, doc.where("name") if "name" in doc else Location(path, 1))
     networks, net_locs = _networks(doc, path)
     training = _training(_section(doc, "training"), networks)
     return Project(
@@ -55,6 +70,26 @@ def parse_project(text: str, path: str) -> Project:
         units=_units(doc), init_from=_init_from(doc, base),
         context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
+
+
+MAX_NAME_BYTES = 200         # a folder name: file systems allow 255 bytes
+
+
+def check_name(name: Any, where: Location) -> None:
+    """A project's `name` names its run folder (runs/<name>/...), so it must be one safe folder name:
+    nothing a path could climb out of runs/ with."""
+    problem = None
+    if not isinstance(name, str) or not name.strip():
+        problem = f"must be a non-empty string, got {shown(name)}"
+    elif name in (".", "..") or any(c in name for c in "/\\:") or any(ord(c) < 32 or c == "\x7f" for c in name):
+        problem = f"names a folder, so it cannot be {shown(name)} (no /, \\, :, control characters, . or ..)"
+    elif name != name.strip():
+        problem = f"must not start or end with spaces, got {shown(name)}"
+    elif len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        problem = f"is {len(name.encode('utf-8'))} bytes long, more than a folder name may be ({MAX_NAME_BYTES})"
+    if problem:
+        raise UserError(f"the project's `name` {problem}.", location=where,
+                        fix="use letters, digits, - and _, e.g. name: lenet-mnist")
 
 
 # -- helpers ----------------------------------------------------------------
@@ -169,6 +204,9 @@ def _layers(items: LocatedList, later=None) -> List[LayerSpec]:
             raise UserError("each layer must be a mapping with a `type`.", location=where,
                             fix="e.g. - {type: ReLU}")
         type_name = item["type"]
+        if not isinstance(type_name, str):
+            raise UserError(f"a layer's `type` must be a layer type name, got {shown(type_name)}.",
+                            location=item.where("type"), fix="e.g. type: Convolution (`nncgraph layers` lists them)")
         structural = type_name in STRUCTURAL_TYPES
         if not structural:
             try:
@@ -309,9 +347,9 @@ def _typed_block(raw, parent: LocatedDict, key: str, table: Dict[str, dict], def
         raise UserError(f"`{key}` must be a mapping with a `type`.", location=parent.where(key),
                         fix=f"e.g. {key}: {{type: {next(iter(table))}}}")
     kind = raw.get("type", default_type)
-    if kind not in table:
+    if not isinstance(kind, str) or kind not in table:
         hint = did_you_mean(str(kind), table)
-        raise UserError(f"unknown {key} type '{kind}'.", location=raw.where("type"),
+        raise UserError(f"unknown {key} type {shown(kind)}.", location=raw.where("type"),
                         fix=(hint + " " if hint else "") + f"Choose one of: {', '.join(table)}.")
     return kind, raw
 

@@ -84,7 +84,9 @@ def project_schema() -> dict:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "name": {"type": "string", "description": "Project name (run folders are runs/<name>/...)."},
+            "name": {"type": "string", "description": "Project name (run folders are runs/<name>/...): one folder "
+                     "name, without /, \\, :, control characters, . or ..", "minLength": 1,
+                     "pattern": "^(?!\\.{1,2}$)[^/\\\\:\\u0000-\\u001f\\u007f]+$"},
             "datasets": {"type": "object", "additionalProperties": _object(DATASET_FIELDS, required=("csv",)),
                          "description": "Named datasets; `training` and `validation` are used by `run`."},
             "units": units,

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from ..layers.base import Prop
 
+# Upper bounds of the training integers (docs/project-file.md, "Limits"): beyond them a value is a typo.
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 10_000_000
+MAX_SEED = 2 ** 31 - 1          # nnabla's seed is a C int (numpy's RandomState takes up to 2^32 - 1)
+MAX_DEVICE_ID = 255
+
 DATASET_FIELDS = {
     "csv": Prop("str", None, "NNC-format dataset CSV (e.g. `x:image,y:label`), relative to the project file."),
     "shuffle": Prop("bool", None, "Shuffle every epoch (default: true for training, false otherwise).",
@@ -17,11 +23,14 @@ DATASET_FIELDS = {
 
 TRAINING_FIELDS = {
     "network": Prop("str", None, "Network to train (default: the first one).", derived="the first network"),
-    "max_epoch": Prop("pint", 10, "Number of passes over the training set."),
-    "batch_size": Prop("pint", 64, "Samples per iteration."),
-    "monitor_interval": Prop("pint", 1, "Validate every this many epochs (and always after the last)."),
+    "max_epoch": Prop("pint", 10, "Number of passes over the training set.", maximum=MAX_EPOCHS),
+    "batch_size": Prop("pint", 64, "Samples per iteration.", maximum=MAX_BATCH_SIZE),
+    "monitor_interval": Prop("pint", 1, "Validate every this many epochs (and always after the last).",
+                             maximum=MAX_EPOCHS),
     "save_best": Prop("bool", True, "Keep the parameters of the epoch with the lowest validation error."),
-    "seed": Prop("int", 0, "Random seed for initialization, shuffling and dropout."),
+    "seed": Prop("uint", 0, "Random seed for initialization, shuffling and dropout, 0 to 2^31 - 1 (what nnabla "
+                 "accepts); there is no \"random\" value such as -1: the same seed repeats the run.",
+                 maximum=MAX_SEED),
     "train_error": Prop("option", "pass", "How the training error is measured: `pass` takes it from the "
                         "training passes themselves (free); `exact` re-runs the whole training set through "
                         "the validation variant after each epoch, as nnabla_cli does.",
@@ -74,7 +83,7 @@ SCHEDULER_COMMON = {
 CONTEXT_FIELDS = {
     "backend": Prop("option", "cpu", "Where to compute: `cpu`, or `cudnn` (needs nnabla-ext-cuda and a GPU).",
                     options=("cpu", "cudnn")),
-    "device_id": Prop("uint", 0, "GPU number for `cudnn`."),
+    "device_id": Prop("uint", 0, "GPU number for `cudnn`.", maximum=MAX_DEVICE_ID),
     "precision": Prop("option", "float", "Arithmetic: `float` (32-bit) or `half` (16-bit, GPU).",
                       options=("float", "half")),
 }

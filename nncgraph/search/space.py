@@ -8,11 +8,14 @@ out is removed with its consumers rewired to its input.
 from __future__ import annotations
 
 import copy
+import math
 from typing import List
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..project.search_declarations import Declaration, declarations, layer_lists, located
 from .mutation_graph import Net, name_all
+
+MAX_BOUND = 1e12     # no layer value or training setting is larger; 1e300 is a typo or a sampler's overflow
 
 
 def sample_candidate(doc: dict, trial, found: List[Declaration] = None):
@@ -95,9 +98,42 @@ def _validate(decl: Declaration) -> None:
         raise UserError(f"search choice at {decl.name} must be a non-empty list.",
                         fix="e.g. out_maps: {search: [16, 32, 64]}")
     if decl.kind == "range":
-        spec = decl.spec
-        unknown = set(spec) - {"low", "high", "step", "log"}
-        if unknown or not all(isinstance(spec.get(k), (int, float)) for k in ("low", "high")) \
-                or spec["low"] > spec["high"]:
-            raise UserError(f"search range at {decl.name} must be {{low: L, high: H}} with optional step "
-                            f"and log and low <= high, got {spec}.", fix="e.g. p: {search: {low: 0.1, high: 0.5}}")
+        _validate_range(decl)
+
+
+def _validate_range(decl: Declaration) -> None:
+    """A range every sampler can draw from: numbers, low <= high, a positive step that fits, log only
+    above 0 (and not with a step: Optuna allows one or the other), bounds below MAX_BOUND."""
+    spec = decl.spec
+    example = "e.g. p: {search: {low: 0.1, high: 0.5}} or out_maps: {search: {low: 8, high: 64, log: true}}"
+    unknown = set(spec) - {"low", "high", "step", "log"}
+    if unknown or not all(_number(spec.get(k)) for k in ("low", "high")):
+        raise UserError(f"search range at {decl.name} must be {{low: L, high: H}} with optional step and log, "
+                        f"got {shown(spec)}.", fix=example)
+    low, high, step, log = spec["low"], spec["high"], spec.get("step"), spec.get("log", False)
+    if low > high:
+        raise UserError(f"search range at {decl.name} needs low <= high, got low {low} and high {high}.",
+                        fix="swap them.")
+    if max(abs(low), abs(high)) > MAX_BOUND:
+        raise UserError(f"search range at {decl.name} reaches {max(abs(low), abs(high)):.3g}, beyond any layer "
+                        f"value or setting (the limit is {MAX_BOUND:.0e}).", fix="give a range a network can use.")
+    if not isinstance(log, bool):
+        raise UserError(f"`log` of the search range at {decl.name} must be true or false, got {shown(log)}.",
+                        fix="log: true")
+    if log and low <= 0:
+        raise UserError(f"search range at {decl.name} is logarithmic (log: true), so low must be above 0, got {low}.",
+                        fix="set low to a positive value such as 1e-5, or drop `log: true`.")
+    if step is not None:
+        if not _number(step) or step <= 0:
+            raise UserError(f"`step` of the search range at {decl.name} must be a number above 0, got {shown(step)}.",
+                            fix="e.g. step: 8, or leave it out.")
+        if log:
+            raise UserError(f"search range at {decl.name} has both `step` and `log: true`; samplers take one.",
+                            fix="keep one of them.")
+        if isinstance(low, int) and isinstance(high, int) and not isinstance(step, int):
+            raise UserError(f"search range at {decl.name} is of integers, so `step` must be one, got {step}.",
+                            fix="e.g. step: 8")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
