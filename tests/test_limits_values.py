@@ -30,6 +30,14 @@ def test_training_integers_are_range_checked_at_load(section, field, value, frag
             "project.yaml:8:")
 
 
+@pytest.mark.parametrize("value, fragment", [("-2", "must be at least -1"),
+                                             (str(2 ** 31), "must be at most 2,147,483,647")])
+def test_a_random_layers_seed_is_minus_1_or_a_seed_nnabla_takes(value, fragment):
+    network = NETWORK.replace("{type: Affine,", f"{{type: Dropout, seed: {value}}}\n  - {{type: Affine,", 1)
+    assert network != NETWORK
+    refused(project(network), "property 'seed'", fragment, "layer 'Dropout'")
+
+
 def test_the_largest_accepted_seed_seeds_nnabla():
     pytest.importorskip("nnabla")
     from nncgraph.project.sections import MAX_SEED

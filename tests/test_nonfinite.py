@@ -261,6 +261,21 @@ def test_evaluate_on_a_model_that_outputs_nan_reports_every_sample_wrong(tmp_pat
     assert all(r["top1"] == "" for r in table)
 
 
+def test_infer_on_a_model_that_outputs_nan_names_no_label_and_exits_2(tmp_path):
+    project = project_with(tmp_path, "", epochs=1)
+    assert run_cli("run", project, "-o", tmp_path / "run")[0] == 0
+    image = next(p for p in sorted((tmp_path).rglob("*.png")))
+    status, out, err = run_cli("infer", tmp_path / "run", image, "--model", "best")
+    assert status == 0 and out.split("\t")[1] in {str(k) for k in range(10)}, err
+    spoil(tmp_path / "run" / "checkpoints" / "best.h5")
+    status, out, err = run_cli("infer", tmp_path / "run", image, "--model", "best")
+    assert status == 2
+    assert out.strip() == f"{image}\tnon-finite output (NaN or inf): no prediction"
+    assert "1 of 1 input(s) gave NaN or inf outputs" in one_line(err)
+    status, out, _ = run_cli("infer", tmp_path / "run", image, "--model", "best", "--json")
+    assert status == 2 and json.loads(out)[0]["label"] is None and json.loads(out)[0]["non_finite"] is True
+
+
 # -- k-fold and search ------------------------------------------------------------------------------
 
 def test_a_diverging_kfold_stops_naming_the_fold_and_writes_no_summary(tmp_path):

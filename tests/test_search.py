@@ -211,6 +211,35 @@ def test_search_errors(tmp_path):
     assert status == 2 and "no study" in err
 
 
+def test_a_search_refuses_a_name_that_leaves_searches_and_a_folder_for_a_project(tmp_path):
+    project = space_project(tmp_path)
+    escaping = write(tmp_path / "esc.yaml", open(project).read().replace("name: tiny-space", "name: ../../x"))
+    status, _, err = run_cli("search", escaping, cwd=str(tmp_path))
+    assert status == 2 and "esc.yaml:1:" in err and "the project's `name` names a folder" in err
+    assert not (tmp_path / "searches").exists() and not (tmp_path.parent / "x").exists()
+    status, _, err = run_cli("search", tmp_path / "d", "-o", tmp_path / "s")
+    assert status == 2 and "is a directory" in err and "Traceback" not in err
+
+
+def test_the_batch_size_and_the_optimizer_settings_can_be_searched(tmp_path):
+    project = space_project(tmp_path)
+    text = open(project).read().replace(
+        "training: {max_epoch: 1, batch_size: 8}",
+        "training: {max_epoch: 1, batch_size: {search: [4, 8]},\n"
+        "           optimizer: {type: Adam, alpha: {search: {low: 0.0001, high: 0.01, log: true}}}}")
+    project = write(tmp_path / "hyper.yaml", text)
+    status, _, err = run_cli("run", project, "-o", tmp_path / "r")
+    assert status == 2 and "declares a search space" in err
+    status, out, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "3", "--sampler", "random")
+    assert status == 0, err
+    for t in journal_study(tmp_path / "s").trials:
+        doc = yaml.safe_load(t.user_attrs["candidate"])
+        assert doc["training"]["batch_size"] == t.params["training.batch_size"] in (4, 8)
+        alpha = doc["training"]["optimizer"]["alpha"]
+        assert alpha == pytest.approx(t.params["training.optimizer.alpha"], rel=1e-3) and 0.0001 <= alpha <= 0.01
+    assert "training.optimizer.alpha=" in rows(tmp_path / "s")[0]["change"]
+
+
 def test_a_project_that_declares_nothing_is_searched_by_nnc_style_mutation(tmp_path):
     write_digits(str(tmp_path / "d"), n=24)
     project = write(tmp_path / "plain.yaml", """

@@ -202,6 +202,11 @@ def _cmd_infer(args) -> int:
 
     results = infer_inputs(args.run_dir, args.inputs, args.model, args.context)
     print(json_text(results) if args.json else "\n".join(text_lines(results)))
+    broken = sum(1 for r in results if r.get("non_finite"))
+    if broken:
+        raise UserError(f"{broken} of {len(results)} input(s) gave NaN or inf outputs, so they have no "
+                        "prediction (marked 'non-finite output' above).",
+                        fix="check those inputs, and the model's weights (a run that diverged has none usable).")
     return 0
 
 

@@ -36,6 +36,7 @@ def add_search_parser(subparsers):
 
 
 def cmd_search(args) -> int:
+    from ..project.load import check_name
     from ..search.engine import read_project, run_search
     from ..search.settings import Fidelity, from_project, parse_duration, with_overrides
     from .main import _display_path
@@ -54,13 +55,16 @@ def cmd_search(args) -> int:
                               objective=args.objective, sampler=args.sampler, epochs=args.epochs,
                               epoch_budget=args.epoch_budget,
                               seed=args.seed, fidelity=fidelity)
-    name = doc.get("name") if isinstance(doc.get("name"), str) else \
-        os.path.splitext(os.path.basename(args.project))[0]
+    if "name" in doc:       # it names the folder searches/<name>: nothing that climbs out of it
+        check_name(doc["name"], doc.where("name"))
+        name = doc["name"]
+    else:
+        name = os.path.splitext(os.path.basename(args.project))[0]
     out = args.output or os.path.join("searches", name)
     summary = run_search(args.project, out, settings, storage_url=args.storage, study_name=args.study,
                          resume=args.resume, doc=doc)
     print(f"{summary['trials']} trials: {summary['complete']} trained, {summary['pruned']} stopped early, "
-          f"{summary['invalid']} invalid (not trained)")
+          f"{summary['diverged']} diverged (NaN or inf, no score), {summary['invalid']} invalid (not trained)")
     print(f"Pareto-optimal: {', '.join(f'trial {n}' for n in summary['pareto']) or 'none yet'}")
     print(f"search.csv: {_display_path(summary['csv'])}")
     print(f"trade-off plot: {_display_path(summary['plot'])}")

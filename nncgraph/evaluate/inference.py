@@ -173,7 +173,10 @@ def _results(trained: TrainedModel, shown: List[str], arrays, scales, classifier
     for start, stop, values in trained.predict(arrays, scales, len(shown)):
         for i in range(stop - start):
             item: Dict = {"input": shown[start + i]}
-            if classifier is not None:
+            if not all(np.isfinite(v[i]).all() for v in values.values()):
+                # a NaN compares false, so argsort would name some label as the prediction: there is none
+                item.update({"label" if classifier is not None else "outputs": None, "non_finite": True})
+            elif classifier is not None:
                 probs = values[classifier.column][i]
                 order = np.argsort(-probs, kind="stable")[:3]     # ties: the lower label, as argmax
                 label = (lambda k: names[k]) if names else int
@@ -189,7 +192,9 @@ def text_lines(results: List[Dict]) -> List[str]:
     """`input<TAB>label<TAB>probability`, or `input<TAB>values` for a network that does not classify."""
     lines = []
     for r in results:
-        if "label" in r:
+        if r.get("non_finite"):
+            lines.append(f"{r['input']}\tnon-finite output (NaN or inf): no prediction")
+        elif "label" in r:
             lines.append(f"{r['input']}\t{r['label']}\t{r['probability']:.6f}")
         else:
             lines.append(r["input"] + "\t" + " ".join(f"{v:.6g}" for vs in r["outputs"].values() for v in vs))

@@ -1,7 +1,7 @@
 """Array and miscellaneous layers: Concatenate, Reshape, Identity, Dropout."""
 from __future__ import annotations
 
-from .base import Layer, Prop, ShapeError, channel_axis, size_of
+from .base import LAYER_SEED, Layer, Prop, ShapeError, channel_axis, size_of
 
 
 class Concatenate(Layer):
@@ -62,7 +62,7 @@ class Dropout(Layer):
     nnabla_function = "Dropout"
     props = {
         "p": Prop("float", 0.5, "Probability of dropping a value.", "P"),
-        "seed": Prop("int", -1, "Random seed; -1 follows the training seed.", "Seed"),
+        "seed": LAYER_SEED,
         "skip_at_test": Prop("bool", True, "Identity outside training; false keeps dropping in validation and "
                              "runtime, as MC dropout needs.", "SkipAtTest"),
     }

@@ -49,6 +49,7 @@ class Prop:
     options: Tuple[str, ...] = ()     # for kind "option"
     derived: str = ""                 # how a None default is computed
     maximum: Optional[int] = None     # for integer kinds: the largest value that makes sense
+    minimum: Optional[int] = None     # for kind "int": the smallest (uint and pint have theirs)
 
     def json_schema(self) -> dict:
         if self.kind == "option":
@@ -57,6 +58,8 @@ class Prop:
             schema = dict(_KIND_SCHEMA[self.kind])
             if self.maximum is not None and self.kind in ("int", "uint", "pint"):
                 schema["maximum"] = self.maximum
+            if self.minimum is not None and self.kind == "int":
+                schema["minimum"] = self.minimum
             if self.kind in ("ints", "uints", "pints"):
                 # NNC writes a one-element array as a bare number ("OutShape=10").
                 item = dict(schema["items"])
@@ -90,6 +93,8 @@ class Prop:
             value = _check_int(value, kind)
             if self.maximum is not None and value > self.maximum:
                 raise ValueError(f"must be at most {self.maximum:,}, got {value:,}")
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError(f"must be at least {self.minimum:,}, got {value:,}")
             return value
         # integer arrays; a bare integer is a one-element array, as in NNC
         items = [value] if isinstance(value, int) and not isinstance(value, bool) else value
@@ -110,6 +115,13 @@ class OptionalProp(Prop):
         schema = super().json_schema()
         inner = {k: v for k, v in schema.items() if k not in ("description", "default")}
         return {"oneOf": [inner, {"type": "null"}], "description": schema["description"]}
+
+
+MAX_SEED = 2 ** 31 - 1     # nnabla's seed is a C int (numpy's RandomState takes up to 2^32 - 1)
+
+# The seed of a random layer (Dropout, RandomCrop, ...): nnabla's own -1 means "draw from the training seed".
+LAYER_SEED = Prop("int", -1, "Random seed, 0 to 2^31 - 1; -1 follows the training seed.", "Seed",
+                  maximum=MAX_SEED, minimum=-1)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from .base import (PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, channel_axis,
-                   parameter_props)
+from .base import (LAYER_SEED, PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError,
+                   channel_axis, parameter_props)
 
-_SEED = Prop("int", -1, "Random seed; -1 follows the training seed.", "Seed")
 _SKIP = Prop("bool", True, "Skip in the validation and runtime variants (identity there).", "SkipAtTest")
 
 
@@ -75,7 +74,7 @@ class ImageAugmentation(_Random):
         "contrast_center": Prop("float", 0.5, "Intensity the contrast scales around.", "ContrastCenter"),
         "contrast_each": Prop("bool", False, "A separate contrast value per channel.", "ContrastEach"),
         "noise": Prop("float", 0.0, "Standard deviation of added Gaussian noise.", "Noise"),
-        "seed": _SEED,
+        "seed": LAYER_SEED,
         "skip_at_test": _SKIP,
     }
 
@@ -111,7 +110,7 @@ class RandomCrop(_Random):
     props = {
         "shape": OptionalProp("pints", None, "Size of the window (the last axes of the input).", "Shape",
                       derived="the input shape"),
-        "seed": _SEED,
+        "seed": LAYER_SEED,
     }
 
     def infer_shape(self, in_shapes, p):
@@ -146,7 +145,7 @@ class RandomErase(_Random):
                                    "Replacements", length=2),
         "n": Prop("pint", 1, "Most patches erased per sample.", "N"),
         "share": Prop("bool", True, "One patch for all channels (false: one per channel).", "Share"),
-        "seed": _SEED,
+        "seed": LAYER_SEED,
         "channel_last": Prop("bool", False, "Channels are the last axis (H, W, C).", "ChannelLast"),
         "ste_fine_grained": Prop("bool", True, "Pass gradients only where nothing was erased.", "STEFineGrained"),
         "skip_at_test": _SKIP,
@@ -178,7 +177,7 @@ class RandomFlip(_Random):
     nnabla_function = "RandomFlip"
     props = {
         "axes": Prop("uints", [0], "Axes that may be reversed (0 = first axis after the batch).", "Axes"),
-        "seed": _SEED,
+        "seed": LAYER_SEED,
         "skip_at_test": _SKIP,
     }
 
@@ -200,7 +199,7 @@ class RandomShift(_Random):
         "shift": Prop("ints", [0, 0], "Largest shift of each of the last axes.", "Shift"),
         "border_mode": Prop("option", "nearest", "What fills the vacated border: the nearest value or a "
                             "reflection.", "BorderMode", options=("nearest", "reflect")),
-        "seed": _SEED,
+        "seed": LAYER_SEED,
         "skip_at_test": _SKIP,
     }
 

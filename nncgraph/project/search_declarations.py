@@ -5,7 +5,8 @@ A declaration sits where a value would: `out_maps: {search: [16, 32, 64]}`
 `type: {search: [ReLU, Tanh]}` (a layer's type), `repeat: {search: [1, 2, 3]}`
 or `times: ...` (a repeat count), a unit argument's value; and
 `optional: true` on a layer (keep it or not). Found in `network:`,
-`networks:` and the layers and `args:` of `units:`.
+`networks:`, the layers and `args:` of `units:`, and `training:` (the batch
+size, the optimizer's and the schedule's settings).
 
 `nncgraph run` and `check` need one value everywhere, so the loader refuses a
 declaration with a pointer to `nncgraph search`; the search samples every
@@ -65,6 +66,20 @@ def declarations(doc: dict) -> List[Declaration]:
                 for key, value in args.items():
                     if is_declaration(value):
                         found.append(_declaration(("units", name, "args", key), value["search"], f"{name}.{key}"))
+    if isinstance(doc.get("training"), dict):
+        found.extend(_nested(doc["training"], ("training",)))
+    return found
+
+
+def _nested(mapping: dict, path: Tuple) -> List[Declaration]:
+    """The declarations in a settings section and the mappings within it (`training.optimizer.alpha`):
+    the batch size and the optimizer's rates are searched as layer values are."""
+    found = []
+    for key, value in mapping.items():
+        if is_declaration(value):
+            found.append(_declaration(path + (key,), value["search"], ".".join(map(str, path + (key,)))))
+        elif isinstance(value, dict):
+            found.extend(_nested(value, path + (key,)))
     return found
 
 

@@ -6,12 +6,11 @@ follow NNC's solver list (names snake_cased: LearningRate -> learning_rate).
 """
 from __future__ import annotations
 
-from ..layers.base import Prop
+from ..layers.base import MAX_SEED, Prop
 
 # Upper bounds of the training integers (docs/project-file.md, "Limits"): beyond them a value is a typo.
 MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 10_000_000
-MAX_SEED = 2 ** 31 - 1          # nnabla's seed is a C int (numpy's RandomState takes up to 2^32 - 1)
 MAX_DEVICE_ID = 255
 
 DATASET_FIELDS = {

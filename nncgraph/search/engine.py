@@ -101,14 +101,10 @@ def run_search(project_path: str, out: str, settings: SearchSettings, *, storage
 
 def read_project(path: str):
     """The project document with positions (for messages that name the line)."""
+    from ..project.load import read_project_text
     from ..project.located_yaml import LocatedDict, load_located_yaml
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise UserError(f"project file '{path}' does not exist.", fix="check the path.") from None
-    doc = load_located_yaml(text, path)
+    doc = load_located_yaml(read_project_text(path), path)
     if not isinstance(doc, LocatedDict):
         raise UserError(f"'{path}' is not a project file.", fix="see docs/project-file.md.")
     return doc
