@@ -174,17 +174,24 @@ def test_user_errors_are_one_line_with_a_fix(trained, tmp_path):
     assert metrics["model"].endswith(os.path.join("checkpoints", "last.h5"))
 
 
+REGRESSION = """
+    network:
+      - {type: Input, name: x, size: [1, 8, 8]}
+      - {type: Affine, out_shape: 1}
+      - {type: SquaredError, target: y}
+    """
+
+
 def test_regression_reports_loss_and_mean_absolute_error(tmp_path):
     train = write_digits(str(tmp_path / "train"), n=30, seed=3)
     valid = write_digits(str(tmp_path / "valid"), n=11, seed=4)
-    project = tiny_project(str(tmp_path), train, valid, epochs=2, network="""
-        network:
-          - {type: Input, name: x, size: [1, 8, 8]}
-          - {type: Affine, out_shape: 1}
-          - {type: SquaredError, target: y}
-        """)
+    project = tiny_project(str(tmp_path), train, valid, epochs=2, network=REGRESSION)
     run = str(tmp_path / "run")
-    assert run_cli("run", project, "-o", run)[0] == 0
+    status, out, err = run_cli("run", project, "-o", run)
+    assert status == 0, err
+    # its error is the loss: 1 - loss would be no accuracy
+    valid_error = float(final_metrics(run)["valid_error"])
+    assert f"validation error (the loss) {valid_error:.6g} after 2 epochs" in out and "accuracy" not in out
     status, out, err = run_cli("evaluate", run, "--model", "last")
     assert status == 0, err
     folder = os.path.join(run, "evaluation")
@@ -199,6 +206,19 @@ def test_regression_reports_loss_and_mean_absolute_error(tmp_path):
     assert abs(metrics["loss"] - ((predicted - truth) ** 2).mean()) <= 1e-5
     assert abs(metrics["loss"] - float(final_metrics(run)["valid_cost"])) <= 1e-5
     assert "mean absolute error" in out
+
+
+def test_a_regression_kfold_reports_the_loss_not_an_accuracy(tmp_path):
+    data = write_digits(str(tmp_path / "d"), n=24, seed=3)
+    project = tiny_project(str(tmp_path), data, epochs=1, network=REGRESSION)
+    status, out, err = run_cli("run", project, "--kfold", "2", "-o", tmp_path / "cv")
+    assert status == 0, err
+    summary = json.load(open(tmp_path / "cv" / "kfold.json"))
+    assert "mean_valid_accuracy" not in summary and all(f["valid_accuracy"] is None for f in summary["folds"])
+    errors = [f["valid_error"] for f in summary["folds"]]
+    assert summary["mean_valid_error"] == pytest.approx(np.mean(errors))
+    assert f"2-fold cross-validation: validation error (the loss) {np.mean(errors):.6g}" in out
+    assert "accuracy" not in out
 
 
 def test_lenet_on_the_bundled_digits(tmp_path):

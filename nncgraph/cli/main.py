@@ -158,8 +158,13 @@ def _cmd_run(args) -> int:
     result = train_project(project, run, resume=bool(args.resume))
     final = result.final
     if final.get("valid_error") is not None:
-        print(f"validation accuracy {1 - final['valid_error']:.4f} (error {final['valid_error']:.4f}) "
-              f"after {final['epoch']} epochs")
+        from ..train.evaluation import error_is_the_loss
+
+        if error_is_the_loss(project):     # a regression: its error is the loss, 1 - loss means nothing
+            print(f"validation error (the loss) {final['valid_error']:.6g} after {final['epoch']} epochs")
+        else:
+            print(f"validation accuracy {1 - final['valid_error']:.4f} (error {final['valid_error']:.4f}) "
+                  f"after {final['epoch']} epochs")
         from ..evaluate.evaluation import evaluate_run
 
         evaluate_run(run.path, None, None)      # the report's confusion matrix and misclassified examples

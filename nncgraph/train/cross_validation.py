@@ -19,6 +19,7 @@ from ..errors import UserError
 from ..finite_checks import NonFiniteError
 from ..project.model import DatasetSpec, Project
 from .run_claim import claim_run_folder
+from .evaluation import error_is_the_loss
 from .run_folder import RunFolder
 from .trainer import train_project
 
@@ -39,6 +40,7 @@ def _run_folds(project: Project, run: RunFolder, source: DatasetSpec, k: int, lo
     target = _target_variable(project)
     folds = write_kfold(source.csv, k, run.file("folds"), seed=project.training.seed, label=target)
     results: List[Dict] = []
+    loss_is_error = error_is_the_loss(project)
     for fold in folds:
         log(f"fold {fold['fold']}/{k}: {fold['n_train']} training, {fold['n_valid']} validation samples")
         fold_project = copy.deepcopy(project)
@@ -55,18 +57,27 @@ def _run_folds(project: Project, run: RunFolder, source: DatasetSpec, k: int, lo
                                  fix=exc.fix) from None
         final = result.final
         results.append({"fold": fold["fold"], "n_train": fold["n_train"], "n_valid": fold["n_valid"],
-                        "valid_error": final["valid_error"], "valid_accuracy": 1 - final["valid_error"],
+                        "valid_error": final["valid_error"],
+                        "valid_accuracy": None if loss_is_error else 1 - final["valid_error"],
                         "best_valid_error": result.best_valid_error, "run_dir": f"fold_{fold['fold']}"})
-    accuracies = [r["valid_accuracy"] for r in results]
-    summary = {"k": k, "folds": results, "mean_valid_accuracy": statistics.mean(accuracies),
-               "std_valid_accuracy": statistics.stdev(accuracies) if k > 1 else 0.0,
+    errors = [r["valid_error"] for r in results]
+    summary = {"k": k, "folds": results, "mean_valid_error": statistics.mean(errors),
+               "std_valid_error": statistics.stdev(errors) if k > 1 else 0.0,
                "seed": project.training.seed, "source_csv": source.csv}
+    if not loss_is_error:     # a regression's error is its loss: 1 - loss is no accuracy
+        summary.update(mean_valid_accuracy=1 - summary["mean_valid_error"],
+                       std_valid_accuracy=summary["std_valid_error"])
     run.write_json("kfold.json", summary)
     run.write_text("kfold.csv", _summary_csv(results))
     return summary
 
 
 def summary_lines(summary: Dict) -> List[str]:
+    if "mean_valid_accuracy" not in summary:
+        lines = [f"fold {r['fold']}: validation error (the loss) {r['valid_error']:.6g}" for r in summary["folds"]]
+        lines.append(f"{summary['k']}-fold cross-validation: validation error (the loss) "
+                     f"{summary['mean_valid_error']:.6g} ± {summary['std_valid_error']:.6g} (mean ± std)")
+        return lines
     lines = [f"fold {r['fold']}: validation accuracy {r['valid_accuracy']:.4f}" for r in summary["folds"]]
     lines.append(f"{summary['k']}-fold cross-validation: validation accuracy "
                  f"{summary['mean_valid_accuracy']:.4f} ± {summary['std_valid_accuracy']:.4f} (mean ± std)")

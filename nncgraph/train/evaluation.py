@@ -41,6 +41,18 @@ def attach_monitor(compiled):
     return compiled
 
 
+def error_is_the_loss(project) -> bool:
+    """Whether the error a run of `project` monitors is the loss itself (a regression: SquaredError,
+    ...), picked as `_error_variable` picks it; then 1 - error is no accuracy."""
+    from ..graph.ir import network_graph
+
+    layers = [node.layer for node in network_graph(project, project.training.network).nodes]
+    if any(layer.role == "metric" for layer in layers):
+        return False
+    losses = [layer for layer in layers if layer.role == "loss"]
+    return bool(losses) and losses[0].error_kind == "loss"
+
+
 def _error_variable(compiled, F):
     """(error variable, the prediction it judges, the error a non-finite prediction gets)."""
     if compiled.metrics:
