@@ -350,3 +350,19 @@ def test_a_run_resumes_from_its_own_project_copy_with_its_w_file(finished_run, t
     status, out, err = run_cli("run", copy / "project.yaml", "--epochs", "3", "--resume", copy)
     assert status == 0, err
     assert "resuming after epoch 2 of 3" in out
+
+
+def test_a_resume_point_left_by_a_kill_between_a_saves_renames_does_not_stop_the_next_save(finished_run, tmp_path):
+    """Killed after `resume` -> `resume.old` and tmp -> `resume`, before `resume.old` was removed: the
+    newer `resume` is the point, and the next save replaces the stale `.old` instead of failing on it."""
+    import shutil
+
+    tmp, project, run = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    shutil.copytree(copy / "checkpoints" / "resume", copy / "checkpoints" / "resume.old")
+    status, _, err = run_cli("run", project, "--resume", copy, "--epochs", "3")
+    assert status == 0, err
+    assert [r["epoch"] for r in metrics(copy)] == ["1", "2", "3"]
+    assert not (copy / "checkpoints" / "resume.old").exists()
+    assert json.load(open(copy / "checkpoints" / "resume" / "state.json"))["epoch"] == 3

@@ -57,6 +57,8 @@ def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: Li
         os.fsync(f.fileno())
     old = final + ".old"
     if os.path.exists(final):
+        # a kill after the last save's first rename left an old one: `final` is newer, so it goes
+        shutil.rmtree(old, ignore_errors=True)
         os.replace(final, old)          # a directory cannot be replaced in one rename; keep the old until then
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
