@@ -108,7 +108,7 @@ def test_a_corrupt_resume_point_is_named(finished_run, tmp_path, name, damage):
     shutil.copytree(run, copy)
     target = copy / "checkpoints" / "resume" / name
     damage(target)
-    refused(copy, project, "--epochs", "3", expect=f"'{target}' is corrupt or truncated")
+    refused(copy, project, "--epochs", "3", expect=f"{target}: this run file is corrupt or truncated")
 
 
 def test_two_runs_started_together_into_one_folder(tmp_path):

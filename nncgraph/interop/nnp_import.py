@@ -16,6 +16,7 @@ import re
 import zipfile
 from typing import Dict, List, Optional, Tuple
 
+from ..atomic_files import atomic_output
 from ..errors import Location, UserError
 from .nnp_functions import Unconvertible, convert_function, dims
 
@@ -408,6 +409,5 @@ def _write_inline_parameters(proto, path: str) -> None:
         var = nn.Variable(tuple(dims(p.shape)), need_grad=p.need_grad)
         var.d = np.array(p.data, np.float32).reshape(tuple(dims(p.shape)))
         params[p.variable_name] = var
-    staging = f"{path}.tmp-{os.getpid()}.h5"      # nnabla picks the format from the suffix
-    nn.save_parameters(staging, params)
-    os.replace(staging, path)
+    with atomic_output(path, ".h5") as staging:     # nnabla picks the format from the suffix
+        nn.save_parameters(staging, params)
