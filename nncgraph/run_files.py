@@ -22,6 +22,8 @@ from .errors import Location, UserError, shown
 def fix_for(path: str) -> str:
     """How to get a good copy of the run file at `path` back, by what the file is."""
     name, parent = os.path.basename(path), os.path.basename(os.path.dirname(path))
+    if name.endswith(".journal"):
+        return "restore the journal from a copy, or start the search in a new folder (-o) or under another --study name."
     if parent == "evaluation":
         return "run `nncgraph evaluate RUN_DIR` again: it rewrites evaluation/."
     if parent.startswith("resume") or name == "state.json":
@@ -34,11 +36,15 @@ def fix_for(path: str) -> str:
     return "restore it from a copy of the run folder, or train the run again (`nncgraph run PROJECT -o RUN_DIR`)."
 
 
+def kind_of(path: str) -> str:
+    return "search journal" if path.endswith(".journal") else "run file"
+
+
 def damaged(path: str, detail: str, line: Optional[int] = None, column: Optional[int] = None,
             fix: Optional[str] = None) -> UserError:
     """The one-line error for a run file that is there but cannot be used."""
-    return UserError(f"this run file is corrupt or truncated ({detail}).", location=Location(path, line, column),
-                     fix=fix or fix_for(path))
+    return UserError(f"this {kind_of(path)} is corrupt or truncated ({detail}).",
+                     location=Location(path, line, column), fix=fix or fix_for(path))
 
 
 def detail_of(exc: BaseException) -> str:
@@ -51,7 +57,7 @@ def check_file(path: str, optional: bool = False) -> bool:
     """Whether the run file `path` is there (False only when `optional`); a folder in its place, or a
     missing required file, is a UserError that says which."""
     if os.path.isdir(path):
-        raise UserError("this is a directory, where the run keeps a file.", location=Location(path),
+        raise UserError(f"this is a directory, where a {kind_of(path)} belongs.", location=Location(path),
                         fix="move the folder away, then " + fix_for(path))
     if os.path.isfile(path):
         return True
