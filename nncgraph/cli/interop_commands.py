@@ -100,6 +100,8 @@ def cmd_import(args) -> int:
     if os.path.exists(args.output) and not args.force:
         raise UserError(f"'{args.output}' already exists; importing would overwrite it.",
                         fix="choose another -o file, or add --force.")
+    if os.path.isdir(args.source):
+        raise UserError(f"'{args.source}' is a directory, not a {suffix} file.", fix=f"give the {suffix} file itself.")
     if not os.path.isfile(args.source):
         raise UserError(f"'{args.source}' does not exist.", fix="check the path.")
     if suffix == ".sdcproj":
