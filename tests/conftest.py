@@ -53,6 +53,18 @@ def run_cli(*args, cwd=None, env=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def main_in_process(capsys, *args):
+    """`nncgraph ARGS` through nncgraph.cli.main.main in this process (no interpreter start-up, so a
+    test can try many inputs); (status, stdout, stderr). An exception escaping main fails the test
+    with its traceback, as a user would have seen one."""
+    from nncgraph.cli.main import main
+
+    capsys.readouterr()
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
 def write(path, text: str) -> str:
     os.makedirs(os.path.dirname(str(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

@@ -48,6 +48,10 @@ def cmd_export(args) -> int:
     if os.path.isdir(args.source):
         from ..evaluate.model import find_checkpoint
 
+        from ..run_files import check_file
+
+        if os.path.lexists(os.path.join(args.source, "project.yaml")):
+            check_file(os.path.join(args.source, "project.yaml"))      # a folder in its place says so
         if not os.path.isfile(os.path.join(args.source, "project.yaml")):
             raise UserError(f"'{args.source}' has no project.yaml, so it is not a run folder.",
                             fix="give a run folder of `nncgraph run` or a project file.")
@@ -96,6 +100,8 @@ def cmd_import(args) -> int:
     if os.path.exists(args.output) and not args.force:
         raise UserError(f"'{args.output}' already exists; importing would overwrite it.",
                         fix="choose another -o file, or add --force.")
+    if os.path.isdir(args.source):
+        raise UserError(f"'{args.source}' is a directory, not a {suffix} file.", fix=f"give the {suffix} file itself.")
     if not os.path.isfile(args.source):
         raise UserError(f"'{args.source}' does not exist.", fix="check the path.")
     if suffix == ".sdcproj":

@@ -16,6 +16,7 @@ from ..errors import UserError
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nncgraph", description="Neural Network Console-style YAML layer graphs, "
                                 "trained with nnabla.")
+    p.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -97,11 +98,32 @@ def _parser() -> argparse.ArgumentParser:
     kfold.add_argument("-o", "--output", required=True, metavar="DIR")
     kfold.add_argument("--seed", type=int, default=0)
     kfold.add_argument("--label", metavar="COLUMN", help="class column to stratify by (default: y or *:label)")
+    _accept_verbose_anywhere(sub)
     return p
+
+
+VERBOSE_HELP = ("also show what libraries print (nnabla's [INFO] lines, Python warnings such as Pillow's "
+                "or NumPy's) and, for a failed read or write, its traceback")
+
+
+def _accept_verbose_anywhere(subparsers) -> None:
+    """`nncgraph run --verbose ...` as well as `nncgraph --verbose run ...`: every (sub)command takes it."""
+    for parser in subparsers.choices.values():
+        parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_verbose_anywhere(action)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    from ..console import output_settings
+
+    with output_settings(args.verbose):
+        return _run_command(args)
+
+
+def _run_command(args) -> int:
     try:
         return COMMANDS[args.command](args) or 0
     except UserError as exc:
@@ -114,6 +136,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         # `nncgraph layers | head`: the reader left; that is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # A full disk, a read-only folder, a file where a folder goes: the user's machine, not a bug. The
+        # writers that know their file say so themselves (atomic_files); this is the net under the rest.
+        from ..atomic_files import os_error
+
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        error = os_error(exc)
+        print(f"nncgraph: error: {error}", file=sys.stderr)
+        return error.exit_status
 
 
 def _cmd_run(args) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from ..console import quiet_libraries
 from ..errors import UserError
 from ..project.model import ContextSpec
 
@@ -10,9 +11,8 @@ from ..project.model import ContextSpec
 def quiet_nnabla_logging() -> None:
     """nnabla logs INFO lines on import and installs a root handler that makes
     other libraries' INFO lines (matplotlib's font cache) appear too; users read
-    our output, not those."""
-    for name in ("nnabla", "matplotlib"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    our output, not those (unless --verbose: see console.py)."""
+    quiet_libraries()
 
 
 def make_context(spec: ContextSpec):

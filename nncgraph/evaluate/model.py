@@ -16,6 +16,7 @@ import numpy as np
 
 from ..data.csv_dataset import to_float32
 from ..errors import Location, UserError
+from ..run_files import check_file, load_parameters
 from ..graph.shape_pass import InferredGraph, NodeInfo
 
 BATCH_SIZE = 64
@@ -96,7 +97,7 @@ def find_checkpoint(folder: str, model: Optional[str]) -> str:
     for name in names:
         for place in (os.path.join(folder, "checkpoints"), folder):
             path = os.path.join(place, f"{name}.h5")
-            if os.path.isfile(path):
+            if os.path.lexists(path) and check_file(path):     # a folder in its place says so
                 return path
     if model:
         other = [m for m in MODELS if m != model][0]
@@ -120,10 +121,12 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     from ..project.load import load_project
 
     if not os.path.isdir(folder):
-        state = "is not a folder" if os.path.exists(folder) else "does not exist"
+        state = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
         raise UserError(f"run folder '{folder}' {state}.",
                         fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
     project_file = os.path.join(folder, "project.yaml")
+    if os.path.lexists(project_file):
+        check_file(project_file)        # a folder in its place says so
     if not os.path.isfile(project_file):
         raise UserError(f"'{folder}' has no project.yaml, so it is not a run folder.",
                         fix="give the folder `nncgraph run` wrote (it holds project.yaml and checkpoints/).")
@@ -141,11 +144,7 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
         project.context.backend = backend
     nn.set_default_context(make_context(project.context))
     nn.clear_parameters()
-    try:
-        nn.load_parameters(checkpoint)
-    except Exception as exc:     # h5py and nnabla report a damaged file with many exception types
-        raise UserError(f"cannot read the parameter file '{checkpoint}': {str(exc).rstrip('.')}.",
-                        fix="train again, or use the other --model.") from None
+    load_parameters(checkpoint)
     loaded = {k: tuple(v.shape) for k, v in nn.get_parameters(grad_only=False).items()}
     _check_parameters(runtime, loaded, checkpoint)
     compiled = compile_graph(runtime, batch_size, folder)

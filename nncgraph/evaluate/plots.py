@@ -6,6 +6,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..atomic_files import atomic_output
+
 
 def _pyplot():
     import matplotlib
@@ -18,10 +20,11 @@ def _pyplot():
 
 def _save(fig, path: str) -> None:
     plt = _pyplot()
-    tmp = path + f".tmp-{os.getpid()}.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)     # a reader never sees half a picture
+    try:
+        with atomic_output(path, ".png") as tmp:      # a reader never sees half a picture
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)
 
 
 def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: str, title: str,

@@ -96,10 +96,11 @@ class Exporter:
         import nnabla as nn
 
         from ..evaluate.model import _check_parameters
+        from ..run_files import load_parameters
 
         if checkpoint:
             # the variables exist already, so loading fills them in place under the same graph
-            nn.load_parameters(checkpoint)
+            load_parameters(checkpoint)
             _check_parameters(self.variants["runtime"], {k: tuple(v.shape) for k, v in
                                                          nn.get_parameters(grad_only=False).items()}, checkpoint)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

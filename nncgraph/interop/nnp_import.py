@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-import zipfile
 from typing import Dict, List, Optional, Tuple
 
+from ..atomic_files import atomic_output
 from ..errors import Location, UserError
 from .nnp_functions import Unconvertible, convert_function, dims
+from .nnp_source import Source
 
 SOLVERS = {  # nnabla proto solver -> (our optimizer, its params message, {our param: proto field})
     "Sgd": ("Sgd", "sgd_param", {"learning_rate": "lr"}),
@@ -32,72 +33,6 @@ SOLVERS = {  # nnabla proto solver -> (our optimizer, its params message, {our p
     "Adagrad": ("Adagrad", "adagrad_param", {"learning_rate": "lr", "epsilon": "eps"}),
     "Adadelta": ("Adadelta", "adadelta_param", {"learning_rate": "lr", "decay": "decay", "epsilon": "eps"}),
 }
-
-
-class Source:
-    """The file's protobuf, its nntxt text (for line numbers) and where its parameters are."""
-
-    def __init__(self, path: str):
-        from google.protobuf import text_format
-        from nnabla.utils import nnabla_pb2
-
-        self.path = path
-        self.inner = None                 # the nntxt's name inside an .nnp
-        self.has_parameter_file = False
-        if not os.path.isfile(path):
-            raise UserError(f"'{path}' does not exist.", fix="give an .nntxt or .nnp file.")
-        if path.lower().endswith(".nnp"):
-            try:
-                with zipfile.ZipFile(path) as z:
-                    names = z.namelist()
-                    texts = [n for n in names if n.endswith((".nntxt", ".prototxt"))]
-                    if not texts:
-                        raise UserError(f"'{path}' holds no .nntxt network definition.",
-                                        fix="give an .nnp written by nnabla, NNC or `nncgraph export`.")
-                    self.inner = texts[0]
-                    self.text = z.read(texts[0]).decode("utf-8")
-                    self.has_parameter_file = any(n.endswith((".h5", ".protobuf")) for n in names)
-            except zipfile.BadZipFile:
-                raise UserError(f"'{path}' is not an .nnp (zip) file.",
-                                fix="give an .nnp written by nnabla, NNC or `nncgraph export`.") from None
-        else:
-            with open(path, encoding="utf-8") as f:
-                self.text = f.read()
-        self.proto = nnabla_pb2.NNablaProtoBuf()
-        try:
-            text_format.Parse(self.text, self.proto)
-        except text_format.ParseError as exc:
-            line = re.match(r"(\d+):", str(exc))
-            raise UserError(f"not an nnabla network definition: {exc}.", location=self._where(
-                int(line.group(1)) if line else None), fix="check the file is an nnabla .nntxt.") from None
-        self._lines = self._function_lines()
-
-    def _where(self, line: Optional[int]) -> Location:
-        name = f"{self.path}:{self.inner}" if self.inner else self.path
-        return Location(name, line)
-
-    def _function_lines(self) -> Dict[Tuple[str, str], int]:
-        """(network, function name) -> line of the function's name in the text."""
-        out, network, in_function = {}, None, False
-        for number, line in enumerate(self.text.splitlines(), 1):
-            if line.startswith("network {"):
-                network, in_function = None, False
-            elif network is None and line.startswith("  name: "):
-                network = _quoted(line)
-            elif line.startswith("  function {"):
-                in_function = True
-            elif in_function and line.startswith("    name: "):
-                out[(network, _quoted(line))] = number
-                in_function = False
-        return out
-
-    def location(self, network: str, function: str) -> Location:
-        return self._where(self._lines.get((network, function)))
-
-
-def _quoted(line: str) -> str:
-    text = line.split(":", 1)[1].strip()
-    return text[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape") if text.startswith('"') else text
 
 
 def import_nnp(path: str, output: str) -> str:
@@ -176,10 +111,7 @@ def import_nnp(path: str, output: str) -> str:
 
 
 def _chosen_network(source: Source):
-    proto = source.proto
-    if not proto.network:
-        raise UserError(f"'{source.path}' defines no network.", location=source._where(None),
-                        fix="give an .nntxt/.nnp with a `network { ... }` section.")
+    proto = source.proto        # it has a network: nnp_source.check_meaning saw to it
     by_name = {n.name: n for n in proto.network}
     for wanted in [o.network_name for o in proto.optimizer] + [e.network_name for e in proto.executor]:
         if wanted in by_name:
@@ -408,6 +340,5 @@ def _write_inline_parameters(proto, path: str) -> None:
         var = nn.Variable(tuple(dims(p.shape)), need_grad=p.need_grad)
         var.d = np.array(p.data, np.float32).reshape(tuple(dims(p.shape)))
         params[p.variable_name] = var
-    staging = f"{path}.tmp-{os.getpid()}.h5"      # nnabla picks the format from the suffix
-    nn.save_parameters(staging, params)
-    os.replace(staging, path)
+    with atomic_output(path, ".h5") as staging:     # nnabla picks the format from the suffix
+        nn.save_parameters(staging, params)

@@ -4,20 +4,19 @@ from __future__ import annotations
 import os
 
 from ..atomic_files import atomic_write
+from ..run_files import read_project_copy
 from . import html_page
 from .network_diagram import nodes_from_inferred, render_svg
-from .run_data import check_run_dir, read_evaluation, read_json, read_metrics
+from .run_data import check_run_dir, read_evaluation, read_metrics, read_result
 
 
 def write_report(run_dir: str) -> str:
     """Write RUN_DIR/report.html from the run folder's files; returns its path."""
     run_dir = check_run_dir(run_dir)
-    import yaml
-
-    with open(os.path.join(run_dir, "project.yaml"), encoding="utf-8") as f:
-        doc = yaml.safe_load(f) or {}
+    doc = read_project_copy(os.path.join(run_dir, "project.yaml"))
+    training = doc.get("training")
     rows = read_metrics(run_dir)
-    result = read_json(os.path.join(run_dir, "result.json"))
+    result = read_result(run_dir)
     name = str(doc.get("name") or result.get("project") or os.path.basename(run_dir))
     svg, network, params, error = _diagram(run_dir)
     ev = read_evaluation(run_dir)
@@ -26,7 +25,7 @@ def write_report(run_dir: str) -> str:
                 html_page.curves_section(rows),
                 html_page.confusion_section(ev),
                 html_page.errors_section(ev),
-                html_page.settings_section(doc.get("training") or {}, rows, result)]
+                html_page.settings_section(training if isinstance(training, dict) else {}, rows, result)]
     path = os.path.join(run_dir, "report.html")
     atomic_write(path, html_page.page(f"{name} - nncgraph report", sections))
     return path

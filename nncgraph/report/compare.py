@@ -9,16 +9,17 @@ from typing import Dict, List, Sequence
 
 from ..atomic_files import atomic_write
 from ..errors import UserError
-from .run_data import check_run_dir, read_json, read_metrics
+from .run_data import check_run_dir, read_metrics, read_result
 
 COLUMNS = ("run", "epochs", "final_train_error", "final_valid_error", "best_valid_error", "params", "seconds")
 
 
 def run_summary(run_dir: str, label: str) -> Dict:
     rows = read_metrics(run_dir)
-    result = read_json(os.path.join(run_dir, "result.json"))
+    result = read_result(run_dir)
     if not rows:
-        raise UserError(f"run folder '{run_dir}' has no metrics.csv rows: no epoch finished.",
+        what = "rows: no epoch finished" if os.path.exists(os.path.join(run_dir, "metrics.csv")) else "file"
+        raise UserError(f"run folder '{run_dir}' has no metrics.csv {what}.",
                         fix="compare runs that trained at least one epoch.")
     valid = [r["valid_error"] for r in rows if r.get("valid_error") is not None]
     final = rows[-1]

@@ -7,14 +7,13 @@ and must not depend on the evaluate package's code.
 from __future__ import annotations
 
 import base64
-import csv
 import io
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from ..errors import Location, UserError
+from .. import run_files
+from ..errors import Location, UserError, shown
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".bmp": "image/bmp",
                ".gif": "image/gif"}
@@ -29,27 +28,57 @@ def _float(text) -> Optional[float]:
 
 
 def read_metrics(run_dir: str) -> List[Dict]:
+    """metrics.csv's rows, numbers as numbers ([] without the file); a damaged file is a UserError naming it."""
     path = os.path.join(run_dir, "metrics.csv")
-    if not os.path.isfile(path):
-        return []
-    with open(path, encoding="utf-8", newline="") as f:
-        return [{k: (int(v) if k == "epoch" else _float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+    rows = run_files.read_csv(path, optional=True)
+    if rows and "epoch" not in rows[0]:
+        raise run_files.damaged(path, "its header has no `epoch` column", 1)
+    out = []
+    for number, row in enumerate(rows[1:], start=2):
+        values = dict(zip(rows[0], row))
+        if not values["epoch"].strip().isdigit():
+            raise run_files.damaged(path, f"epoch {shown(values['epoch'])} is not a whole number", number)
+        bad = next((k for k, v in values.items() if v.strip() and _float(v) is None), None)
+        if bad is not None:
+            raise run_files.damaged(path, f"{bad} {shown(values[bad])} is not a number", number)
+        out.append({k: (int(v) if k == "epoch" else _float(v)) for k, v in values.items()})
+    return out
 
 
 def read_json(path: str) -> Dict:
-    if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """A JSON object the run wrote; {} without the file."""
+    return run_files.read_json(path, optional=True)
+
+
+RESULT_FIELDS = {"project": run_files.TEXT, "epochs": run_files.COUNT, "best_epoch": run_files.COUNT,
+                 "best_valid_error": run_files.NUMBER, "seconds": run_files.NUMBER, "total_params": run_files.COUNT,
+                 "total_macs": run_files.NUMBER, "train_samples": run_files.COUNT, "valid_samples": run_files.COUNT,
+                 "final": run_files.OBJECT}
+FINAL_FIELDS = {"epoch": run_files.COUNT, "valid_error": run_files.NUMBER, "train_error": run_files.NUMBER}
+EVALUATION_FIELDS = {"samples": run_files.COUNT, "correct": run_files.COUNT, "dataset": run_files.TEXT,
+                     "output": run_files.TEXT}
+
+
+def read_result(run_dir: str) -> Dict:
+    """result.json, its fields of the kinds the report and `compare` use; {} without the file."""
+    path = os.path.join(run_dir, "result.json")
+    result = run_files.check_fields(path, read_json(path), RESULT_FIELDS)
+    run_files.check_fields(path, result.get("final") or {}, FINAL_FIELDS)
+    return result
 
 
 def read_csv_rows(path: str) -> List[List[str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return [row for row in csv.reader(f) if row]
+    return run_files.read_csv(path, optional=True)
 
 
 def check_run_dir(run_dir: str) -> str:
     run_dir = os.path.abspath(run_dir)
+    if not os.path.isdir(run_dir):
+        state = "is not a folder" if os.path.exists(run_dir) else "does not exist"
+        raise UserError(f"run folder '{run_dir}' {state}.", location=Location(run_dir),
+                        fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
+    if os.path.isdir(os.path.join(run_dir, "project.yaml")):
+        run_files.check_file(os.path.join(run_dir, "project.yaml"))     # says "is a directory"
     if not os.path.isfile(os.path.join(run_dir, "project.yaml")):
         raise UserError(f"'{run_dir}' is not a run folder: it has no project.yaml.",
                         location=Location(run_dir), fix="give a folder written by `nncgraph run`.")
@@ -75,13 +104,10 @@ def read_evaluation(run_dir: str) -> Evaluation:
     if not ev.present:
         return ev
     ev.metrics = read_json(os.path.join(folder, "metrics.json"))
-    if os.path.isfile(os.path.join(folder, "confusion_matrix.csv")):
-        ev.confusion = read_csv_rows(os.path.join(folder, "confusion_matrix.csv"))
-    if os.path.isfile(os.path.join(folder, "per_class.csv")):
-        rows = read_csv_rows(os.path.join(folder, "per_class.csv"))
-        ev.per_class = [dict(zip(rows[0], r)) for r in rows[1:]] if rows else []
-    if os.path.isfile(os.path.join(folder, "output_result.csv")):
-        ev.results = read_csv_rows(os.path.join(folder, "output_result.csv"))
+    run_files.check_fields(os.path.join(folder, "metrics.json"), ev.metrics, EVALUATION_FIELDS)
+    ev.confusion = read_csv_rows(os.path.join(folder, "confusion_matrix.csv"))
+    ev.per_class = run_files.read_table(os.path.join(folder, "per_class.csv"), optional=True)
+    ev.results = read_csv_rows(os.path.join(folder, "output_result.csv"))
     for name in ("likelihood.png",):
         uri = file_data_uri(os.path.join(folder, name))
         if uri:
@@ -92,10 +118,10 @@ def read_evaluation(run_dir: str) -> Evaluation:
 def file_data_uri(path: str) -> Optional[str]:
     """The whole file as a data: URI (for PNGs the run wrote itself)."""
     mime = IMAGE_TYPES.get(os.path.splitext(path)[1].lower())
-    if not mime or not os.path.isfile(path):
+    data = run_files.read_bytes(path, optional=True) if mime else None
+    if data is None:
         return None
-    with open(path, "rb") as f:
-        return f"data:{mime};base64," + base64.b64encode(f.read()).decode("ascii")
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 def thumbnail_uri(path: str) -> Optional[str]:
@@ -159,7 +185,7 @@ def _labels(folder: str) -> Optional[List[str]]:
     path = os.path.join(folder, "labels.txt")
     if not folder or not os.path.isfile(path):
         return None
-    with open(path, encoding="utf-8-sig") as f:
+    with open(path, encoding="utf-8-sig", errors="replace") as f:     # only shown: a bad byte shows as such
         return [line for line in f.read().splitlines()]
 
 

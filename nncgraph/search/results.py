@@ -13,7 +13,7 @@ import io
 import os
 from typing import List
 
-from ..atomic_files import atomic_write
+from ..atomic_files import atomic_output, atomic_write
 from ..finite_checks import is_finite_number
 from .fidelity import fronts
 
@@ -106,10 +106,11 @@ def plot_tradeoff(rows, path: str, title: str, cost_column: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_output(path, ".png") as tmp:
+            fig.savefig(tmp)
+    finally:
+        plt.close(fig)
 
 
 def hypervolume(points, reference) -> float:

@@ -12,18 +12,17 @@ import logging
 import os
 
 from ..errors import UserError
+from ..run_files import check_file, damaged, detail_of, fix_for
 
 JOURNAL = "study.journal"
 
 
 def make_storage(url, folder: str):
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
-
     if url is None:
         os.makedirs(folder, exist_ok=True)
-        return JournalStorage(JournalFileBackend(os.path.join(folder, JOURNAL)))
+        return journal_storage(os.path.join(folder, JOURNAL))
     if "://" not in url:           # a path: a journal file elsewhere (e.g. on a shared disk)
-        return JournalStorage(JournalFileBackend(url))
+        return journal_storage(url)
     try:
         return _rdb_storage(url)
     except ImportError as exc:
@@ -32,6 +31,53 @@ def make_storage(url, folder: str):
     except Exception as exc:       # SQLAlchemy reports unreachable servers with many exception types
         raise UserError(f"cannot open the storage '{_redacted(url)}': {str(exc).splitlines()[0]}.",
                         fix="check the URL, that the server runs and that the database exists.") from None
+
+
+def journal_storage(path: str):
+    """Optuna's journal storage on `path`, which it replays at once: a damaged journal (cut mid-line,
+    garbage, a line Optuna cannot apply) is one line naming it, not Optuna's traceback."""
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    if check_file(path, optional=True):      # a folder in its place says so
+        _check_journal_lines(path)
+    try:
+        return JournalStorage(JournalFileBackend(path))
+    except OSError:
+        raise
+    except Exception as exc:        # Optuna's KeyError or TypeError on a line it cannot apply
+        raise damaged(path, f"an entry Optuna cannot apply: {type(exc).__name__} {detail_of(exc)}", fix=_FIX_JOURNAL) from None
+
+
+_FIX_JOURNAL = fix_for(JOURNAL)
+
+
+def _check_journal_lines(path: str) -> None:
+    """Every line of the journal is one whole JSON entry. Optuna skips a last line without its newline
+    (a writer may be mid-line) and fails on it only once a later line arrives, deep in a search; read
+    under the journal's own lock, where no writer is mid-line, such a line is a cut-off file."""
+    import json
+
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    from ..run_files import read_bytes
+
+    lock = JournalFileSymlinkLock(path)
+    lock.acquire()
+    try:
+        data = read_bytes(path)
+    finally:
+        lock.release()
+    lines = data.split(b"\n")
+    if lines[-1]:
+        raise damaged(path, "its last line is cut off", len(lines), fix=_FIX_JOURNAL)
+    for number, line in enumerate(lines[:-1], start=1):
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:       # JSONDecodeError, UnicodeDecodeError
+            raise damaged(path, f"line {number} is not a journal entry ({getattr(exc, 'msg', None) or detail_of(exc)})",
+                          number, fix=_FIX_JOURNAL) from None
+        if not isinstance(entry, dict) or "op_code" not in entry:
+            raise damaged(path, f"line {number} is not a journal entry (it has no op_code)", number, fix=_FIX_JOURNAL)
 
 
 def _rdb_storage(url: str, attempts: int = 6):

@@ -16,6 +16,7 @@ from typing import Dict
 import numpy as np
 
 from ..errors import UserError
+from ..run_files import check_file, detail_of
 from ..project.model import InitFromSpec
 from ..finite_checks import check_loaded_parameter
 
@@ -25,7 +26,7 @@ def source_file(path: str) -> str:
     if os.path.isdir(path):
         for name in ("best.h5", "last.h5"):
             candidate = os.path.join(path, "checkpoints", name)
-            if os.path.isfile(candidate):
+            if os.path.lexists(candidate) and check_file(candidate):     # a folder in its place says so
                 path = candidate
                 break
         else:
@@ -44,9 +45,9 @@ def read_parameters(path: str) -> Dict[str, np.ndarray]:
         return _nnp_parameters(path)
     try:
         return _h5_arrays(path)
-    except OSError as exc:
-        raise UserError(f"cannot read parameters from '{path}': {exc}.", fix="give an nnabla .h5 parameter file.") \
-            from None
+    except Exception as exc:    # h5py reports damage as OSError, KeyError, ValueError...
+        raise UserError(f"cannot read parameters from '{path}': {detail_of(exc)}.",
+                        fix="give an nnabla .h5 parameter file.") from None
 
 
 def _h5_arrays(source) -> Dict[str, np.ndarray]:
@@ -60,27 +61,35 @@ def _h5_arrays(source) -> Dict[str, np.ndarray]:
 
 
 def _nnp_parameters(path: str) -> Dict[str, np.ndarray]:
-    """The parameters inside an .nnp (a zip holding parameter.h5 or parameter.protobuf)."""
+    """The parameters inside an .nnp (a zip holding parameter.h5 or parameter.protobuf), each member
+    size-checked before it is read (archives.NnpArchive)."""
     import io
-    import zipfile
 
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-            h5 = [n for n in names if n.endswith(".h5")]
-            if h5:
-                return _h5_arrays(io.BytesIO(z.read(h5[0])))
-            blobs = [n for n in names if n.endswith(".protobuf")]
-            if blobs:
-                from nnabla.utils import nnabla_pb2
+    from ..archives import NnpArchive
 
-                proto = nnabla_pb2.NNablaProtoBuf()
-                proto.ParseFromString(z.read(blobs[0]))
+    with NnpArchive(path) as archive:
+        names = archive.names()
+        h5 = [n for n in names if n.endswith(".h5")]
+        blobs = [n for n in names if n.endswith(".protobuf")]
+        if h5:
+            data = archive.read(h5[0])
+            try:
+                return _h5_arrays(io.BytesIO(data))
+            except Exception as exc:    # h5py reports damage as OSError, KeyError, ValueError...
+                raise UserError(f"member is not an nnabla parameter file ({detail_of(exc)}).",
+                                location=archive.where(h5[0]), fix="give an .nnp nnabla or NNC wrote.") from None
+        if blobs:
+            from google.protobuf.message import DecodeError
+            from nnabla.utils import nnabla_pb2
+
+            proto = nnabla_pb2.NNablaProtoBuf()
+            try:
+                proto.ParseFromString(archive.read(blobs[0]))
                 return {p.variable_name: np.array(p.data, np.float32).reshape(tuple(p.shape.dim))
                         for p in proto.parameter}
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UserError(f"cannot read '{path}' as an .nnp file: {exc}.", fix="give an .nnp nnabla or NNC wrote.") \
-            from None
+            except (DecodeError, ValueError) as exc:
+                raise UserError(f"member is not an nnabla parameter file ({detail_of(exc)}).",
+                                location=archive.where(blobs[0]), fix="give an .nnp nnabla or NNC wrote.") from None
     raise UserError(f"'{path}' holds no parameters (no parameter.h5 or parameter.protobuf inside).",
                     fix="export it with parameters: `nncgraph export RUN_DIR -o model.nnp`.")
 

@@ -1,8 +1,9 @@
 """learning_curve.png: cost and error per epoch, as NNC's training view shows."""
 from __future__ import annotations
 
-import os
 from typing import Dict, List
+
+from ..atomic_files import atomic_output
 
 
 def plot_learning_curve(rows: List[Dict], path: str, title: str) -> None:
@@ -28,7 +29,8 @@ def plot_learning_curve(rows: List[Dict], path: str, title: str) -> None:
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = path + f".tmp-{os.getpid()}.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_output(path, ".png") as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)

@@ -24,9 +24,10 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..atomic_files import temporary_path
+from ..atomic_files import os_error, remove_quietly, temporary_path
 from ..finite_checks import check_saved_parameters
-from .resume_check import FOLDER, STATE, corrupt, find_resume_point, read_state
+from ..run_files import damaged, detail_of
+from .resume_check import FOLDER, STATE, find_resume_point, read_state
 
 
 def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: List[Dict],
@@ -39,11 +40,6 @@ def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: Li
     final = run.file("checkpoints", FOLDER)
     check_saved_parameters(live, final)     # a resume point of NaN weights would resume into nothing
     tmp = temporary_path(final)
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    nn.save_parameters(os.path.join(tmp, "parameters.h5"), live)
-    for i, (_, solver) in enumerate(solvers):
-        solver.save_states(os.path.join(tmp, f"solver_{i}.h5"))
     kind, keys, pos, has_gauss, cached = rng_state
     finished = in_epoch["epoch"] - 1 if in_epoch else pending["epoch"]
     state = {"epoch": finished, "rows": rows,
@@ -51,16 +47,24 @@ def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: Li
              "in_epoch": in_epoch, "run": described,
              "best": best, "rng": {"kind": kind, "keys": keys.tolist(), "pos": pos, "has_gauss": has_gauss,
                                    "cached": cached}, "solvers": len(solvers)}
-    with open(os.path.join(tmp, STATE), "w", encoding="utf-8") as f:
-        json.dump(state, f)
-        f.flush()
-        os.fsync(f.fileno())
     old = final + ".old"
-    if os.path.exists(final):
-        # a kill after the last save's first rename left an old one: `final` is newer, so it goes
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)          # a directory cannot be replaced in one rename; keep the old until then
-    os.replace(tmp, final)
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        nn.save_parameters(os.path.join(tmp, "parameters.h5"), live)
+        for i, (_, solver) in enumerate(solvers):
+            solver.save_states(os.path.join(tmp, f"solver_{i}.h5"))
+        with open(os.path.join(tmp, STATE), "w", encoding="utf-8") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        if os.path.exists(final):
+            shutil.rmtree(old, ignore_errors=True)      # a stale .old: `final` is the point to keep
+            os.replace(final, old)      # a directory cannot be replaced in one rename; keep the old until then
+        os.replace(tmp, final)
+    except OSError as exc:      # a full disk: the previous point stays (as `final`, or as `.old` that resume reads)
+        remove_quietly(tmp)
+        raise os_error(exc, final, "write") from None
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -83,7 +87,7 @@ def load_resume_point(run, solvers: List, rng: np.random.RandomState) -> Dict:
         r = state["rng"]
         rng.set_state((r["kind"], np.array(r["keys"], dtype=np.uint32), r["pos"], r["has_gauss"], r["cached"]))
     except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
-        raise corrupt(path, exc) from None
+        raise damaged(path, detail_of(exc)) from None
     return state
 
 

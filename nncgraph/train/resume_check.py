@@ -13,7 +13,8 @@ import json
 import os
 from typing import Dict, List
 
-from ..errors import Location, UserError
+from ..errors import UserError
+from ..run_files import check_file, damaged, detail_of, h5_arrays, read_json
 from .run_folder import RunFolder
 
 FOLDER = "resume"
@@ -49,7 +50,8 @@ def find_resume_point(path: str) -> str:
                         fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
     folder = os.path.join(path, "checkpoints", FOLDER)
     for candidate in (folder, folder + ".old"):     # .old: killed between the two renames of a save
-        if os.path.isfile(os.path.join(candidate, STATE)):
+        if os.path.lexists(os.path.join(candidate, STATE)):
+            check_file(os.path.join(candidate, STATE))     # a folder in its place says so
             return candidate
     raise UserError(f"run folder '{path}' has no resume point (checkpoints/{FOLDER}/{STATE}), so it is not "
                     "a run that can be continued.",
@@ -59,20 +61,14 @@ def find_resume_point(path: str) -> str:
 
 def read_state(folder: str) -> Dict:
     path = os.path.join(folder, STATE)
+    state = read_json(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            state = json.load(f)
         _check_fields(state)
-    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
-        raise corrupt(path, exc) from None
+    except KeyError as exc:
+        raise damaged(path, f"it has no {str(exc.args[0])!r} field") from None
+    except TypeError as exc:
+        raise damaged(path, detail_of(exc)) from None
     return state
-
-
-def corrupt(path: str, exc: BaseException) -> UserError:
-    detail = str(exc).strip().rstrip(".")[:200] or type(exc).__name__
-    return UserError(f"resume point file '{path}' is corrupt or truncated ({detail}).", location=Location(path),
-                     fix="continue from a copy of the run folder taken before the damage, or start the run again "
-                         "without --resume.")
 
 
 def _check_fields(state) -> None:
@@ -88,30 +84,16 @@ def _check_fields(state) -> None:
         raise KeyError(f"rng.{missing[0]}")
 
 
-def h5_shapes(path: str) -> Dict[str, List[int]]:
-    """name -> shape of every array in an nnabla .h5 file; a UserError naming it when unreadable."""
-    import h5py
-
-    shapes: Dict[str, List[int]] = {}
-    try:
-        with h5py.File(path, "r") as f:
-            f.visititems(lambda name, item: shapes.__setitem__(name, list(item.shape))
-                         if isinstance(item, h5py.Dataset) else None)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise corrupt(path, exc) from None
-    return shapes
-
-
 def check_resume_point(run: RunFolder, project, described: Dict, n_solvers: int) -> str:
     """Raise a UserError unless `run`'s resume point fits this project; returns its folder."""
     folder = find_resume_point(run.path)
     state = read_state(folder)
-    saved = h5_shapes(os.path.join(folder, "parameters.h5"))
+    saved = h5_arrays(os.path.join(folder, "parameters.h5"), values=False)
     _compare_parameters(saved, described["parameters"])
     if state["solvers"] != n_solvers:
         raise UserError("the project's learning-rate multipliers differ from the resumed run's.", fix=_FIX_PROJECT)
     for i in range(n_solvers):
-        h5_shapes(os.path.join(folder, f"solver_{i}.h5"))
+        h5_arrays(os.path.join(folder, f"solver_{i}.h5"), values=False)
     recorded = state.get("run")
     if isinstance(recorded, dict):      # resume points from before this record are compared by parameters only
         _compare_record(recorded, described, in_epoch=state.get("in_epoch") is not None)

@@ -12,7 +12,7 @@ import os
 import time
 from typing import Dict, List
 
-from ..atomic_files import atomic_write, temporary_path
+from ..atomic_files import atomic_output, atomic_write
 from ..finite_checks import check_saved_parameters
 
 
@@ -61,7 +61,6 @@ class RunFolder:
 
         path = self.file("checkpoints", name)
         check_saved_parameters(params, path)    # a non-finite best/last would pass for a trained model
-        tmp = temporary_path(path, ".h5")
-        nn.save_parameters(tmp, params)
-        os.replace(tmp, path)
+        with atomic_output(path, ".h5") as tmp:
+            nn.save_parameters(tmp, params)
         return path
