@@ -20,7 +20,9 @@ from nncgraph.layers import REGISTRY
 from nncgraph.project.sections import OPTIMIZERS, SCHEDULERS
 from nncgraph.project.yaml_text import project_text
 
-ACTIVATIONS = ["ReLU", "Tanh", "Sigmoid", "ELU", "LeakyReLU", "Swish", "Abs", "SELU", "ReLU6", "Softsign"]
+ACTIVATIONS = ["ReLU", "Tanh", "Sigmoid", "ELU", "LeakyReLU", "Swish", "Abs", "SELU", "ReLU6", "SoftSign", "GELU",
+               "HardTanh", "SoftPlus"]
+assert set(ACTIVATIONS) <= set(REGISTRY)
 UNIT_BLOCK = {"args": {"maps": 4},
               "layers": [{"type": "Convolution", "name": "conv", "out_maps": "$maps", "kernel_shape": [3, 3],
                           "padding": [1, 1], "border_mode": "valid"},
