@@ -57,3 +57,56 @@ def test_a_long_value_is_quoted_shortened(text, start):
 def test_a_line_break_in_a_quoted_key_stays_on_the_one_line():
     message = error_of('"na\\nme": x\nnetwork: [{type: Input}]\n')
     assert "\n" not in message and "unknown top-level key 'na\\nme'" in message, message
+
+
+def one_layer(layer: str, size="[1, 4, 4]") -> str:
+    return f"network:\n  - {{type: Input, size: {size}}}\n  - {layer}\n"
+
+
+@pytest.mark.parametrize("layer, fragment", [
+    # nnabla's functions take C ints: OverflowError while building the graph, after `check` had passed
+    ("{type: Convolution, out_maps: 2, kernel_shape: [3, 3], strides: [2147483648, 1]}",
+     "property 'strides' holds 2147483648, beyond the 32-bit integers nnabla's functions take "
+     "(-2,147,483,648 to 2,147,483,647)."),
+    ("{type: Shift, shift: [-2147483649, 0]}", "property 'shift' holds -2147483649, beyond the 32-bit"),
+    ("{type: Pow2Quantize, m: 2147483648}", "property 'm' holds 2147483648, beyond the 32-bit"),
+    # nnabla looped 2^31 times (a hang), or allocated 5 numbers per patch (gigabytes)
+    ("{type: SpectralNorm, itr: 2147483647}", "property 'itr' must be at most 1,000, got 2,147,483,647."),
+    ("{type: RandomErase, n: 2147483647}", "property 'n' must be at most 10,000, got 2,147,483,647."),
+    # nnabla refused it while building: no bit is left for the exponents
+    ("{type: Pow2Quantize, n: 2}", "n = 2 bits leave none for the exponents: the sign and zero take 2."),
+    # the class count was read at the axis: IndexError
+    ("{type: TopNError, axis: 7}", "axis 7 is out of range for input shape [1, 4, 4]."),
+])
+def test_check_refuses_what_nnabla_cannot_build(layer, fragment):
+    message = error_of(one_layer(layer))
+    assert message.startswith("project.yaml:3:5: layer ") or message.startswith("project.yaml:3:"), message
+    assert fragment in message, message
+
+
+def test_pow2_quantize_with_bits_for_the_exponents_checks():
+    project = parse_project(one_layer("{type: Pow2Quantize, n: 3}"), "project.yaml")
+    assert check_project(project)["Main"]["validation"].ordered()[-1].out_shape == (1, 4, 4)
+
+
+def test_one_dataset_variable_read_at_two_shapes_is_refused():
+    # the compiled graph fed the target from the Input's array: nnabla refused the shapes while building
+    message = error_of("network:\n  - {type: Input, size: [2, 5, 3], dataset: x0}\n"
+                       "  - {type: SoftmaxCrossEntropy, axis: 1, target: x0}\n")
+    assert message == ("project.yaml:3:5: layer 'SoftmaxCrossEntropy' (SoftmaxCrossEntropy): reads dataset variable "
+                       "'x0' (its `target`) at shape [2, 1, 3], but layer 'Input' reads it (its `dataset`) at shape "
+                       "[2, 5, 3]. Fix: point one of them at another CSV column, e.g. `target: y`."), message
+
+
+def test_one_dataset_variable_read_at_one_shape_is_fine():
+    project = parse_project("network:\n  - {type: Input, size: [4], dataset: x}\n  - {type: Affine, out_shape: 4}\n"
+                            "  - {type: SquaredError, target: x}\n", "project.yaml")     # an autoencoder
+    assert check_project(project)["Main"]["training"].total_params == 20
+
+
+def test_an_empty_input_list_on_a_repeat_is_refused():
+    # the expander took the first of no inputs: IndexError
+    message = error_of("network:\n  - {type: Input, size: [1, 3, 3]}\n  - {type: RepeatStart, input: []}\n"
+                       "  - {type: ReLU}\n  - {type: RepeatEnd}\n")
+    assert message == ("project.yaml:3:5: layer 'RepeatStart' (RepeatStart): has `input: []`, which names no layer. "
+                       "Fix: leave `input` out (the previous layer), or name a layer."), message

@@ -6,23 +6,16 @@ loads to the same network, and build and run one forward pass in nnabla, as `nnc
 """
 from __future__ import annotations
 
-import logging
-
-logging.getLogger("nnabla").setLevel(logging.WARNING)   # before nnabla's first import
-
-import numpy as np
 from hypothesis import given, note
 
-from fuzz_oracle import assert_one_clear_line, examples, outcome, scratch_file
+from fuzz_build import build_and_run_if_small
+from fuzz_oracle import examples, outcome, scratch_file
 from fuzz_project_grammar import as_yaml, project_texts, valid_projects
 from nncgraph.cli.network_table import check_json, check_project, check_text
-from nncgraph.errors import UserError
 from nncgraph.project.load import load_project, parse_project
 from nncgraph.project.render import render_yaml
 
 TARGET = "project files"
-# Networks small enough to build and run here in milliseconds; larger ones are only checked.
-BUILD_LIMIT = 200_000          # parameters, and values of all layer outputs per sample
 
 
 def check_file(path):
@@ -31,37 +24,6 @@ def check_file(path):
     check_text(results)
     check_json(results)
     return project, results
-
-
-def outputs_size(results) -> int:
-    return sum(int(np.prod(i.out_shape)) for variants in results.values() for g in variants.values()
-               for i in g.ordered())
-
-
-def build_and_run(project, results) -> None:
-    """Build the training and validation variants of every network at batch size 2 and run them forward on
-    zeros (every label 0, valid for any loss), as `nncgraph run` builds them."""
-    import os
-
-    import nnabla as nn
-
-    from nncgraph.compile.nnabla_graph import compile_graph
-
-    for variants in results.values():
-        for variant in ("training", "validation"):
-            nn.clear_parameters()
-            try:
-                compiled = compile_graph(variants[variant], 2, os.path.dirname(project.path))
-            except UserError as exc:     # a parameter file (w_file) that cannot be used: said clearly
-                assert_one_clear_line(exc)
-                return
-            for variable in compiled.inputs.values():
-                variable.d = 0
-            consumed = {name for info in variants[variant].ordered() for name in info.node.inputs}
-            for name, output in compiled.outputs.items():
-                if name not in consumed and output.parent is not None:     # the ends of the graph
-                    output.forward()
-    nn.clear_parameters()
 
 
 def assert_renders_the_same(project, results, path) -> None:
@@ -82,9 +44,7 @@ def test_project_file_checks_or_says_why_in_one_line(case):
         return
     project, results = done
     assert_renders_the_same(project, results, path)
-    params = sum(g.total_params for variants in results.values() for g in variants.values())
-    if params <= BUILD_LIMIT and outputs_size(results) <= BUILD_LIMIT:
-        build_and_run(project, results)
+    build_and_run_if_small(project, results)
 
 
 def test_the_grammar_makes_valid_projects_that_check():

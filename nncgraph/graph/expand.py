@@ -132,6 +132,9 @@ class _Expander:
                                 layer=spec.name, layer_type=spec.type,
                                 fix="start with an Input layer, or set `input:`.")
             return [previous]
+        if not spec.inputs and spec.type in STRUCTURE and spec.type != "Unit":     # a Unit counts its inputs
+            raise UserError("has `input: []`, which names no layer.", location=spec.location, layer=spec.name,
+                            layer_type=spec.type, fix="leave `input` out (the previous layer), or name a layer.")
         resolved = []
         for ref in spec.inputs:
             if ref not in aliases:
