@@ -18,6 +18,7 @@ setup(
         "optuna==5.0.0",     # structure search: samplers, pruners, journal/database storage
     ],
     extras_require={"test": ["pytest>=8,<9", "jsonschema>=4,<5",
+                             "hypothesis>=6.100,<7",         # the fuzz suite (tests/test_fuzz_*.py)
                              "websocket-client>=1.6,<2",     # DevTools protocol: the report's browser test
                              "psycopg2-binary==2.9.13"],     # the search's PostgreSQL storage test
                     # `nncgraph search --storage postgresql://...` across machines

@@ -56,13 +56,14 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         head = f"{self.location}: " if self.location else ""
-        if self.layer:
-            kind = f" ({self.layer_type})" if self.layer_type else ""
-            head += f"layer '{self.layer}'{kind}: "
+        if self.layer:     # names are the user's: a megabyte one is cut as any quoted value is
+            kind = f" ({shown(self.layer_type, quote=False)})" if self.layer_type else ""
+            head += f"layer '{shown(self.layer, quote=False)}'{kind}: "
         text = head + self.message
         if self.fix:
             text += f" Fix: {self.fix}"
-        return text
+        # the CLI's promise is one line: a value quoted as written (a key, a name) may hold line breaks
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ShapeError(UserError):

@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # NNC's sample projects and layer reference are not in the repository (NNC's licence): they sit in
@@ -16,6 +17,33 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_ENV = "NNCGRAPH_SHARED"
 SHARED = os.path.normpath(os.environ.get(SHARED_ENV) or os.path.join(ROOT, "..", "shared"))
 SHARED_FOLDERS = {"nnc-samples": "NNC's sample projects", "nnc-reference": "NNC's layer reference"}
+
+
+# The fuzz suite (tests/test_fuzz_*.py, Hypothesis): `max_examples` is the budget that fuzz_oracle.examples()
+# shares out among its tests. `default` keeps `make test` quick; `ci` (CI=true) runs over 10,000 cases, the
+# same ones every time (derandomized, no example database), so a CI failure replays anywhere.
+# NNCGRAPH_FUZZ_EXAMPLES=N sets the budget (a long hunt for bugs, or a quick look).
+FUZZ_PROFILES = {"default": 60, "ci": 900}
+FUZZ_EXAMPLES_ENV = "NNCGRAPH_FUZZ_EXAMPLES"
+# Cases build networks and write files: some take a second, which is not the generator's fault.
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("default", max_examples=FUZZ_PROFILES["default"], deadline=None,
+                          suppress_health_check=_SLOW_IS_FINE)
+settings.register_profile("ci", max_examples=FUZZ_PROFILES["ci"], deadline=None, derandomize=True, database=None,
+                          suppress_health_check=_SLOW_IS_FINE, print_blob=True)
+settings.register_profile("override", parent=settings.get_profile("ci" if os.environ.get("CI") == "true"
+                                                                  else "default"),
+                          max_examples=int(os.environ.get(FUZZ_EXAMPLES_ENV) or 1))
+settings.load_profile("override" if os.environ.get(FUZZ_EXAMPLES_ENV)
+                      else "ci" if os.environ.get("CI") == "true" else "default")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz suite's case count and valid share, in `-q` output too."""
+    oracle = sys.modules.get("fuzz_oracle")
+    line = oracle.summary_line() if oracle else None
+    if line:
+        terminalreporter.write_line(line)
 
 
 def shared_path(folder, *parts):

@@ -27,7 +27,10 @@ import numpy as np
 from nncgraph.data import cache
 from nncgraph.data.assemble import Cell, build
 from nncgraph.data.decode import ARRAY_EXTENSIONS, IMAGE_EXTENSIONS, KINDS, FileCell, to_float32
-from nncgraph.errors import Location, UserError
+from nncgraph.errors import Location, UserError, shown
+
+# A vector column's index has at most this many digits (a million columns is beyond any dataset)
+_MAX_INDEX_DIGITS = 6
 
 __all__ = ["CsvDataset", "load_csv_dataset", "to_float32", "IMAGE_EXTENSIONS", "ARRAY_EXTENSIONS"]
 
@@ -105,30 +108,34 @@ def _parse_header(cells: list[str], loc: Location) -> list[_Variable]:
         index: Optional[int] = None
         base, sep, tail = name.rpartition("__")
         if sep and base and tail.isascii() and tail.isdigit():
+            if len(tail) > _MAX_INDEX_DIGITS:     # int() of thousands of digits is slow, then refused
+                raise UserError(f"header cell {pos + 1} ({shown(raw)}) numbers a vector column beyond any "
+                                f"vector's length.", location=loc,
+                                fix="number vector columns name__0, name__1 and so on.")
             name, index = base, int(tail)
         if not name:
-            raise UserError(f"header cell {pos + 1} ('{raw}') has no variable name.",
+            raise UserError(f"header cell {pos + 1} ({shown(raw)}) has no variable name.",
                             location=loc,
                             fix="name every column, e.g. 'x:image', 'y:label', 'x__0'.")
         groups.setdefault(name, []).append((index, pos))
 
     variables = []
     for name, members in groups.items():
-        headers = ", ".join(f"'{cells[p].strip()}'" for _, p in members)
+        headers = shown(", ".join(f"'{cells[p].strip()}'" for _, p in members), quote=False)
         if any(i is None for i, _ in members):
             if len(members) > 1:
                 raise UserError(
-                    f"variable '{name}' is named by more than one header cell "
+                    f"variable {shown(name)} is named by more than one header cell "
                     f"({headers}).", location=loc,
-                    fix=f"give each column its own name, or number vector columns "
-                        f"{name}__0, {name}__1 and so on.")
+                    fix="give each column its own name, or number vector columns "
+                        "name__0, name__1 and so on.")
             variables.append(_Variable(name, (members[0][1],), vector=False))
             continue
         members.sort()
         if [i for i, _ in members] != list(range(len(members))):
             raise UserError(
-                f"vector columns of '{name}' must be numbered {name}__0.."
-                f"{name}__{len(members) - 1} with no gaps or repeats; the header "
+                f"vector columns of {shown(name)} must be numbered __0.."
+                f"__{len(members) - 1} with no gaps or repeats; the header "
                 f"has {headers}.", location=loc,
                 fix="renumber the columns so the indices run 0, 1, 2, ... once each.")
         variables.append(_Variable(name, tuple(p for _, p in members), vector=True))
@@ -143,12 +150,12 @@ def _number(text: str, column: str, path: str, line: int, *,
     except ValueError:
         if not required:
             return None
-        raise UserError(f"cell '{text}' in column '{column}' of row {line} is "
+        raise UserError(f"cell {shown(text)} in column {shown(column)} of row {line} is "
                         f"not a number; vector columns hold one number each.",
                         location=Location(path, line),
                         fix="put a number in every name__i column.") from None
     if not math.isfinite(value):
-        raise UserError(f"cell '{text}' in column '{column}' of row {line} is "
+        raise UserError(f"cell {shown(text)} in column {shown(column)} of row {line} is "
                         f"not a finite number.", location=Location(path, line),
                         fix="replace it with a real number.")
     return value
@@ -177,8 +184,8 @@ def _plan_file(text: str, column: str, base_dir: str, path: str, line: int, vari
             looked = full or os.path.join(base_dir, text)
             state = "is a folder" if os.path.isdir(looked) else "does not exist"
             raise UserError(
-                f"file '{text}' named in row {line} (column '{column}') {state}; "
-                f"looked for '{looked}'.", location=Location(path, line),
+                f"file {shown(text)} named in row {line} (column {shown(column)}) {state}; "
+                f"looked for {shown(looked)}.", location=Location(path, line),
                 fix="fix the path (relative paths start at the CSV's folder) or put "
                     "a number in the cell.")
     kind = KINDS.get(full[full.rfind("."):].lower())
@@ -186,8 +193,8 @@ def _plan_file(text: str, column: str, base_dir: str, path: str, line: int, vari
         ext = os.path.splitext(full)[1].lower()
         supported = ", ".join(sorted(KINDS))
         raise UserError(
-            f"file '{text}' named in row {line} (column '{column}') has an "
-            f"unsupported extension '{ext or '(none)'}'.", location=Location(path, line),
+            f"file {shown(text)} named in row {line} (column {shown(column)}) has an "
+            f"unsupported extension {shown(ext or '(none)')}.", location=Location(path, line),
             fix=f"convert it to one of {supported}.")
     return FileCell(full, text, column, kind, path, line, variable, row), info
 
@@ -245,7 +252,7 @@ def load_csv_dataset(path: str, *, image_normalization: bool = True,
         row = [text.strip() for text in row]
         if not all(row):
             blank = row.index("")
-            raise UserError(f"row {line} has an empty cell in column '{names[blank]}'.",
+            raise UserError(f"row {line} has an empty cell in column {shown(names[blank])}.",
                             location=Location(path, line), fix="fill in a number or a file path.")
         for i, var in enumerate(variables):
             if var.vector:

@@ -132,11 +132,14 @@ class _Expander:
                                 layer=spec.name, layer_type=spec.type,
                                 fix="start with an Input layer, or set `input:`.")
             return [previous]
+        if not spec.inputs and spec.type in STRUCTURE and spec.type != "Unit":     # a Unit counts its inputs
+            raise UserError("has `input: []`, which names no layer.", location=spec.location, layer=spec.name,
+                            layer_type=spec.type, fix="leave `input` out (the previous layer), or name a layer.")
         resolved = []
         for ref in spec.inputs:
             if ref not in aliases:
                 hint = did_you_mean(ref, aliases)
-                raise UserError(f"input '{ref}' names no layer here.", location=spec.location, layer=spec.name,
+                raise UserError(f"input {shown(ref)} names no layer here.", location=spec.location, layer=spec.name,
                                 layer_type=spec.type,
                                 fix=(hint + " " if hint else "") + "use the `name` of an earlier layer (inside a "
                                 "unit: of the unit, or one of its `inputs`).")
@@ -187,7 +190,7 @@ class _Expander:
                     waiting.append(spec)
             self.unshaped = waiting
         if name not in self.shapes:
-            raise UserError(f"{reader} needs the shape of its input '{name}', which is not known yet: "
+            raise UserError(f"{reader} needs the shape of its input {shown(name)}, which is not known yet: "
                             "that layer, or one it reads, comes after this one.", location=location, **where,
                             fix="move the input's layers before this layer, or write the number.")
         return self.shapes[name]
@@ -203,12 +206,12 @@ class _Expander:
                                 unit_name, (int, float)) else "e.g. unit: Block")
         if unit_name not in self.units:
             hint = did_you_mean(str(unit_name), self.units)
-            raise UserError(f"unit '{unit_name}' is not defined." if unit_name else "has no `unit:`.", **where,
+            raise UserError(f"unit {shown(unit_name)} is not defined." if unit_name else "has no `unit:`.", **where,
                             fix=(hint + " " if hint else "") + "define it under `units:` and name it with "
                             "`unit: <name>`.")
         unit = self.units[unit_name]
         if unit_name in stack or len(stack) >= MAX_DEPTH:
-            raise UserError(f"unit '{unit_name}' contains itself ({' -> '.join(stack + (unit_name,))}).", **where,
+            raise UserError(f"unit {shown(unit_name)} contains itself ({' -> '.join(stack + (unit_name,))}).", **where,
                             fix="a unit cannot use itself, directly or through other units.")
         args = dict(unit.args)
         for key, value in spec.props.items():
@@ -216,13 +219,13 @@ class _Expander:
                 continue
             if key not in unit.args:
                 hint = did_you_mean(key, list(unit.args) + list(UNIT_PROPS))
-                raise UserError(f"unit '{unit_name}' has no argument '{key}'.", location=raw.where(key),
+                raise UserError(f"unit {shown(unit_name)} has no argument {shown(key)}.", location=raw.where(key),
                                 layer=spec.name, layer_type="Unit",
                                 fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(unit.args) or 'none'}.")
             args[key] = value
         missing = [k for k, v in args.items() if v is None]
         if missing:
-            raise UserError(f"unit '{unit_name}' needs argument(s) {', '.join(missing)}.", **where,
+            raise UserError(f"unit {shown(unit_name)} needs argument(s) {', '.join(missing)}.", **where,
                             fix=f"add {missing[0]}: <value> to this layer.")
         for key in ("repeat", "parameter_scope"):
             if key in spec.props:
@@ -232,12 +235,12 @@ class _Expander:
                     raise UserError(f"property '{key}' {exc}.", location=raw.where(key), layer=spec.name,
                                     layer_type="Unit", fix=UNIT_PROPS[key].doc) from None
         if len(inputs) != len(unit.inputs):
-            raise UserError(f"unit '{unit_name}' takes {len(unit.inputs)} input(s) ({', '.join(unit.inputs)}), "
+            raise UserError(f"unit {shown(unit_name)} takes {len(unit.inputs)} input(s) ({', '.join(unit.inputs)}), "
                             f"got {len(inputs)}.", **where, fix="set `input:` to that many layer names.")
         from ..project.load import parse_layer_list
         repeat = spec.props.get("repeat", 1)
         body_layers = self.counter.of_unit(unit_name, stack)
-        check_layer_count(len(self.out), repeat * body_layers, f"repeat: {repeat:,} of unit '{unit_name}', which "
+        check_layer_count(len(self.out), repeat * body_layers, f"repeat: {repeat:,} of unit {shown(unit_name)}, which "
                           f"has {body_layers:,} layers", location=raw.where("repeat") if "repeat" in raw else
                           spec.location, layer=spec.name, layer_type="Unit")
         current = inputs
@@ -252,7 +255,7 @@ class _Expander:
                              previous=current[0], stack=stack + (unit_name,))
             if unit.output is not None:
                 if unit.output not in {s.name for s in body}:
-                    raise UserError(f"unit '{unit_name}' names output '{unit.output}', which is not one of its "
+                    raise UserError(f"unit {shown(unit_name)} names output '{unit.output}', which is not one of its "
                                     "layers.", location=unit.location, fix="set `output:` to a layer of the unit.")
                 out = f"{prefix}{name}/{unit.output}"
             current = [out] + list(current[1:])

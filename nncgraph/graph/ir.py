@@ -9,8 +9,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
-from ..errors import Location, UserError, did_you_mean
-from ..layers import Layer, get_layer
+from ..errors import Location, UserError, did_you_mean, shown
+from ..layers import REGISTRY, Layer, get_layer
 from ..project.model import LayerSpec
 
 MAX_CYCLE_NAMES = 10      # a message names this many layers of a cycle, then counts the rest
@@ -81,11 +81,17 @@ def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
         for ref in inputs:
             if ref not in seen:
                 hint = did_you_mean(ref, seen)
-                raise UserError(f"input '{ref}' names no layer of network '{name}'.", **ctx,
+                raise UserError(f"input {shown(ref)} names no layer of network {shown(name)}.", **ctx,
                                 fix=(hint + " " if hint else "") + "use the `name` of a layer in this network.")
             if ref == spec.name:
                 raise UserError("takes its own output as input (a cycle).", **ctx,
                                 fix="point `input:` at an earlier layer.")
+            source = seen[ref]
+            if source.type in REGISTRY and REGISTRY[source.type].role in ("loss", "metric"):
+                # the runtime variant drops losses and metrics (the training one, metrics): nothing may read them
+                raise UserError(f"reads the output of '{source.name}' ({source.type}), a "
+                                f"{REGISTRY[source.type].role}; losses and metrics end a network.", **ctx,
+                                fix=f"take the input from the layer that '{source.name}' reads instead.")
         try:
             layer.check_inputs([()] * len(inputs))
             props = layer.resolve(spec.props, spec.name)
@@ -119,9 +125,9 @@ def _topological(nodes: List[Node]) -> List[Node]:
     if len(order) < len(nodes):
         placed = {n.name for n in order}
         stuck = [n for n in nodes if n.name not in placed]
-        shown = stuck[:MAX_CYCLE_NAMES]
-        cycle = " -> ".join(n.name for n in shown) + (f" (and {len(stuck) - len(shown)} more)"
-                                                      if len(stuck) > len(shown) else "")
+        named = stuck[:MAX_CYCLE_NAMES]
+        cycle = " -> ".join(n.name for n in named) + (f" (and {len(stuck) - len(named)} more)"
+                                                      if len(stuck) > len(named) else "")
         first = stuck[0]
         raise UserError(f"the layers {cycle} feed each other in a cycle.", location=first.location,
                         layer=first.name, layer_type=first.type,

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Optional, Tuple
 
-from ..errors import UserError
+from ..errors import UserError, shown
 
 MAX_LAYERS = 200_000                 # after expansion; the largest NNC networks have a few thousand
 MAX_PARAMETERS = 10 ** 10            # 40 GB of float32 weights, before gradients and optimizer state
 MAX_ACTIVATIONS = 10 ** 10           # values per sample, summed over the layers: 40 GB for a batch of one
 BYTES_PER_VALUE = 4                  # float32
+# nnabla's functions take their integer arguments (kernels, strides, padding, bits, seeds, iterations) as C
+# ints: beyond these nnabla raises OverflowError while building, or wraps around inside.
+C_INT_RANGE = (-2 ** 31, 2 ** 31 - 1)
 
 
 def amount(n: float) -> str:
@@ -107,3 +110,15 @@ class SizeTracker:
                              f"{amount(MAX_ACTIVATIONS)} ({gigabytes(MAX_ACTIVATIONS)}).",
                              fix="lower the input size, out_maps or the number of layers.")
         return None
+
+
+def integer_beyond_nnabla(props: Dict[str, Any]) -> Optional[UserError]:
+    """The first integer property value nnabla cannot take. The shape pass asks after the size limits, so a
+    size that large has been refused with its estimate already."""
+    low, high = C_INT_RANGE
+    for key, value in props.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high:
+                return UserError(f"property '{key}' holds {shown(item, limit=40)}, beyond the 32-bit integers "
+                                 f"nnabla's functions take ({low:,} to {high:,}).", fix=f"write a smaller `{key}`.")
+    return None

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Dict, List, Tuple
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..layers.base import ParamSpec, Shape, size_of
 from .ir import Graph, Node
-from .limits import SizeTracker
+from .limits import SizeTracker, integer_beyond_nnabla
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,37 @@ def infer(graph: Graph, variant: str) -> InferredGraph:
             raise node.error(exc) from None
         scope = node.props.get("parameter_scope")
         full = tuple(replace(p, name=f"{scope}/{p.name}") for p in params)
-        too_large = sizes.add(full, size_of(out))
+        too_large = sizes.add(full, size_of(out)) or integer_beyond_nnabla(node.props)
         if too_large:
             raise node.error(too_large)
         info[node.name] = NodeInfo(node, in_shapes, out, full, macs)
     _check_shared(graph, info)
+    _check_data_variables(graph, info)
     return InferredGraph(graph, variant, info)
+
+
+def _check_data_variables(graph: Graph, info: Dict[str, NodeInfo]) -> None:
+    """Layers that read one dataset variable (Inputs' `dataset`, losses' `target`) read it at one shape:
+    the compiled graph feeds each variable once, so a second shape would meet the first one's array."""
+    first: Dict[str, Tuple[Shape, Node, str]] = {}
+    for node in graph.nodes:
+        layer = node.layer
+        if layer.role == "input":
+            key, shape = "dataset", info[node.name].out_shape
+        elif layer.role in ("loss", "metric"):
+            key, shape = "target", tuple(layer.target_shape(info[node.name].in_shapes[0], node.props))
+        else:
+            continue
+        variable = node.props[key]
+        if variable not in first:
+            first[variable] = (tuple(shape), node, key)
+            continue
+        other_shape, other, other_key = first[variable]
+        if tuple(shape) != other_shape:
+            raise node.error(UserError(
+                f"reads dataset variable {shown(variable)} (its `{key}`) at shape {list(shape)}, but layer "
+                f"{shown(other.name)} reads it (its `{other_key}`) at shape {list(other_shape)}.",
+                fix=f"point one of them at another CSV column, e.g. `{key}: y`."))
 
 
 def _check_shared(graph: Graph, info: Dict[str, NodeInfo]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Dict
 
-from ..errors import UserError, did_you_mean
+from ..errors import UserError, did_you_mean, shown
 from . import (activation, affine, arithmetic, array, array_ops, array_values, convolution, convolution_variants, io,
                logical, loss, math, normalization, parameter, pooling, quantize, recurrent, spectral, stochastic)
 from .base import EmitContext, Layer, ParamSpec, Prop, Shape
@@ -34,7 +34,7 @@ def get_layer(type_name: str) -> Layer:
             raise UserError(f"layer type '{type_name}' is not supported: {UNSUPPORTED[type_name]}",
                             fix="remove it or replace it with supported layers (docs/layers.md lists them).") from None
         hint = did_you_mean(str(type_name), REGISTRY)
-        raise UserError(f"unknown layer type '{type_name}'.",
+        raise UserError(f"unknown layer type '{shown(type_name, quote=False)}'.",
                         fix=(hint + " " if hint else "") + "`nncgraph layers` lists every layer type.") from None
 
 

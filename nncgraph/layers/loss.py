@@ -45,7 +45,7 @@ class _Categorical(_Loss):
         return tuple(in_shape[:ax]) + (1,) + tuple(in_shape[ax + 1:])
 
     def n_classes(self, in_shape, p):
-        return in_shape[p["axis"]]
+        return in_shape[channel_axis(p["axis"], in_shape) - 1]
 
     def emit(self, ctx, inputs, p):
         return getattr(ctx.F, self.function)(inputs[0], inputs[1], axis=p["axis"] + 1)

@@ -258,7 +258,8 @@ class SpectralNorm(Layer):
     nnabla_function = "SpectralNorm"
     props = {
         "dim": Prop("uint", 0, "The output axis: the matrix is this axis by all the others.", "Dim"),
-        "itr": Prop("pint", 1, "Power iterations per forward pass.", "Itr"),
+        # each is a pass over the weight in every forward pass: a few are the norm (NNC's default is 1)
+        "itr": Prop("pint", 1, "Power iterations per forward pass.", "Itr", maximum=1000),
         "epsilon": Prop("float", 1e-12, "Guards the vector normalizations.", "Epsilon"),
         "test": Prop("bool", False, "Keep u fixed while training too (validation never updates it).", "Test"),
         "parameter_scope": _SCOPE,

@@ -194,6 +194,13 @@ class Pow2Quantize(Layer):
         "ste_fine_grained": _STE,
     }
 
+    def infer_shape(self, in_shapes, p):
+        spent = int(p["sign"]) + int(p["with_zero"])
+        if p["n"] <= spent:     # nnabla needs a bit left for the exponents
+            raise ShapeError(f"n = {p['n']} bits leave none for the exponents: the sign and zero take {spent}.",
+                             fix=f"use n: {spent + 1} or more (NNC's default is 8).")
+        return tuple(in_shapes[0])
+
     def emit(self, ctx, inputs, p):
         return ctx.F.pow2_quantize(inputs[0], sign=p["sign"], with_zero=p["with_zero"], n=p["n"], m=p["m"],
                                    ste_fine_grained=p["ste_fine_grained"])

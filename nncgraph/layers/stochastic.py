@@ -143,7 +143,8 @@ class RandomErase(_Random):
                                     "AspectRatios", length=2),
         "replacements": FloatsProp("floats", [0.0, 1.0], "[low, high] of the uniform replacement values.",
                                    "Replacements", length=2),
-        "n": Prop("pint", 1, "Most patches erased per sample.", "N"),
+        # nnabla keeps 5 numbers per patch, sample and channel: a billion patches is gigabytes
+        "n": Prop("pint", 1, "Most patches erased per sample.", "N", maximum=10_000),
         "share": Prop("bool", True, "One patch for all channels (false: one per channel).", "Share"),
         "seed": LAYER_SEED,
         "channel_last": Prop("bool", False, "Channels are the last axis (H, W, C).", "ChannelLast"),

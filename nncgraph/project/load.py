@@ -109,8 +109,8 @@ def _reject_unknown(mapping: LocatedDict, allowed, what: str, layer=None, layer_
     for key in mapping:
         if key not in allowed:
             hint = did_you_mean(str(key), allowed)
-            raise UserError(f"unknown {what} '{key}'.", location=mapping.where(key), layer=layer,
-                            layer_type=layer_type,
+            raise UserError(f"unknown {what} {shown(key)}.", location=mapping.where(key),
+                            layer=layer, layer_type=layer_type,
                             fix=(hint + " " if hint else "") + f"Allowed: {', '.join(allowed)}.")
 
 
@@ -152,11 +152,11 @@ def _datasets(mapping: LocatedDict, base: str) -> Dict[str, DatasetSpec]:
     for name in mapping:
         spec = mapping[name]
         if not isinstance(spec, LocatedDict):
-            raise UserError(f"dataset '{name}' must be a mapping such as {{csv: data/train.csv}}.",
+            raise UserError(f"dataset {shown(name)} must be a mapping such as {{csv: data/train.csv}}.",
                             location=mapping.where(name), fix="give at least `csv:`.")
-        values = _fields(spec, DATASET_FIELDS, f"dataset '{name}' key")
+        values = _fields(spec, DATASET_FIELDS, f"dataset {shown(name)} key")
         if not values["csv"]:
-            raise UserError(f"dataset '{name}' has no `csv`.", location=mapping.where(name),
+            raise UserError(f"dataset {shown(name)} has no `csv`.", location=mapping.where(name),
                             fix="add `csv: path/to/dataset.csv`.")
         shuffle = values["shuffle"] if values["shuffle"] is not None else name == "training"
         out[name] = DatasetSpec(name=name, csv=os.path.normpath(os.path.join(base, values["csv"])),
@@ -184,7 +184,7 @@ def _networks(doc: LocatedDict, path: str):
     out, locs = {}, {}
     for net_name, (layers, where) in nets.items():
         if not isinstance(layers, LocatedList) or not layers:
-            raise UserError(f"network '{net_name}' must be a non-empty list of layers.", location=where,
+            raise UserError(f"network {shown(net_name)} must be a non-empty list of layers.", location=where,
                             fix="write one `- {type: ..., ...}` line per layer.")
         out[net_name] = _layers(layers)
         locs[net_name] = where
@@ -218,7 +218,7 @@ def _layers(items: LocatedList, later=None) -> List[LayerSpec]:
             base = item.get("unit") if type_name == "Unit" and isinstance(item.get("unit"), str) else type_name
             name = _default_name(base, counts, explicit)
         elif not isinstance(name, str) or not name:
-            raise UserError(f"layer name {name!r} must be a non-empty string.",
+            raise UserError(f"layer name {shown(name)} must be a non-empty string.",
                             location=item.where("name"), layer_type=type_name, fix="e.g. name: conv1")
         ctx = dict(layer=name, layer_type=type_name)
         if structural:   # checked when expanded, where the unit definitions are known
@@ -272,26 +272,26 @@ def _units(doc: LocatedDict) -> Dict[str, UnitSpec]:
         where = raw.where(name)
         if not isinstance(body, LocatedDict) or not isinstance(body.get("layers"), LocatedList) \
                 or not body["layers"]:
-            raise UserError(f"unit '{name}' must be a mapping with a non-empty `layers` list.", location=where,
+            raise UserError(f"unit {shown(name)} must be a mapping with a non-empty `layers` list.", location=where,
                             fix="e.g. Block: {args: {maps: 16}, layers: [{type: Convolution, out_maps: $maps}]}")
-        _reject_unknown(body, UNIT_KEYS, f"unit '{name}' key")
+        _reject_unknown(body, UNIT_KEYS, f"unit {shown(name)} key")
         args = body.get("args") or LocatedDict()
         if not isinstance(args, dict):
-            raise UserError(f"`args` of unit '{name}' must map argument names to default values.",
+            raise UserError(f"`args` of unit {shown(name)} must map argument names to default values.",
                             location=body.where("args"), fix="e.g. args: {maps: 16, stride: 1}")
         if "input_shape" in args:
-            raise UserError(f"unit '{name}' has an argument called 'input_shape', a name its layers use for their "
+            raise UserError(f"unit {shown(name)} has an argument called 'input_shape', a name its layers use for their "
                             "input's shape ($input_shape[0]).",
                             location=args.where("input_shape") if isinstance(args, LocatedDict) else where,
                             fix="rename the argument.")
         inputs = body.get("inputs", ["x"])
         inputs = [inputs] if isinstance(inputs, str) else inputs
         if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
-            raise UserError(f"`inputs` of unit '{name}' must be a list of names.", location=body.where("inputs"),
+            raise UserError(f"`inputs` of unit {shown(name)} must be a list of names.", location=body.where("inputs"),
                             fix="e.g. inputs: [x, shortcut]")
         output = body.get("output")
         if output is not None and not isinstance(output, str):
-            raise UserError(f"`output` of unit '{name}' must be a layer name.", location=body.where("output"),
+            raise UserError(f"`output` of unit {shown(name)} must be a layer name.", location=body.where("output"),
                             fix="name the layer whose output the unit returns")
         out[str(name)] = UnitSpec(name=str(name), args=dict(args), inputs=list(inputs), layers=body["layers"],
                                   output=output, location=where)

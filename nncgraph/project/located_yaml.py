@@ -196,16 +196,33 @@ def _children(node) -> list:
 
 def load_located_yaml(text: str, file: str) -> Any:
     """Parse YAML safely; a syntax error becomes a UserError at its position."""
-    loader = _Loader(text, file)
+    loader = None
     try:
+        loader = _Loader(text, file)     # it refuses control characters here, before parsing
         return loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise UserError(f"the file holds the character {_character(exc.character)}, which YAML does not "
+                        "allow in a file (control characters and unpaired surrogates).", location=Location(file, line, column),
+                        fix="remove it (a project file is plain text; write it as \\x.. inside double quotes "
+                            "if a value needs it).") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise UserError(f"this is not valid YAML: {shown(problem, quote=False)}.", location=_mark(file, mark),
                         fix="check indentation, colons and brackets around this position.") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"this is not valid YAML: {shown(str(exc), quote=False)}.", location=Location(file),
-                        fix="check the file's syntax.") from None
+        raise UserError(f"this is not valid YAML: {shown(' '.join(str(exc).split()), quote=False)}.",
+                        location=Location(file), fix="check the file's syntax.") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def _character(code) -> str:
+    """A character YAML refuses, as "U+0000 (NUL)"."""
+    names = {0: "NUL", 7: "BEL", 8: "backspace", 0x1b: "ESC", 0x7f: "DEL", 0xfffe: "noncharacter",
+             0xffff: "noncharacter"}
+    code = code if isinstance(code, int) else ord(code)
+    return f"U+{code:04X}" + (f" ({names[code]})" if code in names else "")

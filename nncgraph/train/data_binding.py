@@ -13,7 +13,7 @@ from typing import Dict, Iterator, Mapping
 import numpy as np
 
 from ..data.csv_dataset import CsvDataset, load_csv_dataset, to_float32
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..graph.shape_pass import InferredGraph
 from ..project.model import Project
 
@@ -67,7 +67,7 @@ def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> BoundD
         where = dict(location=node.location, layer=node.name, layer_type=node.type)
         if variable not in data.variables:
             raise UserError(f"reads dataset variable '{variable}', but {spec.csv} has the columns "
-                            f"{', '.join(sorted(data.variables))}.", **where,
+                            f"{shown(', '.join(sorted(data.variables)), quote=False)}.", **where,
                             fix=f"set `{key}:` to one of those columns, or add a '{variable}' column to the CSV.")
         values = data.variables[variable]
         if tuple(values.shape[1:]) != tuple(shape):

@@ -1,0 +1,112 @@
+"""The bugs the fuzz suite (tests/test_fuzz_*.py) found, each pinned by the smallest input that showed it:
+a traceback, or an error message that was not one short line, where one clear user error was due."""
+from __future__ import annotations
+
+import pytest
+
+from nncgraph.cli.network_table import check_project
+from nncgraph.errors import UserError
+from nncgraph.project.load import parse_project
+
+
+def error_of(text: str, path: str = "project.yaml") -> str:
+    with pytest.raises(UserError) as caught:
+        check_project(parse_project(text, path))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("character, shown", [("\x00", "U+0000 (NUL)"), ("\x07", "U+0007 (BEL)"),
+                                              ("\ud800", "U+D800")])
+def test_a_control_character_is_refused_at_its_line(character, shown):
+    # PyYAML's reader refused it in the loader's constructor, outside the error handling: a ReaderError
+    # traceback, whose text was two lines anyway
+    message = error_of(f"name: x\nnetwork:\n  - {{type: Input, size: [{character}1]}}\n")
+    assert message.startswith(f"project.yaml:3:26: the file holds the character {shown}, "), message
+
+
+def test_a_layer_reading_a_loss_output_is_refused_where_it_is_written():
+    # the runtime variant drops the loss, so the shape pass looked up its output: KeyError
+    message = error_of("network:\n  - {type: Input, size: [1, 3, 3]}\n  - {type: BinaryCrossEntropy}\n"
+                       "  - {type: Sigmoid}\n")
+    assert message.startswith("project.yaml:4:5: layer 'Sigmoid' (Sigmoid): reads the output of "
+                              "'BinaryCrossEntropy' (BinaryCrossEntropy), a loss;"), message
+    assert "Fix: take the input from the layer that 'BinaryCrossEntropy' reads instead." in message
+
+
+def test_a_layer_reading_a_metric_is_refused_too():
+    message = error_of("network:\n  - {type: Input, size: [3]}\n  - {type: TopNError, name: top}\n"
+                       "  - {type: ReLU, input: top}\n")
+    assert "layer 'ReLU' (ReLU): reads the output of 'top' (TopNError), a metric;" in message
+
+
+@pytest.mark.parametrize("text, start", [
+    ("network:\n  - {type: " + "9" * 5000 + "Input}\n", "project.yaml:2:6: unknown layer type '9999"),
+    ("datasets:\n  training:\n    ? " + "c" * 5000 + "\n    : x\nnetwork: [{type: Input}]\n",
+     "project.yaml:3:7: unknown dataset 'training' key 'cccc"),
+    ("network:\n  - {type: Input, name: " + "n" * 5000 + "}\n  - {type: Affine, input: " + "m" * 5000 + "}\n",
+     "project.yaml:3:5: layer 'Affine' (Affine): input 'mmmm"),
+    ("network:\n  - {type: Input, name: " + "n" * 5000 + ", size: [0]}\n", "project.yaml:2:5027: layer 'nnnn"),
+])
+def test_a_long_value_is_quoted_shortened(text, start):
+    # the messages quoted the whole key, type or name: 5,000 characters on the user's terminal
+    message = error_of(text)
+    assert message.startswith(start), message[:300]
+    assert len(message) < 800 and "characters)" in message, message
+
+
+def test_a_line_break_in_a_quoted_key_stays_on_the_one_line():
+    message = error_of('"na\\nme": x\nnetwork: [{type: Input}]\n')
+    assert "\n" not in message and "unknown top-level key 'na\\nme'" in message, message
+
+
+def one_layer(layer: str, size="[1, 4, 4]") -> str:
+    return f"network:\n  - {{type: Input, size: {size}}}\n  - {layer}\n"
+
+
+@pytest.mark.parametrize("layer, fragment", [
+    # nnabla's functions take C ints: OverflowError while building the graph, after `check` had passed
+    ("{type: Convolution, out_maps: 2, kernel_shape: [3, 3], strides: [2147483648, 1]}",
+     "property 'strides' holds 2147483648, beyond the 32-bit integers nnabla's functions take "
+     "(-2,147,483,648 to 2,147,483,647)."),
+    ("{type: Shift, shift: [-2147483649, 0]}", "property 'shift' holds -2147483649, beyond the 32-bit"),
+    ("{type: Pow2Quantize, m: 2147483648}", "property 'm' holds 2147483648, beyond the 32-bit"),
+    # nnabla looped 2^31 times (a hang), or allocated 5 numbers per patch (gigabytes)
+    ("{type: SpectralNorm, itr: 2147483647}", "property 'itr' must be at most 1,000, got 2,147,483,647."),
+    ("{type: RandomErase, n: 2147483647}", "property 'n' must be at most 10,000, got 2,147,483,647."),
+    # nnabla refused it while building: no bit is left for the exponents
+    ("{type: Pow2Quantize, n: 2}", "n = 2 bits leave none for the exponents: the sign and zero take 2."),
+    # the class count was read at the axis: IndexError
+    ("{type: TopNError, axis: 7}", "axis 7 is out of range for input shape [1, 4, 4]."),
+])
+def test_check_refuses_what_nnabla_cannot_build(layer, fragment):
+    message = error_of(one_layer(layer))
+    assert message.startswith("project.yaml:3:5: layer ") or message.startswith("project.yaml:3:"), message
+    assert fragment in message, message
+
+
+def test_pow2_quantize_with_bits_for_the_exponents_checks():
+    project = parse_project(one_layer("{type: Pow2Quantize, n: 3}"), "project.yaml")
+    assert check_project(project)["Main"]["validation"].ordered()[-1].out_shape == (1, 4, 4)
+
+
+def test_one_dataset_variable_read_at_two_shapes_is_refused():
+    # the compiled graph fed the target from the Input's array: nnabla refused the shapes while building
+    message = error_of("network:\n  - {type: Input, size: [2, 5, 3], dataset: x0}\n"
+                       "  - {type: SoftmaxCrossEntropy, axis: 1, target: x0}\n")
+    assert message == ("project.yaml:3:5: layer 'SoftmaxCrossEntropy' (SoftmaxCrossEntropy): reads dataset variable "
+                       "'x0' (its `target`) at shape [2, 1, 3], but layer 'Input' reads it (its `dataset`) at shape "
+                       "[2, 5, 3]. Fix: point one of them at another CSV column, e.g. `target: y`."), message
+
+
+def test_one_dataset_variable_read_at_one_shape_is_fine():
+    project = parse_project("network:\n  - {type: Input, size: [4], dataset: x}\n  - {type: Affine, out_shape: 4}\n"
+                            "  - {type: SquaredError, target: x}\n", "project.yaml")     # an autoencoder
+    assert check_project(project)["Main"]["training"].total_params == 20
+
+
+def test_an_empty_input_list_on_a_repeat_is_refused():
+    # the expander took the first of no inputs: IndexError
+    message = error_of("network:\n  - {type: Input, size: [1, 3, 3]}\n  - {type: RepeatStart, input: []}\n"
+                       "  - {type: ReLU}\n  - {type: RepeatEnd}\n")
+    assert message == ("project.yaml:3:5: layer 'RepeatStart' (RepeatStart): has `input: []`, which names no layer. "
+                       "Fix: leave `input` out (the previous layer), or name a layer."), message
