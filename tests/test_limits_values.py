@@ -186,3 +186,20 @@ def test_a_file_that_is_not_a_mapping_is_refused(text):
     with pytest.raises(UserError, match="must be a mapping"):
         parse_project(text, "p.yaml")
 
+
+
+@pytest.mark.parametrize("label, fragment", [
+    ("1.5", "label 1.5 is not an integer; layer 'SoftmaxCrossEntropy' (SoftmaxCrossEntropy) reads class numbers 0..2"),
+    ("7", "label 7 is out of range for layer 'SoftmaxCrossEntropy' (SoftmaxCrossEntropy), which has 3 classes"),
+])
+def test_a_label_says_what_is_wrong_with_it(tmp_path, capsys, label, fragment):
+    from conftest import main_in_process, tiny_project, write_digits
+
+    csv_path = write_digits(str(tmp_path / "d"), n=8)
+    with open(csv_path) as f:
+        text = f.read()
+    with open(csv_path, "w") as f:
+        f.write(text.replace("img/7.png,1", f"img/7.png,{label}"))
+    status, _, err = main_in_process(capsys, "run", tiny_project(str(tmp_path), "d/data.csv"), "-o", tmp_path / "r")
+    assert status == 2 and fragment in err and "data.csv:9" in err and len(err.strip().splitlines()) == 1, err
+    assert not os.path.exists(tmp_path / "r" / "result.json")

@@ -106,8 +106,13 @@ def _check_labels(inferred: InferredGraph, data: CsvDataset, bound: BoundData) -
             count += bad.size
         if first is not None:
             row, value = first
+            where = f"layer '{info.node.name}' ({info.node.type})"
+            if 0 <= value < classes:      # in range, so it is a fraction: a class label is a whole number
+                raise UserError(f"label {value:g} is not an integer; {where} reads class numbers 0..{classes - 1}; "
+                                f"{count} row(s) are affected.", location=data.row_location(row),
+                                fix="write each label as a whole class number (0, 1, 2, ...).")
             raise UserError(
-                f"label {value:g} is out of range for layer '{info.node.name}' ({info.node.type}), which has "
+                f"label {value:g} is out of range for {where}, which has "
                 f"{classes} classes (labels 0..{classes - 1}); {count} row(s) are affected.",
                 location=data.row_location(row),
                 fix=f"correct the label, or give the layer before '{info.node.name}' {int(top) + 1} "
