@@ -271,6 +271,21 @@ def test_bad_array_files(tmp_path):
                  "cannot read array file 'm.csv'")
 
 
+@pytest.mark.parametrize("values, fragment", [
+    (np.array([1.0, np.nan]), "holds NaN or infinite values"),
+    (np.array([np.inf, 0.0], np.float32), "holds NaN or infinite values"),
+    (np.array([1e300, 0.0]), "holds values beyond float32's range"),
+])
+def test_array_files_of_values_a_network_cannot_read(tmp_path, values, fragment):
+    np.save(tmp_path / "v.npy", values)
+    expect_error(write_csv(tmp_path, "x\nv.npy\n", "v.csv"), 2, "array file 'v.npy'", fragment)
+
+
+@pytest.mark.parametrize("cell, fragment", [("1e300", "beyond float32's range"), ("nan", "not a finite number")])
+def test_number_cells_a_network_cannot_read(tmp_path, cell, fragment):
+    expect_error(write_csv(tmp_path, f"x__0,x__1\n1,{cell}\n", "n.csv"), 2, f"cell '{cell}'", fragment)
+
+
 # ---------------------------------------------------------------- MNIST sample
 
 @pytest.fixture(scope="module")

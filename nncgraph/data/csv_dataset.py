@@ -31,6 +31,7 @@ from nncgraph.errors import Location, UserError, shown
 
 # A vector column's index has at most this many digits (a million columns is beyond any dataset)
 _MAX_INDEX_DIGITS = 6
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 __all__ = ["CsvDataset", "load_csv_dataset", "to_float32", "IMAGE_EXTENSIONS", "ARRAY_EXTENSIONS"]
 
@@ -158,6 +159,10 @@ def _number(text: str, column: str, path: str, line: int, *,
         raise UserError(f"cell {shown(text)} in column {shown(column)} of row {line} is "
                         f"not a finite number.", location=Location(path, line),
                         fix="replace it with a real number.")
+    if abs(value) > _FLOAT32_MAX:     # it would become inf in the float32 data the network reads
+        raise UserError(f"cell {shown(text)} in column {shown(column)} of row {line} is "
+                        f"beyond float32's range (about ±3.4e38).", location=Location(path, line),
+                        fix="scale the values down into float32's range.")
     return value
 
 

@@ -115,7 +115,15 @@ def _decode_array(cell: FileCell) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise UserError(f"array file {cell.describe()} holds {arr.dtype} data, "
                         f"not numbers.", location=cell.location, fix=fix)
-    return arr.astype(np.float32).reshape(arr.shape or (1,))
+    with np.errstate(over="ignore"):
+        values = arr.astype(np.float32).reshape(arr.shape or (1,))
+    if arr.dtype.kind == "f" and not np.isfinite(values).all():
+        # a NaN sample trains the network into NaN, and the run would then blame the learning rate
+        what = ("values beyond float32's range (about ±3.4e38)" if np.isfinite(arr).all()
+                else "NaN or infinite values")
+        raise UserError(f"array file {cell.describe()} holds {what}.", location=cell.location,
+                        fix="replace them with real numbers within float32's range.")
+    return values
 
 
 def decode(cell: FileCell, normalize: bool) -> np.ndarray:
