@@ -129,7 +129,9 @@ def changed_tables(draw):
 
 def csv_text(header, rows, quote_all: bool) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator="\n")
+    # escapechar: a NUL or a lone quote in a cell is written somehow, as a spreadsheet might
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator="\n",
+                        escapechar="\\")
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
