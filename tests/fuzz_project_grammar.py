@@ -293,7 +293,7 @@ def _mutate_once(draw, doc):
     elif how == "nest":
         parent[key] = nested(value, draw(st.sampled_from([1, 2, 20, 99, 120])))
     elif how == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        parent[key] = draw(st.sampled_from([0, -1, -value, value * 1000, value + 0.5, 2 ** 63, 10 ** 19,
+        parent[key] = draw(st.sampled_from([0, -1, -value, value * 1000, (value + 0.5 if abs(value) < 1e300 else 0.5), 2 ** 63, 10 ** 19,
                                             float("nan"), float("inf"), str(value), 1e-300]))
     elif how == "string" and isinstance(value, str):
         parent[key] = draw(typo(value))

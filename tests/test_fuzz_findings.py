@@ -73,6 +73,8 @@ def one_layer(layer: str, size="[1, 4, 4]") -> str:
     # nnabla looped 2^31 times (a hang), or allocated 5 numbers per patch (gigabytes)
     ("{type: SpectralNorm, itr: 2147483647}", "property 'itr' must be at most 1,000, got 2,147,483,647."),
     ("{type: RandomErase, n: 2147483647}", "property 'n' must be at most 10,000, got 2,147,483,647."),
+    # nnabla refused it while building, with a C++ location: `eps` must be greater than 0
+    ("{type: SpectralNorm, epsilon: 0.0}", "epsilon must be above 0, got 0.0."),
     # nnabla refused it while building: no bit is left for the exponents
     ("{type: Pow2Quantize, n: 2}", "n = 2 bits leave none for the exponents: the sign and zero take 2."),
     # the class count was read at the axis: IndexError

@@ -268,6 +268,8 @@ class SpectralNorm(Layer):
 
     def infer_shape(self, in_shapes, p):
         _dim(in_shapes[0], p)
+        if not p["epsilon"] > 0:     # nnabla refuses it in setup, with a C++ traceback
+            raise ShapeError(f"epsilon must be above 0, got {p['epsilon']}.", fix="use e.g. 1e-12.")
         return tuple(in_shapes[0])
 
     def parameters(self, in_shapes, p):
