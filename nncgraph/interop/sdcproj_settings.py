@@ -11,6 +11,7 @@ import re
 from typing import Dict, List, Optional
 
 from ..project.sections import OPTIMIZERS
+from ..errors import shown
 from .sdcproj_ini import IniFile, IniSection
 
 EPOCH, ITERATION = "0", "1"           # NNC's LearningRate*Unit values
@@ -103,7 +104,7 @@ def _int(ini: IniFile, section: IniSection, key: str, default: int) -> int:
     try:
         return int(float(section.get(key)))
     except ValueError:
-        raise ini.error(f"[{section.name}] {key} must be a number, got {section.get(key)!r}.", section.line_of(key),
+        raise ini.error(f"{section.title} {key} must be a number, got {shown(section.get(key))}.", section.line_of(key),
                         fix=f"set {key} to a number in NNC.") from None
 
 
@@ -113,7 +114,7 @@ def _float(ini: IniFile, section: IniSection, key: str, default: float) -> float
     try:
         return float(section.get(key))
     except ValueError:
-        raise ini.error(f"[{section.name}] {key} must be a number, got {section.get(key)!r}.", section.line_of(key),
+        raise ini.error(f"{section.title} {key} must be a number, got {shown(section.get(key))}.", section.line_of(key),
                         fix=f"set {key} to a number in NNC.") from None
 
 
@@ -122,7 +123,7 @@ def _flag(ini: IniFile, section: IniSection, key: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     if value not in TRUE_FALSE:
-        raise ini.error(f"[{section.name}] {key} must be 1 or 0, got {value!r}.", section.line_of(key),
+        raise ini.error(f"{section.title} {key} must be 1 or 0, got {shown(value)}.", section.line_of(key),
                         fix=f"set {key}=1 or {key}=0.")
     return TRUE_FALSE[value]
 
@@ -181,8 +182,8 @@ def _config(ini: IniFile, config: IniSection, out: dict, note) -> dict:
     training["save_best"] = _flag(ini, config, "SaveBest", True)
     precision = config.get("TypeConfig", "Float")
     if precision not in ("Float", "Half"):
-        raise ini.error(f"[Config] TypeConfig={precision!r} is neither Float nor Half.", config.line_of("TypeConfig"),
-                        fix="set TypeConfig=Float or Half.")
+        raise ini.error(f"[Config] TypeConfig={shown(precision)} is neither Float nor Half.",
+                        config.line_of("TypeConfig"), fix="set TypeConfig=Float or Half.")
     if precision == "Half":
         out["context"] = {"precision": "half"}
         note("context", "NNC trains this project in half precision (TypeConfig=Half), which needs a GPU: run with "
@@ -203,14 +204,14 @@ def _snake(name: str) -> str:
 def _optimizer(ini: IniFile, o: IniSection, networks, training: dict, per_epoch: float, note) -> None:
     solver = o.get("SolverName", "Adam")
     if solver not in OPTIMIZERS:
-        raise ini.error(f"solver {solver!r} is not one nncgraph offers.", o.line_of("SolverName"),
+        raise ini.error(f"solver {shown(solver)} is not one nncgraph offers.", o.line_of("SolverName"),
                         fix=f"choose one of {', '.join(OPTIMIZERS)} in NNC.")
     optimizer: dict = {"type": solver}
     for i in range(_int(ini, o, "SolverParameterNum", 0)):
         name = o.get(f"SolverParameterName_{i}", "")
         key = _snake(name)
         if key not in OPTIMIZERS[solver] and not (solver == "AdamW" and key == "weight_decay"):
-            raise ini.error(f"solver parameter {name!r} is not a parameter of nncgraph's {solver}.",
+            raise ini.error(f"solver parameter {shown(name)} is not a parameter of nncgraph's {solver}.",
                             o.line_of(f"SolverParameterName_{i}"),
                             fix=f"{solver} takes {', '.join(OPTIMIZERS[solver])}.")
         optimizer[key] = _float(ini, o, f"SolverParameter_{i}", 0.0)
@@ -254,8 +255,8 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
         if o.get(unit_key, ITERATION) == EPOCH:
             return value
         if per_epoch <= 0:
-            raise ini.error(f"{key}={o.get(key)} counts iterations, and the training dataset's NumData is unknown, "
-                            "so it cannot be turned into epochs.", o.line_of(key),
+            raise ini.error(f"{key}={shown(o.get(key), quote=False)} counts iterations, and the training dataset's "
+                            "NumData is unknown, so it cannot be turned into epochs.", o.line_of(key),
                             fix=f"set {unit_key}=0 and give the interval in epochs in NNC.")
         return round(value / per_epoch, 2)
 
@@ -291,7 +292,7 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
         try:
             steps = sorted({max(1, round(float(s) / per)) for s in raw})
         except ValueError:
-            raise ini.error(f"LearningRateSteps={o.get('LearningRateSteps')!r} is not a list of numbers.",
+            raise ini.error(f"LearningRateSteps={shown(o.get('LearningRateSteps'))} is not a list of numbers.",
                             o.line_of("LearningRateSteps"), fix="e.g. LearningRateSteps=30,60,90") from None
         out = {"type": "Step", "multiplier": multiplier, "steps": steps or [max_epoch]}
     elif kind in ("Cosine", "Polynomial"):
@@ -304,14 +305,14 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
             note("training", f"nncgraph's {kind} schedule runs from the base rate to 0 over max_epoch; NNC's "
                              f"{' and '.join(unused)} have no counterpart there and were not imported.")
     elif kind != "None":
-        raise ini.error(f"learning-rate scheduler {kind!r} is not one nncgraph offers.",
+        raise ini.error(f"learning-rate scheduler {shown(kind)} is not one nncgraph offers.",
                         o.line_of("LearningRateScheduler"), fix="use Exponential, Step, Cosine or Polynomial in NNC.")
     warmup = o.get("LearningRateWarmupScheduler") or "None"
     if warmup == "Linear" and _float(ini, o, "LearningRateWarmupLength", 0.0) > 0:
         out = out or {"type": "Exponential", "multiplier": 1.0}     # a constant rate after the warm-up
         out["warmup_epochs"] = epochs("LearningRateWarmupLength", "LearningRateWarmupLengthUnit")
     elif warmup not in ("None", "Linear"):
-        raise ini.error(f"warm-up scheduler {warmup!r} is not one nncgraph offers.",
+        raise ini.error(f"warm-up scheduler {shown(warmup)} is not one nncgraph offers.",
                         o.line_of("LearningRateWarmupScheduler"), fix="use Linear or None in NNC.")
     return out
 
