@@ -55,6 +55,22 @@ ODD_VALUES = ["", " ", "0", "-1", "-0", "1.5", "1e400", "-1e400", "nan", "inf", 
               "Constant", "same", "valid", "full"] + ODD_TEXT
 odd_values = st.one_of(st.sampled_from(ODD_VALUES), st.text(max_size=12), st.integers().map(str),
                        st.floats(allow_nan=True, allow_infinity=True).map(repr))
+# Numbers an NNC setting is checked with: zero, negative, tiny, huge, not finite.
+ODD_NUMBERS = ["0", "-1", "0.5", "0.000001", "1e-300", "1e9", "1e30", "1e400", "inf", "-inf", "nan", "99999999999",
+               "1.5", ""]
+# The settings NNC reads numbers or names from, by section (a valid project here has some of them).
+SETTING_KEYS = {
+    "Config": ["MaxEpoch", "BatchSize", "MonitorInterval", "SaveBest", "TypeConfig", "AutoEvaluation"],
+    "Optimizer_0": ["LearningRateScheduler", "LearningRateMultiplier", "LearningRateUpdateInterval",
+                   "LearningRateUpdateIntervalUnit", "LearningRateSteps", "LearningRatePower",
+                   "LearningRateWarmupScheduler", "LearningRateWarmupLength", "LearningRateWarmupLengthUnit",
+                   "NumLearningRateStep", "UpdateInterval", "WeightDecay", "SolverParameterNum", "SolverParameter_0",
+                   "RangeFrom", "RangeTo"],
+    "Dataset_0": ["NumData", "Shuffle", "ImageNormalization", "URI", "Name"],
+    "StructureSearch": ["Enabled", "Validation_Min", "Validation_Max", "CostMultiplyAdd_Max", "AttemptTimes",
+                        "AttemptHours", "EarlyStopping"],
+    "Engine": ["SDeepEngineType", "RNNTrainingMode"],
+}
 LAYER_TYPES = ["Input", "Affine", "Convolution", "ReLU", "Softmax", "SoftmaxCrossEntropy", "Unit", "Argument",
                "RepeatStart", "RepeatEnd", "RecurrentInput", "RecurrentOutput", "Delay", "LSTM", "Add2",
                "Concatenate", "Reshape", "Deconvolution", "MaxPooling", "SquaredError", "Identity", "Nope", ""]
@@ -117,7 +133,7 @@ def valid_networks(draw, name_prefix: str = "") -> Tuple[List[Layer], str]:
 def valid_settings(draw, trained: str) -> Dict[str, Dict[str, str]]:
     """NNC's settings sections: none, the minimal ones, or datasets, config, an optimizer with a schedule,
     monitors, an executor and the structure search."""
-    how = draw(st.sampled_from(["none", "minimal", "full"]))
+    how = draw(st.sampled_from(["none", "minimal", "full", "full"]))
     if how == "none":
         return {}
     if how == "minimal":
@@ -222,8 +238,8 @@ def changed_projects(draw) -> Sections:
     layer_sections = lambda: _sections_like(sections, "Layer_")             # noqa: E731 (re-read after edits)
     for _ in range(draw(st.integers(1, 3))):
         how = draw(st.sampled_from(["value", "value", "value", "add_property", "type", "name", "id", "link",
-                                    "pin", "cycle", "count", "drop_section", "drop_key", "setting", "global",
-                                    "broken_line", "repeat_section", "key_case"]))
+                                    "pin", "cycle", "count", "drop_section", "drop_key", "setting", "setting",
+                                    "setting", "global", "broken_line", "repeat_section", "key_case"]))
         pick = lambda options: draw(st.sampled_from(options)) if options else None     # noqa: E731
         layer = pick(layer_sections())
         if how == "value" and layer:
@@ -280,11 +296,18 @@ def changed_projects(draw) -> Sections:
         elif how == "setting":
             settings = [s for s in sections if "Layer_" not in s[0] and "Link_" not in s[0]
                         and not s[0].endswith("Network_Global")]
-            section = pick(settings)
-            if section and section[1]:
-                key = pick([k for k, _ in section[1]])
-                _set(section, key, draw(st.one_of(odd_values, st.sampled_from(
-                    ["Adamax", "AdaBound", "Cyclic", "Linear", "Half", "Double", "Caffe", "Training", "Main"]))))
+            if draw(st.booleans()):          # a key NNC reads a number from, there or added
+                name, key = draw(st.sampled_from([(n, k) for n, keys in SETTING_KEYS.items() for k in keys]))
+                section = next((s for s in settings if s[0] == name), None)
+                if section is None:
+                    section = [name, []]
+                    sections.append(section)
+                _set(section, key, draw(st.one_of(st.sampled_from(ODD_NUMBERS), odd_values)))
+            else:
+                section = pick(settings)
+                if section and section[1]:
+                    _set(section, pick([k for k, _ in section[1]]), draw(st.one_of(odd_values, st.sampled_from(
+                        ["Adamax", "AdaBound", "Cyclic", "Linear", "Half", "Double", "Caffe", "Training", "Main"]))))
         elif how == "global":
             glob = pick(_sections_like(sections, "Global"))
             if glob and glob[0] == "Global":

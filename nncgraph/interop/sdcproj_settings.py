@@ -7,10 +7,11 @@ so no setting that changes training disappears without a word.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Dict, List, Optional
 
-from ..project.sections import OPTIMIZERS
+from ..project.sections import MAX_BATCH_SIZE, MAX_EPOCHS, OPTIMIZERS
 from ..errors import shown
 from .sdcproj_ini import IniFile, IniSection
 
@@ -101,21 +102,32 @@ def _structure_search(section: Optional[IniSection], note) -> Optional[dict]:
 def _int(ini: IniFile, section: IniSection, key: str, default: int) -> int:
     if key not in section:
         return default
-    try:
-        return int(float(section.get(key)))
-    except ValueError:
-        raise ini.error(f"{section.title} {key} must be a number, got {shown(section.get(key))}.", section.line_of(key),
-                        fix=f"set {key} to a number in NNC.") from None
+    return int(_number(ini, section, key))
 
 
 def _float(ini: IniFile, section: IniSection, key: str, default: float) -> float:
     if not section.get(key):
         return default
+    return _number(ini, section, key)
+
+
+def _number(ini: IniFile, section: IniSection, key: str) -> float:
+    """A setting's finite number (inf and nan would reach the arithmetic below as OverflowError)."""
     try:
-        return float(section.get(key))
+        number = float(section.get(key))
     except ValueError:
-        raise ini.error(f"{section.title} {key} must be a number, got {shown(section.get(key))}.", section.line_of(key),
-                        fix=f"set {key} to a number in NNC.") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise ini.error(f"{section.title} {key} must be a finite number, got {shown(section.get(key))}.",
+                        section.line_of(key), fix=f"set {key} to a number in NNC.")
+    return number
+
+
+def _within(ini: IniFile, section: IniSection, key: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ini.error(f"{section.title} {key}={shown(section.get(key), quote=False)} is outside {low:,} to "
+                        f"{high:,}.", section.line_of(key), fix=f"set {key} to a number from {low:,} to {high:,}.")
+    return value
 
 
 def _flag(ini: IniFile, section: IniSection, key: str, default: bool) -> bool:
@@ -167,11 +179,12 @@ def _datasets(ini: IniFile, keys: Dict[str, str], note):
 def _config(ini: IniFile, config: IniSection, out: dict, note) -> dict:
     training: dict = {}
     epochs = _int(ini, config, "MaxEpoch", 10)
-    if epochs < 1:
+    if epochs == 0:
         raise ini.error("MaxEpoch=0 (NNC's way to save an untrained network) has no nncgraph counterpart.",
                         config.line_of("MaxEpoch"), fix="set MaxEpoch to 1 or more.")
-    training["max_epoch"] = epochs
-    training["batch_size"] = _int(ini, config, "BatchSize", 64)
+    training["max_epoch"] = _within(ini, config, "MaxEpoch", epochs, 1, MAX_EPOCHS)
+    # the epoch's iteration count divides by it
+    training["batch_size"] = _within(ini, config, "BatchSize", _int(ini, config, "BatchSize", 64), 1, MAX_BATCH_SIZE)
     if "MonitorInterval" in config:
         interval = _int(ini, config, "MonitorInterval", 1)
         if interval < 1:
@@ -249,7 +262,7 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
     kind = o.get("LearningRateScheduler") or "Exponential"     # what NNC writes when none is chosen
     multiplier = _float(ini, o, "LearningRateMultiplier", 1.0)
 
-    def epochs(key: str, unit_key: str) -> float:
+    def epochs(key: str, unit_key: str, exact: bool = False) -> float:
         value = _float(ini, o, key, 0.0)
         # without a unit NNC counts iterations, as nnabla's lr_decay_interval does
         if o.get(unit_key, ITERATION) == EPOCH:
@@ -258,7 +271,7 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
             raise ini.error(f"{key}={shown(o.get(key), quote=False)} counts iterations, and the training dataset's "
                             "NumData is unknown, so it cannot be turned into epochs.", o.line_of(key),
                             fix=f"set {unit_key}=0 and give the interval in epochs in NNC.")
-        return round(value / per_epoch, 2)
+        return value / per_epoch if exact else round(value / per_epoch, 2)
 
     if _int(ini, o, "NumLearningRateStep", 0):
         note("training", "NNC's learning-rate steps list (NumLearningRateStep) was not imported; use "
@@ -268,8 +281,18 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
         pass                                               # a constant rate
     elif kind == "Exponential":
         every = epochs("LearningRateUpdateInterval", "LearningRateUpdateIntervalUnit")
+        exact = epochs("LearningRateUpdateInterval", "LearningRateUpdateIntervalUnit", exact=True)
+        if exact <= 0:
+            raise ini.error(f"LearningRateUpdateInterval={shown(o.get('LearningRateUpdateInterval'), quote=False)} "
+                            "must be more than 0.", o.line_of("LearningRateUpdateInterval"),
+                            fix="set the number of iterations (or epochs) between the rate's changes in NNC.")
         if every == 1:
             out = {"type": "Exponential", "multiplier": multiplier}
+        elif exact < 1:          # several changes an epoch: their product once an epoch, as nncgraph steps
+            out = _per_epoch(ini, o, multiplier, exact)
+            note("training", f"NNC multiplies the rate by {multiplier} every "
+                             f"{o.get('LearningRateUpdateInterval')} {_unit(o, 'LearningRateUpdateIntervalUnit')}; "
+                             f"nncgraph multiplies it by {out['multiplier']:.6g} once an epoch.")
         else:                                              # rate x multiplier every `every` epochs, as steps
             steps = sorted({max(1, round(every * k)) for k in range(1, int(max_epoch / every) + 1)
                             if every * k < max_epoch})
@@ -291,7 +314,7 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
                             o.line_of("LearningRateSteps"), fix="give the steps in epochs in NNC.")
         try:
             steps = sorted({max(1, round(float(s) / per)) for s in raw})
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ini.error(f"LearningRateSteps={shown(o.get('LearningRateSteps'))} is not a list of numbers.",
                             o.line_of("LearningRateSteps"), fix="e.g. LearningRateSteps=30,60,90") from None
         out = {"type": "Step", "multiplier": multiplier, "steps": steps or [max_epoch]}
@@ -315,6 +338,20 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
         raise ini.error(f"warm-up scheduler {shown(warmup)} is not one nncgraph offers.",
                         o.line_of("LearningRateWarmupScheduler"), fix="use Linear or None in NNC.")
     return out
+
+
+def _per_epoch(ini: IniFile, o: IniSection, multiplier: float, every: float) -> dict:
+    """Exponential once an epoch for `multiplier` every `every` (< 1) epochs."""
+    try:
+        per_epoch = multiplier ** (1 / every)
+    except OverflowError:
+        per_epoch = math.inf
+    if isinstance(per_epoch, complex) or not math.isfinite(per_epoch):
+        raise ini.error(f"LearningRateMultiplier={shown(o.get('LearningRateMultiplier'), quote=False)} applied "
+                        f"{1 / every:,.0f} times an epoch makes no finite positive rate.",
+                        o.line_of("LearningRateMultiplier"), fix="use a multiplier from 0 to 1, or a longer "
+                        "LearningRateUpdateInterval, in NNC.")
+    return {"type": "Exponential", "multiplier": per_epoch}
 
 
 def _unit(o: IniSection, key: str) -> str:
