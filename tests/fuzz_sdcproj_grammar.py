@@ -80,7 +80,7 @@ PROPERTY_NAMES = ["OutShape", "OutMaps", "KernelShape", "Size", "Dataset", "T.Da
 
 @st.composite
 def valid_networks(draw, name_prefix: str = "") -> Tuple[List[Layer], str]:
-    """(layers, kind): Input -> shape-keeping layers, convolutions, poolings, maybe an Add2 -> Affine ->
+    """(layers, kind): Input -> shape-keeping layers, convolutions, poolings, an Add2, a repeat block -> Affine ->
     Softmax -> CategoricalCrossEntropy, or Affine -> SoftmaxCrossEntropy. Names are NNC's defaults."""
     kind = draw(st.sampled_from(["image", "vector"]))
     counts: Dict[str, int] = {}
@@ -95,7 +95,7 @@ def valid_networks(draw, name_prefix: str = "") -> Tuple[List[Layer], str]:
     for _ in range(draw(st.integers(0, 4))):
         prev = layers[-1][1]
         choice = draw(st.sampled_from(["keep", "keep", "conv", "pool", "add"] if kind == "image" else
-                                      ["keep", "keep", "affine", "add"]))
+                                      ["keep", "keep", "affine", "add", "repeat"]))
         if choice == "conv":
             props = {"OutMaps": str(draw(st.integers(1, 4))), **draw(st.sampled_from(CONV_KERNELS)),
                      **{k: v for k, v in CONV_EXTRAS.items() if draw(st.booleans())}}
@@ -105,6 +105,12 @@ def valid_networks(draw, name_prefix: str = "") -> Tuple[List[Layer], str]:
             layers.append((pool, name(pool), {"KernelShape": "2,2", "Strides": "*KernelShape",
                                               "IgnoreBorder": "True"}, [prev]))
             side //= 2
+        elif choice == "repeat":        # NNC's repeat block: an Affine of the input's size, `Times` times
+            times = str(draw(st.integers(1, 3)))
+            start, inner, end = name("RepeatStart"), name("Affine"), name("RepeatEnd")
+            layers += [("RepeatStart", start, {"Times": times}, [prev]),
+                       ("Affine", inner, {"OutShape": "6", **AFFINE_EXTRAS}, [start]),
+                       ("RepeatEnd", end, {"Times": times}, [inner])]
         elif choice == "affine":
             layers.append(("Affine", name("Affine"), {"OutShape": "6", **AFFINE_EXTRAS}, [prev]))
         elif choice == "add" and len(layers) >= 2:
