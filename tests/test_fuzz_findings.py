@@ -112,3 +112,100 @@ def test_an_empty_input_list_on_a_repeat_is_refused():
                        "  - {type: ReLU}\n  - {type: RepeatEnd}\n")
     assert message == ("project.yaml:3:5: layer 'RepeatStart' (RepeatStart): has `input: []`, which names no layer. "
                        "Fix: leave `input` out (the previous layer), or name a layer."), message
+
+
+# -- .sdcproj import (tests/test_fuzz_sdcproj.py) --------------------------------------------------------
+SMALL_NET = [("Input", "Input", {"Size": "4", "Dataset": "x"}, []),
+             ("Affine", "Affine", {"OutShape": "3", "W.Initializer": "NormalAffineGlorot"}, ["Input"]),
+             ("SoftmaxCrossEntropy", "SoftmaxCrossEntropy", {"T.Dataset": "y"}, ["Affine"])]
+
+
+def nnc_settings(config=None, **optimizer):
+    """[Dataset_0] (24 samples), [Config] and an Sgd [Optimizer_0], with `config` and `optimizer` changed."""
+    return {"Dataset_0": {"Name": "Training", "URI": "train.csv", "NumData": "24"},
+            "Config": {"MaxEpoch": "4", "BatchSize": "8", **(config or {})},
+            "Optimizer_0": {"Optimizer_NetworkName": "Main", "SolverName": "Sgd", "SolverParameterNum": "1",
+                            "SolverParameterName_0": "LearningRate", "SolverParameter_0": "0.1", **optimizer}}
+
+
+def sdcproj_error_of(tmp_path, text: str) -> str:
+    from nncgraph.interop.sdcproj_import import import_sdcproj
+
+    path = tmp_path / "p.sdcproj"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        import_sdcproj(str(path))
+    message = str(caught.value)
+    assert message.startswith(f"{path}:") and "\n" not in message and len(message) < 800, message[:300]
+    return message
+
+
+def _small_project(old: str = "", new: str = "", **settings) -> str:
+    from sdcproj_text import sdcproj
+
+    return sdcproj({"Main": SMALL_NET}, nnc_settings(**settings), single=True).replace(old, new, 1)
+
+
+@pytest.mark.parametrize("old, new, fragment", [
+    # each quoted the whole value or name: thousands of characters on the user's terminal
+    ("Value=NormalAffineGlorot", "Value=" + "9" * 5000, "W.Initializer='9999"),
+    ("Name=W.Initializer", "Name=" + "w" * 5000, "has property wwww"),
+    ("DestLayerID=2", "DestLayerID=" + "7" * 5000, "DestLayerID=7777"),
+    ("SourcePinIndex=0", "SourcePinIndex=" + "1" * 5000, "(SourcePinIndex=1111"),
+    ("SolverName=Sgd", "SolverName=" + "S" * 5000, "solver 'SSSS"),
+])
+def test_a_long_sdcproj_value_is_quoted_shortened(tmp_path, old, new, fragment):
+    message = sdcproj_error_of(tmp_path, _small_project(old, new))
+    assert fragment in message and "characters)" in message, message[:300]
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("9**9**9", "is astronomically large (about 10^369,693,100)."),       # Python computed it: hours
+    ("10**400", "is astronomically large (about 10^400)."),               # OverflowError
+    ("2**62*4", "is too large. Fix: write a value below 2^63."),
+    ("-" * 3000 + "1", "too long (3,001 characters) for an arithmetic expression (at most 1000)"),  # RecursionError
+    ("1" + "+1" * 3000, "too long (6,001 characters)"),
+])
+def test_nnc_arithmetic_is_bounded_as_dollar_expressions_are(tmp_path, value, fragment):
+    message = sdcproj_error_of(tmp_path, _small_project("Value=3", "Value=" + value))
+    assert "layer 'Affine' (Affine): property OutShape=" in message and fragment in message, message
+
+
+@pytest.mark.parametrize("settings, fragment", [
+    # OverflowError (int of an infinite float), ZeroDivisionError (iterations per epoch, the interval)
+    ({"config": {"MaxEpoch": "inf"}}, "[Config] MaxEpoch must be a finite number, got 'inf'."),
+    ({"config": {"BatchSize": "1e400"}}, "[Config] BatchSize must be a finite number, got '1e400'."),
+    ({"config": {"BatchSize": "0"}}, "[Config] BatchSize=0 is outside 1 to 10,000,000."),
+    ({"config": {"MaxEpoch": "1e9"}}, "[Config] MaxEpoch=1e9 is outside 1 to 1,000,000."),
+    ({"LearningRateMultiplier": "0.5", "LearningRateUpdateInterval": "0"},
+     "LearningRateUpdateInterval=0 must be more than 0."),
+    ({"LearningRateScheduler": "Step", "LearningRateSteps": "inf", "LearningRateUpdateIntervalUnit": "0"},
+     "LearningRateSteps='inf' is not a list of numbers."),
+    ({"WeightDecay": "nan"}, "[Optimizer_0] WeightDecay must be a finite number, got 'nan'."),
+])
+def test_an_nnc_setting_out_of_range_is_refused_at_its_line(tmp_path, settings, fragment):
+    assert fragment in sdcproj_error_of(tmp_path, _small_project(**settings))
+
+
+def test_several_rate_changes_an_epoch_become_one_multiplier_per_epoch(tmp_path):
+    # 24 samples in batches of 8: 3 iterations an epoch, so x0.5 every iteration is x0.125 an epoch
+    # (NNC's interval of 1 iteration was rounded to 0.33 epochs, then stepped at epochs 0, 1, 1, 1, ...)
+    import yaml
+
+    from nncgraph.interop.sdcproj_import import import_sdcproj
+
+    path = tmp_path / "p.sdcproj"
+    path.write_text(_small_project(LearningRateMultiplier="0.5", LearningRateUpdateInterval="1"), encoding="utf-8")
+    text = import_sdcproj(str(path))
+    assert yaml.safe_load(text)["training"]["lr_scheduler"] == {"type": "Exponential", "multiplier": 0.125}
+    assert "nncgraph multiplies it by 0.125 once an epoch" in " ".join(text.split())
+
+
+def test_nncgraph_import_of_a_hanging_expression_exits_2_with_one_line(tmp_path):
+    from conftest import run_cli
+
+    source = tmp_path / "p.sdcproj"
+    source.write_text(_small_project("Value=3", "Value=9**9**9"), encoding="utf-8")
+    status, out, err = run_cli("import", source, "-o", tmp_path / "p.yaml")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "property OutShape='9**9**9' is astronomically large" in err, err

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..layers import get_layer
 from .sdcproj_ini import IniFile, IniSection, read_ini
 from .sdcproj_layers import IGNORED, UNIT_PROPERTY, Scope, argument, convert_layer, layer_list, reserved_argument
@@ -30,7 +30,7 @@ def import_sdcproj(path: str) -> str:
     ini = read_ini(path)
     engine = ini.section("Engine")
     if engine is not None and engine.get("SDeepEngineType", "NNabla") != "NNabla":
-        raise ini.error(f"the project is for engine {engine.get('SDeepEngineType')!r}; nncgraph imports NNabla "
+        raise ini.error(f"the project is for engine {shown(engine.get('SDeepEngineType'))}; nncgraph imports NNabla "
                         "projects.", engine.line_of("SDeepEngineType"), fix="set SDeepEngineType=NNabla in NNC.")
     notes: Dict[str, List[str]] = {}
     networks = read_networks(ini)
@@ -105,11 +105,12 @@ def _unit_property_args(ini: IniFile, scope: Scope, net: NncNetwork, unit: str, 
     out = {}
     for name, (layer, line) in read.items():
         ctx = dict(layer=layer.name, layer_type=layer.type)
+        name = shown(name, quote=False)     # a word (UNIT_PROPERTY's \w+), but of any length
         fix = (f"add an Argument layer named {name} that holds its value, and write {name} instead of "
                f"*UnitProperty({name}).")
         if builtin is None:
             raise ini.error(f"reads *UnitProperty({name}), a property of the NNC layer this network implements; "
-                            f"nncgraph has no built-in layer '{unit}' to take the value of {name} from.", line,
+                            f"nncgraph has no built-in layer {shown(unit)} to take the value of {name} from.", line,
                             fix=fix, **ctx)
         prop = by_nnc.get(name)
         if prop is None or prop.default is None:
@@ -144,7 +145,7 @@ def _builtin_layer(unit: str):
 def _unit(ini: IniFile, scope: Scope, net: NncNetwork, args: Dict[str, Any]) -> dict:
     inputs = [l for l in net.layers.values() if l.type == "Input"]
     if not inputs:
-        raise ini.error(f"unit network '{net.name}' has no Input layer, so it has no input.", net.line,
+        raise ini.error(f"unit network {shown(net.name)} has no Input layer, so it has no input.", net.line,
                         fix="add an Input layer where the unit's input enters.")
     skip = {l.id for l in net.layers.values() if l.type in ("Argument", "Input")}
     ordered = order_layers(ini, net, skip)
@@ -153,8 +154,8 @@ def _unit(ini: IniFile, scope: Scope, net: NncNetwork, args: Dict[str, Any]) -> 
     layers = layer_list(inner, ordered, names, inputs[0].name)
     sinks = [l for l in ordered if not net.consumers(l.id)]
     if len(sinks) != 1:
-        raise ini.error(f"unit network '{net.name}' must end in one layer; it ends in "
-                        f"{', '.join(l.name for l in sinks) or 'none'}.", net.line,
+        raise ini.error(f"unit network {shown(net.name)} must end in one layer; it ends in "
+                        f"{shown(', '.join(l.name for l in sinks) or 'none', quote=False)}.", net.line,
                         fix="make exactly one layer the unit's output (the one no other layer reads).")
     body: Dict[str, Any] = {}
     if args:
@@ -171,9 +172,9 @@ def _names(ini: IniFile, net: NncNetwork) -> Dict[str, str]:
     seen: Dict[str, Any] = {}
     for layer in net.layers.values():
         if layer.name in seen:
-            raise ini.error(f"the name '{layer.name}' is used by two layers of network '{net.name}' (the other is "
-                            f"at line {seen[layer.name].line}).", layer.line, layer=layer.name, layer_type=layer.type,
-                            fix="give each layer its own Name.")
+            raise ini.error(f"the name {shown(layer.name)} is used by two layers of network {shown(net.name)} "
+                            f"(the other is at line {seen[layer.name].line}).", layer.line, layer=layer.name,
+                            layer_type=layer.type, fix="give each layer its own Name.")
         seen[layer.name] = layer
     return {i: l.name for i, l in net.layers.items()}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, Optional, Tuple
 
-from ..errors import Location, UserError
+from ..errors import Location, UserError, shown
 
 
 @dataclass
@@ -24,6 +24,11 @@ class IniSection:
 
     def get(self, key: str, default: Optional[str] = None) -> Optional[str]:
         return self.values[key][0] if key in self.values else default
+
+    @property
+    def title(self) -> str:
+        """`[name]` as a message shows it (a network's name, the user's, is part of its sections' names)."""
+        return f"[{shown(self.name, quote=False)}]"
 
     def line_of(self, key: str) -> int:
         return self.values[key][1] if key in self.values else self.line
@@ -60,9 +65,9 @@ def read_ini(path: str) -> IniFile:
         with open(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
-        raise UserError(f"NNC project '{path}' does not exist.", fix="check the path.") from None
+        raise UserError(f"NNC project {shown(path)} does not exist.", fix="check the path.") from None
     except OSError as exc:
-        raise UserError(f"cannot read NNC project '{path}': {exc}.", fix="check the file.") from None
+        raise UserError(f"cannot read NNC project {shown(path)}: {exc}.", fix="check the file.") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -84,7 +89,7 @@ def parse_ini(text: str, path: str) -> IniFile:
             continue
         key, sep, value = line.partition("=")
         if not sep or current is None:
-            raise UserError(f"line {number} is neither a [section] nor a key=value line: {stripped[:60]!r}.",
+            raise UserError(f"line {number} is neither a [section] nor a key=value line: {shown(stripped, limit=60)}.",
                             location=Location(path, number),
                             fix="is this an NNC project (.sdcproj)? Open and save it in Neural Network Console.")
         current.values[key.strip()] = (value.strip(), number)

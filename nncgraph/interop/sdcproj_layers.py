@@ -11,17 +11,16 @@ LSTM) becomes the argument `$Size`.
 """
 from __future__ import annotations
 
-import ast
-import operator
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
 from ..graph.recurrent import RECURRENT_PROPS
 from ..layers import get_layer
 from ..layers.base import FloatsProp, Prop
+from .sdcproj_arithmetic import number
 from .sdcproj_ini import IniFile
 from .sdcproj_network import NncLayer
 
@@ -42,10 +41,6 @@ ARGUMENT_KINDS = {"Int": "int", "UInt": "uint", "PInt": "pint", "Float": "float"
                   "BooleanOrMacro": "bool", "IntArray": "ints", "UIntArray": "uints", "PIntArray": "pints",
                   "FloatArray": "floats", "Text": "str", "File": "str"}
 UNIT_PROPERTY = re.compile(r"\*UnitProperty\((\w+)\)")
-# NNC's `Input[i]` is the layer's input shape; any other name is an argument
-_SYMBOL = re.compile(r"(?P<shape>\bInput(?=\s*\[))|\b[A-Za-z_]\w*\b")
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
 DERIVED = object()     # an NNC macro standing for nncgraph's own derived default
 
 
@@ -118,13 +113,16 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
             generator = _generator_of(nnc)
             if generator:
                 value = layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0]
-                also = "" if generator == nnc else f" (with {nnc}={text!r})"
-                raise scope.ini.error(f"has {generator}={value!r}{also}: NNC fills this data from a generator or a "
-                                      f"dataset variable, which nncgraph's {layer.type} does not support.", line,
-                                      fix=f"set {generator}={GENERATOR_DEFAULTS.get(generator, 'None')} in NNC.", **ctx)
-            raise scope.ini.error(f"has property {nnc}={text!r}, which nncgraph's {layer.type} does not support.",
-                                  line, fix=f"remove it in NNC, or use a layer that has it (`nncgraph layers "
-                                            f"{layer.type}` lists {layer.type}'s properties).", **ctx)
+                also = "" if generator == nnc else f" (with {shown(nnc, quote=False)}={shown(text)})"
+                raise scope.ini.error(f"has {shown(generator, quote=False)}={shown(value)}{also}: NNC fills this data "
+                                      f"from a generator or a dataset variable, which nncgraph's {layer.type} does "
+                                      "not support.", line,
+                                      fix=f"set {shown(generator, quote=False)}="
+                                          f"{GENERATOR_DEFAULTS.get(generator, 'None')} in NNC.", **ctx)
+            raise scope.ini.error(f"has property {shown(nnc, quote=False)}={shown(text)}, which nncgraph's "
+                                  f"{layer.type} does not support.", line,
+                                  fix=f"remove it in NNC, or use a layer that has it (`nncgraph layers {layer.type}` "
+                                      f"lists {layer.type}'s properties).", **ctx)
         value = convert_value(scope, table[key], nnc, text, line, ctx)
         if value is not DERIVED:
             written[key] = value[0]
@@ -183,7 +181,7 @@ def _symbolic(value) -> bool:
 def _unit_instance(scope: Scope, layer: NncLayer, ctx) -> dict:
     unit, line = layer.props.get("Network", ("", layer.line))
     if unit not in scope.units:
-        raise scope.ini.error(f"uses network '{unit}', which is not a network of this project." if unit else
+        raise scope.ini.error(f"uses network {shown(unit)}, which is not a network of this project." if unit else
                               "names no network (its Network property is empty).", line,
                               fix=f"set Network to one of: {', '.join(scope.units) or '(none)'}.", **ctx)
     args = scope.units[unit]
@@ -197,11 +195,13 @@ def _unit_instance(scope: Scope, layer: NncLayer, ctx) -> dict:
         elif nnc in args:
             value = convert_value(scope, args[nnc], nnc, text, line, ctx)
             if value is DERIVED:
-                raise scope.ini.error(f"sets argument {nnc} to the macro {text!r}.", line, fix="write a value.", **ctx)
+                raise scope.ini.error(f"sets argument {shown(nnc, quote=False)} to the macro {shown(text)}.", line,
+                                      fix="write a value.", **ctx)
             if value[0] != args[nnc].default:
                 entry[nnc] = value[0]
         elif not ignorable(nnc, text, layer):
-            raise scope.ini.error(f"sets {nnc}={text!r}, but unit '{unit}' has no Argument layer named {nnc}.", line,
+            raise scope.ini.error(f"sets {shown(nnc, quote=False)}={shown(text)}, but unit {shown(unit)} has no "
+                                  f"Argument layer named {shown(nnc, quote=False)}.", line,
                                   fix=f"its arguments are: {', '.join(args) or 'none'}.", **ctx)
     return entry
 
@@ -211,10 +211,11 @@ def argument(scope: Scope, layer: NncLayer) -> Tuple[Prop, Any]:
     ctx = dict(layer=layer.name, layer_type="Argument")
     kind_name, line = layer.props.get("Type", ("Text", layer.line))
     if kind_name not in ARGUMENT_KINDS:
-        raise scope.ini.error(f"has argument type {kind_name}, which nncgraph units do not support.", line,
+        raise scope.ini.error(f"has argument type {shown(kind_name, quote=False)}, which nncgraph units do not "
+                              "support.", line,
                               fix=f"use one of: {', '.join(ARGUMENT_KINDS)}.", **ctx)
     if reserved_argument(layer.name):
-        raise scope.ini.error(f"an argument cannot be called '{layer.name}' in nncgraph.", layer.line,
+        raise scope.ini.error(f"an argument cannot be called {shown(layer.name)} in nncgraph.", layer.line,
                               fix="rename the Argument layer.", **ctx)
     kind = ARGUMENT_KINDS[kind_name]
     probe = FloatsProp(kind, None, "argument") if kind == "floats" else Prop(kind, None, "argument")
@@ -231,7 +232,7 @@ def reserved_argument(name: str) -> bool:
 def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx):
     """(written, concrete) for an NNC property value; DERIVED for a macro nncgraph derives itself."""
     def error(what: str, fix: str) -> UserError:
-        return scope.ini.error(f"property {nnc}={text!r} {what}", line, fix=fix, **ctx)
+        return scope.ini.error(f"property {shown(nnc, quote=False)}={shown(text)} {what}", line, fix=fix, **ctx)
 
     text = text.strip()
     if text.startswith("*"):
@@ -241,12 +242,12 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
             if scope.args is None or name not in scope.args:     # sdcproj_import made each one an argument
                 raise error("reads a property of the NNC layer this network implements (*UnitProperty), which "
                             "nncgraph cannot give here.", "use nncgraph's built-in layer instead (e.g. {type: "
-                            f"LSTM, size: 100}}), or add an Argument layer named {name} to the network and write "
-                            f"{name} as the value.")
+                            f"LSTM, size: 100}}), or add an Argument layer named {shown(name, quote=False)} to the "
+                            f"network and write {shown(name, quote=False)} as the value.")
             try:
                 return "$" + name, prop.coerce(scope.args[name])
             except ValueError as exc:
-                raise error(f"is {scope.args[name]!r} with the argument's default, but this property {exc}.",
+                raise error(f"is {shown(scope.args[name])} with the argument's default, but this property {exc}.",
                             prop.doc) from None
         derivable = prop.default is None and prop.derived and not prop.derived.startswith("required")
         if derivable or nnc == "InPlace":           # NNC's *AutoInPlace: a memory choice, not a value
@@ -257,17 +258,17 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
             items = [t.strip() for t in text.split(",")]
             while len(items) > 1 and not items[-1]:      # NNC leaves a trailing comma now and then
                 items.pop()
-            pairs = [_number(scope, t, float if isinstance(prop, FloatsProp) else int, error) for t in items]
+            pairs = [number(scope.args, t, float if isinstance(prop, FloatsProp) else int, error) for t in items]
             written, concrete = [w for w, _ in pairs], [c for _, c in pairs]
             if len(written) == 1 and not isinstance(prop, FloatsProp):
                 written = written[0]            # NNC's (and nncgraph's) way to write a one-element array
                 if _unknown(concrete):
                     concrete = None
         elif prop.kind in ("int", "uint", "pint", "float"):
-            written, concrete = _number(scope, text, float if prop.kind == "float" else int, error)
+            written, concrete = number(scope.args, text, float if prop.kind == "float" else int, error)
         elif prop.kind == "bool":
             if text.lower() not in BOOLS:
-                raise ValueError(f"must be True or False, got {text!r}")
+                raise ValueError(f"must be True or False, got {shown(text)}")
             written = concrete = BOOLS[text.lower()]
         else:
             written = concrete = text
@@ -276,73 +277,6 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
     except ValueError as exc:
         raise error(f"{exc}.", prop.doc) from None
     return (concrete if written == concrete else written), concrete
-
-
-def _number(scope: Scope, text: str, kind, error) -> Tuple[Any, Any]:
-    try:
-        value = kind(text)
-        return value, value
-    except ValueError:
-        pass
-    value, symbolic = _expression(scope, text, error)
-    if value is None:
-        return symbolic, None
-    if kind is int:
-        if not float(value).is_integer():
-            raise error(f"is {value}, not a whole number.", "write a whole number.")
-        value = int(value)
-    else:
-        value = float(value)
-    return (symbolic if symbolic else value), value
-
-
-def _expression(scope: Scope, text: str, error) -> Tuple[Optional[float], Optional[str]]:
-    """NNC's arithmetic ("1/255", "Maps*2" or "Input[0]/Ratio" in a unit): its value with argument
-    defaults (None when it reads the input's shape), and the `$argument` form when it uses arguments
-    or the shape."""
-    args = scope.args or {}
-    used = []
-
-    def walk(node):
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-                and not isinstance(node.value, bool):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            left, right = walk(node.left), walk(node.right)
-            return None if left is None or right is None else _OPS[type(node.op)](left, right)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
-            return -value if value is not None and isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Input":
-            if scope.args is None:
-                raise error("reads the shape of the layer's input (Input[...]); nncgraph reads it "
-                            "($input_shape[i]) only in the layers of a unit.",
-                            "write the number, or make these layers a unit (a network with an Argument layer, "
-                            "used by a Unit layer).")
-            index = node.slice
-            if not (isinstance(index, ast.Constant) and isinstance(index.value, int)
-                    and not isinstance(index.value, bool) and index.value >= 0):
-                raise error("reads Input[...] at an index that is not a number.",
-                            "write Input[0], Input[1], ... (axis 0 is the first after the batch axis).")
-            used.append("Input")
-            return None
-        if isinstance(node, ast.Name) and node.id in args:
-            if isinstance(args[node.id], bool) or not isinstance(args[node.id], (int, float)):
-                raise error(f"computes with argument {node.id}, which is not a number.", "use a numeric argument.")
-            used.append(node.id)
-            return args[node.id]
-        if isinstance(node, ast.Name):
-            raise error(f"names '{node.id}', which is not " + ("an Argument of this unit." if scope.args is not None
-                                                               else "a number."),
-                        "write a number" + (f", or one of the arguments {', '.join(args)}." if args else "."))
-        raise ValueError
-    try:
-        value = walk(ast.parse(text, mode="eval").body)
-    except (SyntaxError, ValueError, TypeError, ZeroDivisionError):
-        raise error("is not a number or an arithmetic expression.", "write a number such as 0.5 or 1/255.") from None
-    if not used:
-        return value, None
-    return value, _SYMBOL.sub(lambda m: "$input_shape" if m.group("shape") else "$" + m.group(0), text)
 
 
 # -- names -------------------------------------------------------------------------------------------

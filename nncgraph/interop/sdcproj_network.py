@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
+from ..errors import shown
 from .sdcproj_ini import IniFile, IniSection
 
 CLOSER_OF = {"RepeatStart": "RepeatEnd", "RecurrentInput": "RecurrentOutput"}
@@ -61,31 +62,36 @@ def _int(ini: IniFile, section: IniSection, key: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ini.error(f"[{section.name}] {key} must be a whole number, got {value!r}.", section.line_of(key),
+        raise ini.error(f"{section.title} {key} must be a whole number, got {shown(value)}.", section.line_of(key),
                         fix=f"set {key}=<number>.") from None
 
 
 def _read_network(ini: IniFile, name: str, prefix: str) -> NncNetwork:
     header = ini.section(prefix + "Network_Global")
     if header is None:
-        raise ini.error(f"network '{name}' has no [{prefix}Network_Global] section.", None,
+        raise ini.error(f"network {shown(name)} has no [{shown(prefix, quote=False)}Network_Global] section.", None,
                         fix="save the project again in Neural Network Console.")
     net = NncNetwork(name, header.line, {})
-    for i in range(_int(ini, header, "NumLayer")):
+    count = _int(ini, header, "NumLayer")
+    for i in range(count):
         section = ini.section(f"{prefix}Layer_{i}")
         if section is None:
-            raise ini.error(f"network '{name}' declares {header.get('NumLayer')} layers but has no "
-                            f"[{prefix}Layer_{i}].", header.line_of("NumLayer"), fix="correct NumLayer.")
+            raise ini.error(f"network {shown(name)} declares {count:,} layers but has no "
+                            f"[{shown(prefix, quote=False)}Layer_{i}].", header.line_of("NumLayer"),
+                            fix="correct NumLayer.")
         layer = _read_layer(ini, section, i)
         if layer.id in net.layers:
-            raise ini.error(f"layer ID {layer.id} is used twice in network '{name}'.", section.line_of("ID"),
-                            layer=layer.name, layer_type=layer.type, fix="give each layer its own ID.")
+            raise ini.error(f"layer ID {shown(layer.id, quote=False)} is used twice in network {shown(name)}.",
+                            section.line_of("ID"), layer=layer.name, layer_type=layer.type,
+                            fix="give each layer its own ID.")
         net.layers[layer.id] = layer
-    for i in range(_int(ini, header, "NumLink")):
+    count = _int(ini, header, "NumLink")
+    for i in range(count):
         section = ini.section(f"{prefix}Link_{i}")
         if section is None:
-            raise ini.error(f"network '{name}' declares {header.get('NumLink')} links but has no "
-                            f"[{prefix}Link_{i}].", header.line_of("NumLink"), fix="correct NumLink.")
+            raise ini.error(f"network {shown(name)} declares {count:,} links but has no "
+                            f"[{shown(prefix, quote=False)}Link_{i}].", header.line_of("NumLink"),
+                            fix="correct NumLink.")
         _read_link(ini, net, section)
     return net
 
@@ -93,12 +99,12 @@ def _read_network(ini: IniFile, name: str, prefix: str) -> NncNetwork:
 def _read_layer(ini: IniFile, section: IniSection, index: int) -> NncLayer:
     for key in ("ID", "Type"):
         if key not in section:
-            raise ini.error(f"[{section.name}] has no {key}.", section.line, fix=f"add {key}=... to the layer.")
+            raise ini.error(f"{section.title} has no {key}.", section.line, fix=f"add {key}=... to the layer.")
     props: Dict[str, Tuple[str, int]] = {}
     for k in range(_int(ini, section, "NumProperty") if "NumProperty" in section else 0):
         name_key, value_key = f"Property_{k}_Name", f"Property_{k}_Value"
         if name_key not in section:
-            raise ini.error(f"[{section.name}] has no {name_key}.", section.line, fix="correct NumProperty.")
+            raise ini.error(f"{section.title} has no {name_key}.", section.line, fix="correct NumProperty.")
         props[section.get(name_key)] = (section.get(value_key, ""), section.line_of(value_key))
     name = props.pop("Name", (section.get("Type"), 0))[0]
     return NncLayer(section.get("ID"), section.get("Type"), name, section, index, props)
@@ -110,15 +116,16 @@ def _read_link(ini: IniFile, net: NncNetwork, section: IniSection) -> None:
     ctx = dict(layer=known.name if known else None, layer_type=known.type if known else None)
     for key, ref in (("SourceLayerID", source), ("DestLayerID", dest)):
         if ref not in net.layers:
-            raise ini.error(f"[{section.name}] {key}={ref} names no layer of network '{net.name}'.",
-                            section.line_of(key), **ctx,
+            raise ini.error(f"{section.title} {key}={shown(ref, quote=False)} names no layer of network "
+                            f"{shown(net.name)}.", section.line_of(key), **ctx,
                             fix="delete the link or point it at an existing layer ID.")
     for key in ("SourcePinIndex", "DestPinIndex"):
         if section.get(key, "0") != "0":
             what = "an output other than the layer's main one" if key == "SourcePinIndex" else \
                 "a parameter or extra input pin (such as W, b or a Delay's initial value)"
-            raise ini.error(f"[{section.name}] connects {what} ({key}={section.get(key)}); nncgraph layers "
-                            "have one output and take their inputs in order.", section.line_of(key), **ctx,
+            raise ini.error(f"{section.title} connects {what} ({key}={shown(section.get(key), quote=False)}); "
+                            "nncgraph layers have one output and take their inputs in order.", section.line_of(key),
+                            **ctx,
                             fix="link only main input/output pins; set parameters with the layer's "
                                 "<parameter>.File property instead.")
     net.layers[dest].inputs.append(source)
@@ -182,8 +189,8 @@ def _find_blocks(ini, net, ids, preds, succ) -> Dict[str, Tuple[str, Set[str]]]:
         _, _, c, body = min(candidates, key=lambda t: t[:2])
         end = net.layers[c]
         if c in claimed:
-            raise ini.error(f"{kind} closes both '{claimed[c]}' and '{start.name}'.", end.line, layer=end.name,
-                            layer_type=kind, fix=f"give each {start.type} its own {kind}.")
+            raise ini.error(f"{kind} closes both {shown(claimed[c])} and {shown(start.name)}.", end.line,
+                            layer=end.name, layer_type=kind, fix=f"give each {start.type} its own {kind}.")
         claimed[c] = start.name
         _check_block(ini, net, start, end, body)
         blocks[o] = (c, body)
@@ -205,15 +212,16 @@ def _find_blocks(ini, net, ids, preds, succ) -> Dict[str, Tuple[str, Set[str]]]:
 def _check_block(ini, net, start: NncLayer, end: NncLayer, body: Set[str]) -> None:
     if len(end.inputs) != 1 or end.inputs[0] not in body:
         raise ini.error(f"{end.type} must be linked from exactly one layer inside the block that starts at "
-                        f"'{start.name}'.", end.line, layer=end.name, layer_type=end.type,
+                        f"{shown(start.name)}.", end.line, layer=end.name, layer_type=end.type,
                         fix="link the block's last layer, and nothing else, to it.")
     for i in body | {start.id}:
         for user in net.consumers(i):
             if user.id not in body and user.id != end.id:
                 inner = net.layers[i]
-                raise ini.error(f"uses '{inner.name}', which is inside the block {start.name} ... {end.name}; "
-                                f"only {end.name} passes a value out of the block.", user.line, layer=user.name,
-                                layer_type=user.type, fix=f"link it from '{end.name}' instead.")
+                start_name, end_name = shown(start.name, quote=False), shown(end.name, quote=False)
+                raise ini.error(f"uses {shown(inner.name)}, which is inside the block {start_name} ... {end_name}; "
+                                f"only {end_name} passes a value out of the block.", user.line, layer=user.name,
+                                layer_type=user.type, fix=f"link it from {shown(end.name)} instead.")
 
 
 def _depths(users: Dict[str, Set[str]]) -> Dict[str, int]:
@@ -256,7 +264,8 @@ def _order(ini, net, nodes: Set[str], blocks, preds) -> List[str]:
         ready = [it for it in deps if it not in done and deps[it] <= done]
         if not ready:
             stuck = sorted((net.layers[it] for it in deps if it not in done), key=lambda l: l.index)
-            raise ini.error("the layers " + " -> ".join(l.name for l in stuck) + " feed each other in a cycle.",
+            raise ini.error("the layers " + shown(" -> ".join(l.name for l in stuck), quote=False)
+                            + " feed each other in a cycle.",
                             stuck[0].line, layer=stuck[0].name, layer_type=stuck[0].type,
                             fix="a cycle needs a Delay inside a RecurrentInput ... RecurrentOutput block.")
         # Delays first (they read nothing this step), then what continues the chain just written (so a chain

@@ -7,10 +7,12 @@ so no setting that changes training disappears without a word.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Dict, List, Optional
 
-from ..project.sections import OPTIMIZERS
+from ..project.sections import MAX_BATCH_SIZE, MAX_EPOCHS, OPTIMIZERS
+from ..errors import shown
 from .sdcproj_ini import IniFile, IniSection
 
 EPOCH, ITERATION = "0", "1"           # NNC's LearningRate*Unit values
@@ -100,21 +102,32 @@ def _structure_search(section: Optional[IniSection], note) -> Optional[dict]:
 def _int(ini: IniFile, section: IniSection, key: str, default: int) -> int:
     if key not in section:
         return default
-    try:
-        return int(float(section.get(key)))
-    except ValueError:
-        raise ini.error(f"[{section.name}] {key} must be a number, got {section.get(key)!r}.", section.line_of(key),
-                        fix=f"set {key} to a number in NNC.") from None
+    return int(_number(ini, section, key))
 
 
 def _float(ini: IniFile, section: IniSection, key: str, default: float) -> float:
     if not section.get(key):
         return default
+    return _number(ini, section, key)
+
+
+def _number(ini: IniFile, section: IniSection, key: str) -> float:
+    """A setting's finite number (inf and nan would reach the arithmetic below as OverflowError)."""
     try:
-        return float(section.get(key))
+        number = float(section.get(key))
     except ValueError:
-        raise ini.error(f"[{section.name}] {key} must be a number, got {section.get(key)!r}.", section.line_of(key),
-                        fix=f"set {key} to a number in NNC.") from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise ini.error(f"{section.title} {key} must be a finite number, got {shown(section.get(key))}.",
+                        section.line_of(key), fix=f"set {key} to a number in NNC.")
+    return number
+
+
+def _within(ini: IniFile, section: IniSection, key: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ini.error(f"{section.title} {key}={shown(section.get(key), quote=False)} is outside {low:,} to "
+                        f"{high:,}.", section.line_of(key), fix=f"set {key} to a number from {low:,} to {high:,}.")
+    return value
 
 
 def _flag(ini: IniFile, section: IniSection, key: str, default: bool) -> bool:
@@ -122,7 +135,7 @@ def _flag(ini: IniFile, section: IniSection, key: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     if value not in TRUE_FALSE:
-        raise ini.error(f"[{section.name}] {key} must be 1 or 0, got {value!r}.", section.line_of(key),
+        raise ini.error(f"{section.title} {key} must be 1 or 0, got {shown(value)}.", section.line_of(key),
                         fix=f"set {key}=1 or {key}=0.")
     return TRUE_FALSE[value]
 
@@ -166,11 +179,12 @@ def _datasets(ini: IniFile, keys: Dict[str, str], note):
 def _config(ini: IniFile, config: IniSection, out: dict, note) -> dict:
     training: dict = {}
     epochs = _int(ini, config, "MaxEpoch", 10)
-    if epochs < 1:
+    if epochs == 0:
         raise ini.error("MaxEpoch=0 (NNC's way to save an untrained network) has no nncgraph counterpart.",
                         config.line_of("MaxEpoch"), fix="set MaxEpoch to 1 or more.")
-    training["max_epoch"] = epochs
-    training["batch_size"] = _int(ini, config, "BatchSize", 64)
+    training["max_epoch"] = _within(ini, config, "MaxEpoch", epochs, 1, MAX_EPOCHS)
+    # the epoch's iteration count divides by it
+    training["batch_size"] = _within(ini, config, "BatchSize", _int(ini, config, "BatchSize", 64), 1, MAX_BATCH_SIZE)
     if "MonitorInterval" in config:
         interval = _int(ini, config, "MonitorInterval", 1)
         if interval < 1:
@@ -181,8 +195,8 @@ def _config(ini: IniFile, config: IniSection, out: dict, note) -> dict:
     training["save_best"] = _flag(ini, config, "SaveBest", True)
     precision = config.get("TypeConfig", "Float")
     if precision not in ("Float", "Half"):
-        raise ini.error(f"[Config] TypeConfig={precision!r} is neither Float nor Half.", config.line_of("TypeConfig"),
-                        fix="set TypeConfig=Float or Half.")
+        raise ini.error(f"[Config] TypeConfig={shown(precision)} is neither Float nor Half.",
+                        config.line_of("TypeConfig"), fix="set TypeConfig=Float or Half.")
     if precision == "Half":
         out["context"] = {"precision": "half"}
         note("context", "NNC trains this project in half precision (TypeConfig=Half), which needs a GPU: run with "
@@ -203,14 +217,14 @@ def _snake(name: str) -> str:
 def _optimizer(ini: IniFile, o: IniSection, networks, training: dict, per_epoch: float, note) -> None:
     solver = o.get("SolverName", "Adam")
     if solver not in OPTIMIZERS:
-        raise ini.error(f"solver {solver!r} is not one nncgraph offers.", o.line_of("SolverName"),
+        raise ini.error(f"solver {shown(solver)} is not one nncgraph offers.", o.line_of("SolverName"),
                         fix=f"choose one of {', '.join(OPTIMIZERS)} in NNC.")
     optimizer: dict = {"type": solver}
     for i in range(_int(ini, o, "SolverParameterNum", 0)):
         name = o.get(f"SolverParameterName_{i}", "")
         key = _snake(name)
         if key not in OPTIMIZERS[solver] and not (solver == "AdamW" and key == "weight_decay"):
-            raise ini.error(f"solver parameter {name!r} is not a parameter of nncgraph's {solver}.",
+            raise ini.error(f"solver parameter {shown(name)} is not a parameter of nncgraph's {solver}.",
                             o.line_of(f"SolverParameterName_{i}"),
                             fix=f"{solver} takes {', '.join(OPTIMIZERS[solver])}.")
         optimizer[key] = _float(ini, o, f"SolverParameter_{i}", 0.0)
@@ -248,16 +262,16 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
     kind = o.get("LearningRateScheduler") or "Exponential"     # what NNC writes when none is chosen
     multiplier = _float(ini, o, "LearningRateMultiplier", 1.0)
 
-    def epochs(key: str, unit_key: str) -> float:
+    def epochs(key: str, unit_key: str, exact: bool = False) -> float:
         value = _float(ini, o, key, 0.0)
         # without a unit NNC counts iterations, as nnabla's lr_decay_interval does
         if o.get(unit_key, ITERATION) == EPOCH:
             return value
         if per_epoch <= 0:
-            raise ini.error(f"{key}={o.get(key)} counts iterations, and the training dataset's NumData is unknown, "
-                            "so it cannot be turned into epochs.", o.line_of(key),
+            raise ini.error(f"{key}={shown(o.get(key), quote=False)} counts iterations, and the training dataset's "
+                            "NumData is unknown, so it cannot be turned into epochs.", o.line_of(key),
                             fix=f"set {unit_key}=0 and give the interval in epochs in NNC.")
-        return round(value / per_epoch, 2)
+        return value / per_epoch if exact else round(value / per_epoch, 2)
 
     if _int(ini, o, "NumLearningRateStep", 0):
         note("training", "NNC's learning-rate steps list (NumLearningRateStep) was not imported; use "
@@ -267,8 +281,18 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
         pass                                               # a constant rate
     elif kind == "Exponential":
         every = epochs("LearningRateUpdateInterval", "LearningRateUpdateIntervalUnit")
+        exact = epochs("LearningRateUpdateInterval", "LearningRateUpdateIntervalUnit", exact=True)
+        if exact <= 0:
+            raise ini.error(f"LearningRateUpdateInterval={shown(o.get('LearningRateUpdateInterval'), quote=False)} "
+                            "must be more than 0.", o.line_of("LearningRateUpdateInterval"),
+                            fix="set the number of iterations (or epochs) between the rate's changes in NNC.")
         if every == 1:
             out = {"type": "Exponential", "multiplier": multiplier}
+        elif exact < 1:          # several changes an epoch: their product once an epoch, as nncgraph steps
+            out = _per_epoch(ini, o, multiplier, exact)
+            note("training", f"NNC multiplies the rate by {multiplier} every "
+                             f"{o.get('LearningRateUpdateInterval')} {_unit(o, 'LearningRateUpdateIntervalUnit')}; "
+                             f"nncgraph multiplies it by {out['multiplier']:.6g} once an epoch.")
         else:                                              # rate x multiplier every `every` epochs, as steps
             steps = sorted({max(1, round(every * k)) for k in range(1, int(max_epoch / every) + 1)
                             if every * k < max_epoch})
@@ -290,8 +314,8 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
                             o.line_of("LearningRateSteps"), fix="give the steps in epochs in NNC.")
         try:
             steps = sorted({max(1, round(float(s) / per)) for s in raw})
-        except ValueError:
-            raise ini.error(f"LearningRateSteps={o.get('LearningRateSteps')!r} is not a list of numbers.",
+        except (ValueError, OverflowError):
+            raise ini.error(f"LearningRateSteps={shown(o.get('LearningRateSteps'))} is not a list of numbers.",
                             o.line_of("LearningRateSteps"), fix="e.g. LearningRateSteps=30,60,90") from None
         out = {"type": "Step", "multiplier": multiplier, "steps": steps or [max_epoch]}
     elif kind in ("Cosine", "Polynomial"):
@@ -304,16 +328,30 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
             note("training", f"nncgraph's {kind} schedule runs from the base rate to 0 over max_epoch; NNC's "
                              f"{' and '.join(unused)} have no counterpart there and were not imported.")
     elif kind != "None":
-        raise ini.error(f"learning-rate scheduler {kind!r} is not one nncgraph offers.",
+        raise ini.error(f"learning-rate scheduler {shown(kind)} is not one nncgraph offers.",
                         o.line_of("LearningRateScheduler"), fix="use Exponential, Step, Cosine or Polynomial in NNC.")
     warmup = o.get("LearningRateWarmupScheduler") or "None"
     if warmup == "Linear" and _float(ini, o, "LearningRateWarmupLength", 0.0) > 0:
         out = out or {"type": "Exponential", "multiplier": 1.0}     # a constant rate after the warm-up
         out["warmup_epochs"] = epochs("LearningRateWarmupLength", "LearningRateWarmupLengthUnit")
     elif warmup not in ("None", "Linear"):
-        raise ini.error(f"warm-up scheduler {warmup!r} is not one nncgraph offers.",
+        raise ini.error(f"warm-up scheduler {shown(warmup)} is not one nncgraph offers.",
                         o.line_of("LearningRateWarmupScheduler"), fix="use Linear or None in NNC.")
     return out
+
+
+def _per_epoch(ini: IniFile, o: IniSection, multiplier: float, every: float) -> dict:
+    """Exponential once an epoch for `multiplier` every `every` (< 1) epochs."""
+    try:
+        per_epoch = multiplier ** (1 / every)
+    except OverflowError:
+        per_epoch = math.inf
+    if isinstance(per_epoch, complex) or not math.isfinite(per_epoch):
+        raise ini.error(f"LearningRateMultiplier={shown(o.get('LearningRateMultiplier'), quote=False)} applied "
+                        f"{1 / every:,.0f} times an epoch makes no finite positive rate.",
+                        o.line_of("LearningRateMultiplier"), fix="use a multiplier from 0 to 1, or a longer "
+                        "LearningRateUpdateInterval, in NNC.")
+    return {"type": "Exponential", "multiplier": per_epoch}
 
 
 def _unit(o: IniSection, key: str) -> str:
