@@ -75,6 +75,7 @@ def one_layer(layer: str, size="[1, 4, 4]") -> str:
     ("{type: RandomErase, n: 2147483647}", "property 'n' must be at most 10,000, got 2,147,483,647."),
     # nnabla refused it while building, with a C++ location: `eps` must be greater than 0
     ("{type: SpectralNorm, epsilon: 0.0}", "epsilon must be above 0, got 0.0."),
+    ("{type: WeightNormalization, epsilon: 0.0}", "epsilon must be above 0, got 0.0."),
     # nnabla refused it while building: no bit is left for the exponents
     ("{type: Pow2Quantize, n: 2}", "n = 2 bits leave none for the exponents: the sign and zero take 2."),
     # the class count was read at the axis: IndexError
@@ -209,3 +210,9 @@ def test_nncgraph_import_of_a_hanging_expression_exits_2_with_one_line(tmp_path)
     status, out, err = run_cli("import", source, "-o", tmp_path / "p.yaml")
     assert status == 2 and out == "" and len(err.strip().splitlines()) == 1, err
     assert "property OutShape='9**9**9' is astronomically large" in err, err
+
+
+def test_a_concatenate_of_one_input_is_refused_at_check():
+    # nnabla's Concatenate needs two inputs: it refused one in setup, after `check` had passed
+    message = error_of(one_layer("{type: Concatenate}", size="[1]"))
+    assert message.startswith("project.yaml:3:5: layer 'Concatenate' (Concatenate): takes at least 2 input(s), got 1."), message

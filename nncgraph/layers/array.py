@@ -6,7 +6,7 @@ from .base import LAYER_SEED, Layer, Prop, ShapeError, channel_axis, size_of
 
 class Concatenate(Layer):
     category = "Others"
-    n_inputs = (1, None)
+    n_inputs = (2, None)      # nnabla's Concatenate refuses one input in setup
     doc = "Joins inputs along `axis`; all other axes must match."
     nnabla_function = "Concatenate"
     props = {"axis": Prop("uint", 0, "Axis to join along (0 = channels).", "Axis")}

@@ -238,6 +238,11 @@ def _dim(shape, p):
     return channel_axis(p["dim"], shape, "dim")
 
 
+def _positive_epsilon(p) -> None:
+    if not p["epsilon"] > 0:     # nnabla refuses it in setup, with a C++ source location
+        raise ShapeError(f"epsilon must be above 0, got {p['epsilon']}.", fix="use e.g. 1e-12.")
+
+
 def _rows(ctx, x, axis):
     """x as a matrix of one row per (sample, index of `axis`); and the function undoing it."""
     order = [0, axis] + [i for i in range(1, x.ndim) if i != axis]
@@ -268,8 +273,7 @@ class SpectralNorm(Layer):
 
     def infer_shape(self, in_shapes, p):
         _dim(in_shapes[0], p)
-        if not p["epsilon"] > 0:     # nnabla refuses it in setup, with a C++ traceback
-            raise ShapeError(f"epsilon must be above 0, got {p['epsilon']}.", fix="use e.g. 1e-12.")
+        _positive_epsilon(p)
         return tuple(in_shapes[0])
 
     def parameters(self, in_shapes, p):
@@ -297,6 +301,7 @@ class WeightNormalization(Layer):
 
     def infer_shape(self, in_shapes, p):
         _dim(in_shapes[0], p)
+        _positive_epsilon(p)
         return tuple(in_shapes[0])
 
     def parameters(self, in_shapes, p):
