@@ -92,4 +92,4 @@ def test_init_from_an_nnp_file(tmp_path):
     text = open(project).read().replace("../pre/last.nnp", str(bad))
     open(project, "w").write(text)
     status, _, err = run_cli("run", project, "-o", tmp_path / "r2")
-    assert status == 2 and "as an .nnp file" in err and "Traceback" not in err
+    assert status == 2 and "is not an .nnp (zip) file" in err and "Traceback" not in err

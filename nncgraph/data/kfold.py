@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..errors import Location, UserError
-from ..atomic_files import atomic_write
+from ..atomic_files import atomic_write, make_folder
 
 
 def read_rows(path: str) -> Tuple[List[str], List[List[str]]]:
@@ -72,9 +72,9 @@ def write_kfold(csv_path: str, k: int, out_dir: str, *, seed: int = 0, label: Op
         raise UserError(f"{k} folds leave one empty.", location=Location(csv_path), fix="use fewer folds.")
     source_dir = os.path.dirname(os.path.abspath(csv_path))
     out = []
+    make_folder(out_dir)
     for i, fold in enumerate(folds, start=1):
-        folder = os.path.join(out_dir, f"fold_{i}")
-        os.makedirs(folder, exist_ok=True)
+        folder = make_folder(os.path.join(out_dir, f"fold_{i}"), "fold folder")
         held = set(fold.tolist())
         train = [rows[j] for j in range(len(rows)) if j not in held]
         valid = [rows[j] for j in fold]
