@@ -18,7 +18,7 @@ import pytest
 
 from conftest import main_in_process, run_cli, tiny_project, write_digits
 
-pytestmark = pytest.mark.e2e        # the tests read or resume one run, trained once for the module
+pytestmark = pytest.mark.e2e        # most tests read or resume one run, trained once for the module
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +220,46 @@ def test_an_output_in_proc_is_one_line(trained, tmp_path, capsys, command):
     where = out if command in FOLDER_COMMANDS else str(args[-1])
     one_line(status, err, f"'{where}'", "does not let anything be made in it")
     assert not os.path.exists(where)
+
+
+# -- HDF5 files are built in memory (compile/h5_bytes.py): the same files nnabla writes ----------------
+def _h5_tree(path):
+    import h5py
+
+    tree = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, item: tree.__setitem__(name, (dict(item.attrs), (
+            item[()].tolist(), str(item.dtype)) if isinstance(item, h5py.Dataset) else None)))
+    return tree
+
+
+@pytest.mark.parametrize("solver_type", ["Adam", "Momentum", "Sgd"])
+def test_solver_states_built_in_memory_are_the_file_save_states_writes(tmp_path, solver_type):
+    import nnabla as nn
+    import nnabla.parametric_functions as PF
+    import nnabla.solvers as S
+    import numpy as np
+
+    from nncgraph.compile.h5_bytes import solver_states_h5
+
+    nn.clear_parameters()
+    x = nn.Variable.from_numpy_array(np.random.RandomState(0).rand(2, 1, 4, 4).astype(np.float32))
+    loss = nn.functions.mean(PF.affine(PF.convolution(x, 2, (3, 3), name="conv"), 3, name="fc"))
+    solver = getattr(S, solver_type)()
+    solver.set_parameters(nn.get_parameters())
+    for _ in range(2):
+        loss.forward()
+        solver.zero_grad()
+        loss.backward()
+        solver.update()
+    solver.save_states(str(tmp_path / "nnabla.h5"))
+    (tmp_path / "ours.h5").write_bytes(solver_states_h5(solver))
+    assert _h5_tree(tmp_path / "ours.h5") == _h5_tree(tmp_path / "nnabla.h5")
+    again = getattr(S, solver_type)()
+    again.set_parameters(nn.get_parameters())
+    again.load_states(str(tmp_path / "ours.h5"))
+    for name, state in solver.get_states().items():
+        assert again.get_states()[name].t == state.t == 2
+        for key, value in state.pstate.items():
+            assert np.array_equal(again.get_states()[name].pstate[key].d, value.d)
+    nn.clear_parameters()
