@@ -13,13 +13,13 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import Location, UserError
+from ..errors import Location, UserError, file_state
 from ..atomic_files import atomic_write, make_folder
 
 
 def read_rows(path: str) -> Tuple[List[str], List[List[str]]]:
     if not os.path.isfile(path):
-        raise UserError(f"dataset CSV '{path}' does not exist.", location=Location(path),
+        raise UserError(f"dataset CSV '{path}' {file_state(path)}.", location=Location(path),
                         fix="check the path, or create the dataset first.")
     with open(path, encoding="utf-8-sig", newline="") as f:
         rows = [r for r in csv.reader(f) if any(cell.strip() for cell in r)]
