@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import shutil
+import uuid
 from typing import Iterator, List, Optional
 
 from .errors import UserError
@@ -51,11 +52,40 @@ def os_error(exc: OSError, path: Optional[str] = None, doing: Optional[str] = No
     Without `doing`: "write" where only a write fails so, else "use"."""
     doing = doing or ("write" if exc.errno in _WRITING else "use")
     name = exc.filename if exc.filename is not None else path
-    if path is not None and (name is None or str(name).startswith(f"{path}.tmp-")):
+    if path is not None and (name is None or _is_staging(str(name), path)):
         name = path             # our temporary's name means nothing to the user
     reason, fix = _OS_ERRORS.get(exc.errno, (exc.strerror or str(exc), "check the path and the disk"))
+    parent = os.path.dirname(os.path.abspath(str(name))) if name is not None else None
+    if exc.errno == errno.ENOENT and doing in ("write", "make") and parent and os.path.isdir(parent):
+        # the folder is there, yet nothing can be made in it: /proc, /sys, a FUSE mount
+        reason, fix = f"the folder '{parent}' does not let anything be made in it", "write somewhere else (-o)"
     target = f" '{name}'" if name is not None else ""
     return UserError(f"cannot {doing}{target}: {reason}.", fix=f"{fix}; what was there before is unchanged.")
+
+
+def staging_folder(path: str) -> str:
+    """The hidden sibling a whole output folder is written under before it is renamed to `path`."""
+    parent, name = os.path.split(path)
+    return os.path.join(parent, f".{name}.writing-{uuid.uuid4().hex[:8]}")
+
+
+def _is_staging(name: str, path: str) -> bool:
+    parent, base = os.path.split(path)
+    return name.startswith(f"{path}.tmp-") or name.startswith(os.path.join(parent, f".{base}.writing-"))
+
+
+def make_folder(path: str, what: str = "output folder") -> str:
+    """os.makedirs(path, exist_ok=True) for an output the user named (-o); a file in its place, or a
+    folder that cannot be made, is one UserError naming it."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        state = "is a file, not a folder" if os.path.isfile(path) else "is not a folder"
+        raise UserError(f"{what} '{path}' {state}.", fix="name another -o folder, or move that one away; "
+                        "it is unchanged.")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, path, "make") from None
+    return path
 
 
 def remove_quietly(path: str) -> None:

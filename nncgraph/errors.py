@@ -97,3 +97,13 @@ def shown(value, quote: bool = True, limit: int = MAX_SHOWN) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def file_state(path: str) -> str:
+    """What is wrong with `path` where a file should be: "is a directory", "is not a regular file" (a
+    device, a socket) or "does not exist" -- a folder named where a file goes must not read as missing."""
+    import os
+
+    if os.path.isdir(path):
+        return "is a directory"
+    return "is not a regular file" if os.path.exists(path) else "does not exist"

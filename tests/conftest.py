@@ -38,6 +38,15 @@ settings.load_profile("override" if os.environ.get(FUZZ_EXAMPLES_ENV)
                       else "ci" if os.environ.get("CI") == "true" else "default")
 
 
+MARKERS = {"e2e": "runs nncgraph end to end (trains a run, or starts the CLI as a process)",
+           "slow": "takes more than a few seconds; `-m 'not slow'` leaves it out"}
+
+
+def pytest_configure(config):
+    for name, what in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {what}")
+
+
 def pytest_terminal_summary(terminalreporter):
     """The fuzz suite's case count and valid share, in `-q` output too."""
     oracle = sys.modules.get("fuzz_oracle")

@@ -282,7 +282,7 @@ def test_bad_settings_and_outputs(tmp_path):
     assert os.listdir(out) == ["keep.txt"]
     with open(tmp_path / "file", "w") as f:
         f.write("x")
-    expect_error("is not a folder", src=src, out=tmp_path / "file")
+    expect_error("is a file, not a folder", src=src, out=tmp_path / "file")
 
 
 def test_interrupted_run_keeps_the_old_dataset(tmp_path, monkeypatch):

@@ -97,6 +97,9 @@ def cmd_import(args) -> int:
     if suffix not in IMPORT_SUFFIXES:
         raise UserError(f"cannot import '{args.source}': unknown file type '{suffix or '(none)'}'.",
                         fix=f"give a {', '.join(IMPORT_SUFFIXES)} file.")
+    if os.path.isdir(args.output):
+        raise UserError(f"-o '{args.output}' is a directory; the imported project is a file.",
+                        fix="name the .yaml file to write, e.g. -o project.yaml.")
     if os.path.exists(args.output) and not args.force:
         raise UserError(f"'{args.output}' already exists; importing would overwrite it.",
                         fix="choose another -o file, or add --force.")

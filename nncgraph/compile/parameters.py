@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, file_state
 from ..layers.base import ParamSpec, size_of
 from ..finite_checks import check_loaded_parameter
 
@@ -72,7 +72,7 @@ def _load_file(path: str, spec: ParamSpec, node, base_dir: str):
     full = path if os.path.isabs(path) else os.path.join(base_dir, path)
     where = dict(location=node.location, layer=node.name, layer_type=node.type)
     if not os.path.isfile(full):
-        raise UserError(f"{spec.nnc_name} file '{path}' does not exist.", **where,
+        raise UserError(f"{spec.nnc_name} file '{path}' {file_state(full)}.", **where,
                         fix=f"correct `{spec.prop_key}_file` (relative to the project file).")
     try:
         values = np.load(full, allow_pickle=False)

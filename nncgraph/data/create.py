@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import sys
-import uuid
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,6 +23,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from nncgraph.atomic_files import os_error, staging_folder
 from nncgraph.data.mnist_sample import _swap_in
 from nncgraph.errors import Location, UserError
 
@@ -165,7 +165,8 @@ def _check_out(src: str, out: str) -> bool:
     if not os.path.lexists(out):
         return False
     if os.path.islink(out) or not os.path.isdir(out):
-        raise UserError(f"'{out}' exists and is not a folder.", location=Location(out),
+        state = "is a file, not a folder" if os.path.isfile(out) and not os.path.islink(out) else "is not a folder"
+        raise UserError(f"output folder '{out}' {state}.", location=Location(out),
                         fix="choose another output folder or remove it.")
     if os.listdir(out) and not os.path.isfile(os.path.join(out, "report.json")):
         raise UserError(f"'{out}' already holds files and is not an earlier `dataset create` output "
@@ -296,14 +297,12 @@ def create_dataset(src: str, out: str, *, width: int, height: int, channels: int
 
     settings = {"width": int(width), "height": int(height), "channels": int(channels), "mode": mode,
                 "split": list(pcts), "seed": int(seed)}
-    parent, name = os.path.split(out)
-    tmp = os.path.join(parent, f".{name}.writing-{uuid.uuid4().hex[:8]}")
+    tmp = staging_folder(out)
     try:
-        os.makedirs(parent, exist_ok=True)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
         os.mkdir(tmp)
     except OSError as exc:
-        raise UserError(f"cannot create the output folder: {exc.strerror or exc}.", location=Location(out),
-                        fix="choose a folder you can write to.") from None
+        raise os_error(exc, out, "make") from None
     try:
         report = _build(tmp, src, classes, files, skipped, settings, pcts, workers, progress)
         _swap_in(tmp, out, exists)
@@ -313,8 +312,7 @@ def create_dataset(src: str, out: str, *, width: int, height: int, channels: int
                         fix="try fewer --workers.") from None
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise UserError(f"cannot write the dataset: {exc.strerror or exc}.", location=Location(out),
-                        fix="check free disk space and permissions of the output folder.") from None
+        raise os_error(exc, out, "write") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -13,13 +13,13 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import Location, UserError
-from ..atomic_files import atomic_write
+from ..errors import Location, UserError, file_state
+from ..atomic_files import atomic_write, make_folder
 
 
 def read_rows(path: str) -> Tuple[List[str], List[List[str]]]:
     if not os.path.isfile(path):
-        raise UserError(f"dataset CSV '{path}' does not exist.", location=Location(path),
+        raise UserError(f"dataset CSV '{path}' {file_state(path)}.", location=Location(path),
                         fix="check the path, or create the dataset first.")
     with open(path, encoding="utf-8-sig", newline="") as f:
         rows = [r for r in csv.reader(f) if any(cell.strip() for cell in r)]
@@ -72,9 +72,9 @@ def write_kfold(csv_path: str, k: int, out_dir: str, *, seed: int = 0, label: Op
         raise UserError(f"{k} folds leave one empty.", location=Location(csv_path), fix="use fewer folds.")
     source_dir = os.path.dirname(os.path.abspath(csv_path))
     out = []
+    make_folder(out_dir)
     for i, fold in enumerate(folds, start=1):
-        folder = os.path.join(out_dir, f"fold_{i}")
-        os.makedirs(folder, exist_ok=True)
+        folder = make_folder(os.path.join(out_dir, f"fold_{i}"), "fold folder")
         held = set(fold.tolist())
         train = [rows[j] for j in range(len(rows)) if j not in held]
         valid = [rows[j] for j in fold]

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
+from nncgraph.atomic_files import os_error, staging_folder
 from nncgraph.errors import Location, UserError
 
 N_DIGITS = 5000
@@ -41,8 +42,10 @@ def _check_replaceable(out_dir: str) -> bool:
     if not os.path.lexists(out_dir):
         return False
     if os.path.islink(out_dir) or not os.path.isdir(out_dir):
+        state = "is a file, not a folder" if os.path.isfile(out_dir) and not os.path.islink(out_dir) else \
+            "is not a folder"
         raise UserError(
-            f"'{out_dir}' exists and is not a folder.", location=Location(out_dir),
+            f"output folder '{out_dir}' {state}.", location=Location(out_dir),
             fix="choose another output folder or remove it.")
     # the decoded-data cache nncgraph writes beside a CSV belongs to the sample too
     entries = set(os.listdir(out_dir)) - {".nncgraph-cache"}
@@ -132,13 +135,18 @@ def write_mnist_sample(out_dir: str, *, seed: int = 0, n_train: int = 4000, size
     images = _shape_digits(images, size, channels)
     perm = np.random.RandomState(seed).permutation(N_DIGITS)
 
-    parent, name = os.path.split(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{name}.writing-{uuid.uuid4().hex[:8]}")
-    os.mkdir(tmp)
+    tmp = staging_folder(out_dir)
+    try:
+        os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+        os.mkdir(tmp)
+    except OSError as exc:
+        raise os_error(exc, out_dir, "make") from None
     try:
         _write_all(tmp, images, labels, perm, n_train)
         _swap_in(tmp, out_dir, exists)
+    except OSError as exc:      # a full disk: the old dataset (if any) is still at out_dir
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise os_error(exc, out_dir, "write") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

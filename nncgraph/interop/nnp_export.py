@@ -13,9 +13,9 @@ zeros), each parameter's learning-rate multiplier, and the scheduler.
 """
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from typing import Dict, List, Optional
@@ -259,17 +259,15 @@ def _atomic_bytes(path: str, data: bytes) -> None:
 
 
 def _write_nnp(path: str, proto, params) -> None:
-    """nnp = zip(nnp_version.txt, network.nntxt, parameter.h5), as nnabla.utils.save writes it."""
-    import nnabla as nn
+    """nnp = zip(nnp_version.txt, network.nntxt, parameter.h5), as nnabla.utils.save writes it; built in
+    memory (compile/h5_bytes.py says why), so the only write is the atomic one to `path`."""
     from nnabla.utils.nnp_format import nnp_version
 
-    with tempfile.TemporaryDirectory() as tmp:
-        h5 = os.path.join(tmp, "parameter.h5")
-        nn.save_parameters(h5, params)
-        staged = os.path.join(tmp, "model.nnp")
-        with zipfile.ZipFile(staged, "w") as z:
-            z.writestr("nnp_version.txt", nnp_version())
-            z.writestr("network.nntxt", _text(proto))
-            z.write(h5, "parameter.h5")
-        with open(staged, "rb") as f:
-            _atomic_bytes(path, f.read())
+    from ..compile.h5_bytes import parameters_h5
+
+    staged = io.BytesIO()
+    with zipfile.ZipFile(staged, "w") as z:
+        z.writestr("nnp_version.txt", nnp_version())
+        z.writestr("network.nntxt", _text(proto))
+        z.writestr("parameter.h5", parameters_h5(params))
+    _atomic_bytes(path, staged.getvalue())

@@ -15,7 +15,8 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from ..atomic_files import atomic_output
+from ..atomic_files import atomic_write
+from ..compile.h5_bytes import parameters_h5
 from ..errors import Location, UserError
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
@@ -340,5 +341,4 @@ def _write_inline_parameters(proto, path: str) -> None:
         var = nn.Variable(tuple(dims(p.shape)), need_grad=p.need_grad)
         var.d = np.array(p.data, np.float32).reshape(tuple(dims(p.shape)))
         params[p.variable_name] = var
-    with atomic_output(path, ".h5") as staging:     # nnabla picks the format from the suffix
-        nn.save_parameters(staging, params)
+    atomic_write(path, parameters_h5(params), "wb")

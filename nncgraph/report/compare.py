@@ -7,7 +7,7 @@ import io
 import os
 from typing import Dict, List, Sequence
 
-from ..atomic_files import atomic_write
+from ..atomic_files import atomic_write, make_folder
 from ..errors import UserError
 from .run_data import check_run_dir, read_metrics, read_result
 
@@ -44,7 +44,7 @@ def compare_runs(run_dirs: Sequence[str], output: str) -> List[Dict]:
         raise UserError("compare needs at least one run folder.", fix="nncgraph compare RUN_DIR RUN_DIR ...")
     dirs = [check_run_dir(d) for d in run_dirs]
     summaries = [run_summary(d, label) for d, label in zip(dirs, labels_for(dirs))]
-    os.makedirs(output, exist_ok=True)
+    make_folder(output)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)

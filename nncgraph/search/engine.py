@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 import yaml
 
+from ..atomic_files import make_folder
 from ..errors import UserError
 from ..finite_checks import NonFiniteError, is_finite_number
 from ..project.search_declarations import declarations
@@ -57,8 +58,7 @@ def run_search(project_path: str, out: str, settings: SearchSettings, *, storage
     if settings.epochs:
         base.setdefault("training", {})["max_epoch"] = int(settings.epochs)
     _check_base(base, project_path)
-    os.makedirs(out, exist_ok=True)
-    out = os.path.abspath(out)
+    out = os.path.abspath(make_folder(out))
     name = study_name or str(raw.get("name") or os.path.splitext(os.path.basename(project_path))[0])
     constraints = _constraints if settings.error_range != (None, None) else None
     study = open_study(make_storage(storage_url, out), name, settings.directions,

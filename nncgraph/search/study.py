@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 
+from ..atomic_files import make_folder
 from ..errors import UserError
 from ..run_files import check_file, damaged, detail_of, fix_for
 
@@ -19,7 +20,7 @@ JOURNAL = "study.journal"
 
 def make_storage(url, folder: str):
     if url is None:
-        os.makedirs(folder, exist_ok=True)
+        make_folder(folder)
         return journal_storage(os.path.join(folder, JOURNAL))
     if "://" not in url:           # a path: a journal file elsewhere (e.g. on a shared disk)
         return journal_storage(url)

@@ -13,7 +13,7 @@ from typing import Dict, Iterator, Mapping
 import numpy as np
 
 from ..data.csv_dataset import CsvDataset, load_csv_dataset, to_float32
-from ..errors import UserError, shown
+from ..errors import UserError, file_state, shown
 from ..graph.shape_pass import InferredGraph
 from ..project.model import Project
 
@@ -52,7 +52,7 @@ def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> BoundD
         raise UserError(f"the project has no `{name}` dataset.", location=project.locations.get("datasets"),
                         fix=f"add `datasets: {{{name}: {{csv: path/to/{name}.csv}}}}`.")
     if not os.path.isfile(spec.csv):
-        raise UserError(f"dataset '{name}': CSV file '{spec.csv}' does not exist.", location=spec.location,
+        raise UserError(f"dataset '{name}': CSV file '{spec.csv}' {file_state(spec.csv)}.", location=spec.location,
                         fix="correct the path (relative to the project file), or create the data first, e.g. "
                             "`nncgraph dataset mnist-sample -o data/mnist`.")
     data = load_csv_dataset(spec.csv, image_normalization=spec.image_normalization)

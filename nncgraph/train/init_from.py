@@ -15,7 +15,7 @@ from typing import Dict
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, file_state
 from ..run_files import check_file, detail_of
 from ..project.model import InitFromSpec
 from ..finite_checks import check_loaded_parameter
@@ -40,7 +40,7 @@ def read_parameters(path: str) -> Dict[str, np.ndarray]:
     registering them (they would otherwise join the network's trainable parameters)."""
     path = source_file(path)
     if not os.path.isfile(path):
-        raise UserError(f"init_from file '{path}' does not exist.", fix="correct init_from.path.")
+        raise UserError(f"init_from file '{path}' {file_state(path)}.", fix="correct init_from.path.")
     if path.lower().endswith(".nnp"):
         return _nnp_parameters(path)
     try:

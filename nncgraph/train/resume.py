@@ -35,7 +35,7 @@ def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: Li
                       in_epoch: Optional[Dict] = None) -> None:
     """`pending`: the last trained epoch's row, whose validation is still to come (None inside an epoch,
     where the trainer has finished it); `in_epoch`: {"epoch", "iteration", "totals"} of a partial epoch."""
-    import nnabla as nn
+    from ..compile.h5_bytes import parameters_h5, solver_states_h5
 
     final = run.file("checkpoints", FOLDER)
     check_saved_parameters(live, final)     # a resume point of NaN weights would resume into nothing
@@ -51,9 +51,13 @@ def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: Li
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
-        nn.save_parameters(os.path.join(tmp, "parameters.h5"), live)
-        for i, (_, solver) in enumerate(solvers):
-            solver.save_states(os.path.join(tmp, f"solver_{i}.h5"))
+        files = {"parameters.h5": parameters_h5(live)}      # HDF5 writes to memory, we to the disk
+        files.update({f"solver_{i}.h5": solver_states_h5(solver) for i, (_, solver) in enumerate(solvers)})
+        for name, data in files.items():
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
         with open(os.path.join(tmp, STATE), "w", encoding="utf-8") as f:
             json.dump(state, f)
             f.flush()

@@ -14,7 +14,7 @@ import os
 import time
 from typing import Optional
 
-from ..atomic_files import is_dead_temporary, remove_dead_temporaries
+from ..atomic_files import is_dead_temporary, os_error, remove_dead_temporaries
 from ..errors import UserError
 from .run_folder import RunFolder
 
@@ -132,5 +132,7 @@ def _unwritable(path: str, exc: OSError) -> UserError:
     if exc.errno == errno.EEXIST or isinstance(exc, NotADirectoryError):
         return UserError(f"run folder '{path}' cannot be created: a file is in the way.",
                          fix="choose another -o folder.")
+    if exc.errno == errno.ENOENT:       # a parent that is there but takes no folders (/proc), or vanished
+        return os_error(exc, path, "make")
     return UserError(f"cannot write the run folder '{path}': {exc.strerror or exc}.",
                      fix="choose a -o folder on a writable disk with free space.")

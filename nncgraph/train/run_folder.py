@@ -12,7 +12,7 @@ import os
 import time
 from typing import Dict, List
 
-from ..atomic_files import atomic_output, atomic_write
+from ..atomic_files import atomic_write
 from ..finite_checks import check_saved_parameters
 
 
@@ -56,11 +56,10 @@ class RunFolder:
         atomic_write(self.file("metrics.csv"), buf.getvalue())
 
     def save_parameters(self, name: str, params: Dict) -> str:
-        """nnabla parameter file (.h5), written atomically."""
-        import nnabla as nn
+        """nnabla parameter file (.h5), written atomically (built in memory: compile/h5_bytes.py says why)."""
+        from ..compile.h5_bytes import parameters_h5
 
         path = self.file("checkpoints", name)
         check_saved_parameters(params, path)    # a non-finite best/last would pass for a trained model
-        with atomic_output(path, ".h5") as tmp:
-            nn.save_parameters(tmp, params)
+        atomic_write(path, parameters_h5(params), "wb")
         return path
