@@ -69,6 +69,17 @@ def staging_folder(path: str) -> str:
     return os.path.join(parent, f".{name}.writing-{uuid.uuid4().hex[:8]}")
 
 
+def make_staging_folder(path: str) -> str:
+    """Create `path`'s staging folder (and `path`'s parents); a failure is one UserError naming `path`."""
+    tmp = staging_folder(path)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.mkdir(tmp)
+    except OSError as exc:
+        raise os_error(exc, path, "make") from None
+    return tmp
+
+
 def _is_staging(name: str, path: str) -> bool:
     parent, base = os.path.split(path)
     return name.startswith(f"{path}.tmp-") or name.startswith(os.path.join(parent, f".{base}.writing-"))

@@ -23,7 +23,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nncgraph.atomic_files import os_error, staging_folder
+from nncgraph.atomic_files import make_staging_folder, os_error
 from nncgraph.data.mnist_sample import _swap_in
 from nncgraph.errors import Location, UserError
 
@@ -297,12 +297,7 @@ def create_dataset(src: str, out: str, *, width: int, height: int, channels: int
 
     settings = {"width": int(width), "height": int(height), "channels": int(channels), "mode": mode,
                 "split": list(pcts), "seed": int(seed)}
-    tmp = staging_folder(out)
-    try:
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        os.mkdir(tmp)
-    except OSError as exc:
-        raise os_error(exc, out, "make") from None
+    tmp = make_staging_folder(out)
     try:
         report = _build(tmp, src, classes, files, skipped, settings, pcts, workers, progress)
         _swap_in(tmp, out, exists)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
-from nncgraph.atomic_files import os_error, staging_folder
+from nncgraph.atomic_files import make_staging_folder, os_error
 from nncgraph.errors import Location, UserError
 
 N_DIGITS = 5000
@@ -135,12 +135,7 @@ def write_mnist_sample(out_dir: str, *, seed: int = 0, n_train: int = 4000, size
     images = _shape_digits(images, size, channels)
     perm = np.random.RandomState(seed).permutation(N_DIGITS)
 
-    tmp = staging_folder(out_dir)
-    try:
-        os.makedirs(os.path.dirname(out_dir), exist_ok=True)
-        os.mkdir(tmp)
-    except OSError as exc:
-        raise os_error(exc, out_dir, "make") from None
+    tmp = make_staging_folder(out_dir)
     try:
         _write_all(tmp, images, labels, perm, n_train)
         _swap_in(tmp, out_dir, exists)
