@@ -216,3 +216,15 @@ def test_a_concatenate_of_one_input_is_refused_at_check():
     # nnabla's Concatenate needs two inputs: it refused one in setup, after `check` had passed
     message = error_of(one_layer("{type: Concatenate}", size="[1]"))
     assert message.startswith("project.yaml:3:5: layer 'Concatenate' (Concatenate): takes at least 2 input(s), got 1."), message
+
+
+@pytest.mark.parametrize("text", ["0e0", "1e-3", "2E+5", "-4e1"])
+def test_a_string_that_reads_as_a_float_is_written_quoted(text):
+    # the reader takes 1e-3 for a float (YAML 1.2), PyYAML's writer did not know: a project named "0e0",
+    # written by nncgraph, read back as the number 0.0 and was refused
+    from nncgraph.project.located_yaml import load_located_yaml
+    from nncgraph.project.yaml_text import project_text
+    written = project_text({"name": text, "network": [{"type": "Input", "name": text, "size": [1]}]})
+    assert load_located_yaml(written, "p.yaml") == {"name": text, "network": [{"type": "Input", "name": text,
+                                                                                 "size": [1]}]}
+    assert parse_project(written, "p.yaml").name == text

@@ -16,10 +16,9 @@ import re
 import textwrap
 from typing import Any, Dict, List, Tuple
 
-import yaml
-
 from ..errors import UserError, shown
 from ..layers import get_layer
+from ..project.yaml_text import dump
 from .sdcproj_ini import IniFile, IniSection, read_ini
 from .sdcproj_layers import IGNORED, UNIT_PROPERTY, Scope, argument, convert_layer, layer_list, reserved_argument
 from .sdcproj_network import NncLayer, NncNetwork, order_layers, read_networks
@@ -265,11 +264,11 @@ def _comments(notes: List[str]) -> List[str]:
 
 def _flow(value: Any, indent: str) -> str:
     if isinstance(value, (dict, list)):
-        text = yaml.safe_dump(value, default_flow_style=True, width=110, sort_keys=False).rstrip("\n")
+        text = dump(value, default_flow_style=True, width=110, sort_keys=False).rstrip("\n")
         return text.replace("\n", "\n" + indent)
     return _scalar(value)
 
 
 def _scalar(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=1000)
+    text = dump(value, default_flow_style=True, width=1000)
     return re.sub(r"\n(\.\.\.\n)?$", "", text)

@@ -27,7 +27,7 @@ MAX_DEPTH = 100
 # thousands of layers holds tens of thousands.
 MAX_VALUES = 1_000_000
 # Numbers with an exponent and no dot (1e-3, 2E+5), which YAML 1.1's float pattern misses.
-_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 
 
 class LocatedDict(dict):
@@ -183,7 +183,7 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_located_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_located_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_checked_int)
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+0123456789"))
 
 
 def _children(node) -> list:

@@ -4,11 +4,10 @@ from __future__ import annotations
 import os
 from typing import Any, Dict
 
-import yaml
-
 from ..graph.expand import expand_network
 from ..graph.ir import build_graph
 from .model import Project
+from .yaml_text import dump
 
 
 def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, Any]:
@@ -60,13 +59,6 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
     return out
 
 
-class _PlainDumper(yaml.SafeDumper):
-    """No `&id001` anchors: a rendered project is for people to read."""
-
-    def ignore_aliases(self, data):
-        return True
-
-
 def render_yaml(project: Project, absolute_paths: bool = False) -> str:
-    return yaml.dump(render_project(project, absolute_paths), Dumper=_PlainDumper, sort_keys=False, default_flow_style=None,
+    return dump(render_project(project, absolute_paths), sort_keys=False, default_flow_style=None,
                      width=110)

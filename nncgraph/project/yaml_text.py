@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import yaml
 
+from .located_yaml import EXPONENT_FLOAT
+
+
+class ProjectDumper(yaml.SafeDumper):
+    """PyYAML's writer, made to agree with our reader: a string such as "1e-3", which the reader takes
+    for a float, is quoted, and no `&id001` anchors appear (a written project is for people to read)."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+ProjectDumper.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+0123456789"))
+
+
+def dump(value, **options) -> str:
+    """`value` as YAML that `load_located_yaml` reads back as the same value."""
+    return yaml.dump(value, Dumper=ProjectDumper, **options)
+
 
 def flow(value) -> str:
     """One value in YAML flow style, on one line."""
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+    text = dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
     return text[:-len("\n...")] if text.endswith("\n...") else text      # a scalar's document end
 
 
@@ -24,7 +42,7 @@ def project_text(doc: dict, header: str = "") -> str:
                 lines.append(f"  {flow(name)}:")
                 lines += [f"    - {flow(layer)}" for layer in layers]
         elif isinstance(value, (dict, list)):
-            lines.append(yaml.safe_dump({key: value}, default_flow_style=None, sort_keys=False, width=120).rstrip())
+            lines.append(dump({key: value}, default_flow_style=None, sort_keys=False, width=120).rstrip())
         else:
             lines.append(f"{key}: {flow(value)}")
     return "\n".join(lines) + "\n"
