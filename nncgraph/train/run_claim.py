@@ -119,8 +119,8 @@ def _lock(folder: str) -> int:
 
 
 def _holder(fd: int) -> Optional[int]:
-    # The holder writes its PID right after locking: give it a moment
-    for _ in range(50):
+    # The holder writes its PID right after locking: give it a moment (more on a loaded machine)
+    for _ in range(200):
         text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
         if text.isdigit():
             return int(text)
