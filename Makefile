@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run   -- set up, make the bundled digits dataset, train LeNet on it
-#   make test  -- set up, run the test suite
+#   make test  -- set up, run the test suite (every tier)
+#   make test-fast -- the unit tier only: the tests that start no process and train nothing end to end
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -17,13 +18,17 @@ BOOT    := $(VENV)/.uv
 UV      := UV_PYTHON_INSTALL_DIR="$(abspath $(BOOT))/python" UV_PYTHON_BIN_DIR="$(abspath $(BOOT))/bin" \
            UV_CACHE_DIR="$(abspath $(BOOT))/cache" UV_PYTHON_PREFERENCE=only-managed "$(BOOT)/venv/bin/uv"
 
-.PHONY: run test setup data benchmark docs clean
+.PHONY: run test test-fast setup data benchmark docs clean
 
 run: $(STAMP) data/mnist/train.csv
 	$(VENV)/bin/nncgraph run projects/lenet-mnist.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# the marks are explained in tests/conftest.py (MARKERS)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q tests -m "not (e2e or slow or browser or postgres or onnx or torch)"
 
 setup: $(STAMP)
 

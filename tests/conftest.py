@@ -38,17 +38,71 @@ settings.load_profile("override" if os.environ.get(FUZZ_EXAMPLES_ENV)
                       else "ci" if os.environ.get("CI") == "true" else "default")
 
 
-MARKERS = {"e2e": "runs nncgraph end to end (trains a run, or starts the CLI as a process)",
-           "slow": "takes more than a few seconds; `-m 'not slow'` leaves it out"}
+# Tests are marked by what they need; `make test-fast` runs those with none of these marks (the unit tier).
+MARKERS = {"e2e": "starts a process (the CLI, nnabla_cli, make, a mount) or trains a run end to end",
+           "slow": "takes more than a few seconds in process",
+           "browser": "loads a page in a real headless browser (chromium)",
+           "postgres": "starts a throwaway PostgreSQL server",
+           "onnx": "needs the .[onnx] extra (nnabla's converter, onnxruntime)",
+           "torch": "needs PyTorch (the .[gp] extra)"}
+TIER_MARKS = ("e2e", "browser", "postgres")      # a test that starts a process carries one of these
+
+_current_test = None
 
 
 def pytest_configure(config):
     for name, what in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {what}")
+    # Keep the unit tier honest: a test that starts a process without saying so fails, whoever starts it
+    # (a test, a module fixture, or code under test).
+    original = subprocess.Popen.__init__
+
+    def checked_init(self, *args, **kwargs):
+        test = _current_test
+        if test is not None and not any(test.get_closest_marker(m) for m in TIER_MARKS):
+            pytest.fail(f"{test.nodeid} starts a process: mark it (or its module) with one of "
+                        f"{', '.join(TIER_MARKS)}", pytrace=False)
+        original(self, *args, **kwargs)
+
+    subprocess.Popen.__init__ = checked_init
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global _current_test
+    _current_test = item
+    yield
+    _current_test = None
+
+
+# A test's tier is the first of its marks in this order, "unit" when it has none.
+TIERS = ("browser", "postgres", "onnx", "torch", "e2e", "slow")
+_tier_time: dict = {}
+
+
+def tier_of(item) -> str:
+    return next((m for m in TIERS if item.get_closest_marker(m)), "unit")
+
+
+def pytest_runtest_logreport(report):
+    tier = getattr(report, "tier", None)
+    if tier:
+        count, seconds = _tier_time.get(tier, (0, 0.0))
+        _tier_time[tier] = (count + (report.when == "call"), seconds + report.duration)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    outcome.get_result().tier = tier_of(item)
 
 
 def pytest_terminal_summary(terminalreporter):
-    """The fuzz suite's case count and valid share, in `-q` output too."""
+    """The time each tier took (CI prints it), and the fuzz suite's case count and valid share, in `-q` output too."""
+    if _tier_time:
+        terminalreporter.write_line("tiers: " + "; ".join(
+            f"{tier} {count} tests {seconds:.0f} s" for tier, (count, seconds) in
+            sorted(_tier_time.items(), key=lambda kv: (("unit",) + TIERS).index(kv[0]))))
     oracle = sys.modules.get("fuzz_oracle")
     line = oracle.summary_line() if oracle else None
     if line:

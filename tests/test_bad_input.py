@@ -7,6 +7,8 @@ import pytest
 
 from conftest import run_cli, tiny_project, write, write_digits
 
+pytestmark = pytest.mark.e2e
+
 HEAD = """
 name: bad
 datasets:

@@ -11,6 +11,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.e2e
+
 FAILURE = ("nncgraph: error: no Python 3.10 here (nnabla 1.39 needs it), and 'uv python install 3.10' could not "
            "download one (its output is in {log}). Fix: install Python 3.10 by hand ('pyenv install 3.10.13', "
            "or python3.10 on PATH), then run make again.")

@@ -83,6 +83,7 @@ def force_processes(monkeypatch):
 
 # ---------------------------------------------------------------- hits and layout
 
+@pytest.mark.e2e
 def test_second_load_reads_the_cache_without_decoding(tmp_path, monkeypatch):
     csv_path = digits_csv(tmp_path)
     first = load_csv_dataset(csv_path)
@@ -132,6 +133,7 @@ def test_the_same_csv_text_in_two_folders_reads_its_own_files(tmp_path, monkeypa
             assert load_csv_dataset(str(tmp_path / folder / "data.csv")).variables["x"].max() == value
 
 
+@pytest.mark.e2e
 def test_arrays_are_read_only_memory_maps_of_uint8_with_scales(tmp_path):
     csv_path = digits_csv(tmp_path)
     for normalize, scale in ((True, 1 / 255), (False, 1.0)):
@@ -150,6 +152,7 @@ def test_arrays_are_read_only_memory_maps_of_uint8_with_scales(tmp_path):
     assert [v["dtype"] for v in index["variables"]] == ["uint8", "float32"]
 
 
+@pytest.mark.e2e
 def test_to_float32_is_bit_identical_to_dividing_by_255():
     pixels = np.arange(256, dtype=np.uint8)
     np.testing.assert_array_equal(to_float32(pixels, 1 / 255), pixels.astype(np.float32) / F255)
@@ -159,6 +162,7 @@ def test_to_float32_is_bit_identical_to_dividing_by_255():
     assert to_float32(values, 1.0) is values         # float32 unscaled: no copy
 
 
+@pytest.mark.e2e
 def test_cached_values_equal_a_fresh_decode_for_every_kind_of_cell(tmp_path, monkeypatch):
     rgb = np.random.RandomState(0).randint(0, 256, (5, 6, 3)).astype(np.uint8)
     Image.fromarray(rgb).save(tmp_path / "rgb.png")
@@ -187,6 +191,7 @@ def test_cached_values_equal_a_fresh_decode_for_every_kind_of_cell(tmp_path, mon
     np.testing.assert_array_equal(arr.variables["a"][1], [[0, 1, 2], [3, 4, 5]])
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("order", ["8-bit first", "16-bit first"])
 def test_16_bit_or_array_samples_turn_a_uint8_variable_into_float32(tmp_path, order):
     gray(tmp_path, "g.png", 200, (2, 2))
@@ -206,6 +211,7 @@ def test_16_bit_or_array_samples_turn_a_uint8_variable_into_float32(tmp_path, or
             assert (ds.variables["x"][i] == np.float32(200) / F255).all()    # exact, as uint8 would give
 
 
+@pytest.mark.e2e
 def test_csv_without_files_is_not_cached(tmp_path):
     (tmp_path / "n.csv").write_text("x__0,x__1,y\n1,2,3\n4,5,6\n")
     ds = load_csv_dataset(str(tmp_path / "n.csv"))
@@ -238,6 +244,7 @@ def test_changed_image_content_invalidates_and_replaces_the_cache(tmp_path, coun
     assert cache_entries(csv_path) == [os.path.basename(new.cache_folder)]     # the stale one is gone
 
 
+@pytest.mark.e2e
 def test_changed_mtime_alone_invalidates(tmp_path, count_decodes):
     csv_path = digits_csv(tmp_path, n=6)
     old = load_csv_dataset(csv_path)
@@ -271,6 +278,7 @@ def test_normalization_flag_has_its_own_cache(tmp_path, count_decodes):
 
 # ---------------------------------------------------------------- errors from worker processes
 
+@pytest.mark.slow
 def test_worker_errors_name_the_csv_line(tmp_path, force_processes):
     csv_path = digits_csv(tmp_path, n=30)
     (tmp_path / "img" / "17.png").write_bytes(b"\x89PNG but not really")
@@ -302,6 +310,7 @@ def test_worker_shape_and_array_errors_name_the_csv_line(tmp_path, force_process
     assert "cannot read array file '9.npy' named in row 11" in str(info.value)
 
 
+@pytest.mark.e2e
 def test_parallel_load_uses_processes_and_keeps_row_order(tmp_path, force_processes, monkeypatch):
     chunks = []
 
@@ -341,6 +350,7 @@ def test_decoding_keeps_only_a_few_chunks_in_flight(tmp_path, force_processes, m
     assert [int(a.max()) for a in rest[-3:]] == [119, 120, 121]
 
 
+@pytest.mark.e2e
 def test_workers_write_fitting_samples_straight_into_the_cache_file(tmp_path):
     out = tmp_path / "x.npy"
     cache_file = np.lib.format.open_memmap(str(out), mode="w+", dtype=np.uint8, shape=(3, 1, 4, 4))
@@ -354,6 +364,7 @@ def test_workers_write_fitting_samples_straight_into_the_cache_file(tmp_path):
     np.testing.assert_array_equal(cache_file[:2, 0, 0, 0], [0, 7])
 
 
+@pytest.mark.e2e
 def test_promotion_while_workers_write_into_the_old_file(tmp_path, force_processes, monkeypatch):
     from nncgraph.data import assemble
 
@@ -382,6 +393,7 @@ def test_promotion_while_workers_write_into_the_old_file(tmp_path, force_process
 
 # ---------------------------------------------------------------- interrupted and broken writes
 
+@pytest.mark.e2e
 def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
     csv_path = digits_csv(tmp_path, n=10)
     real, seen = decode.decode, []
@@ -402,6 +414,7 @@ def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
     np.testing.assert_array_equal(load_csv_dataset(csv_path).as_float32("x"), x)
 
 
+@pytest.mark.e2e
 def test_killed_process_leaves_no_usable_cache_and_its_leftovers_are_removed(tmp_path):
     csv_path = digits_csv(tmp_path, n=10)
     script = (
@@ -427,6 +440,7 @@ def test_killed_process_leaves_no_usable_cache_and_its_leftovers_are_removed(tmp
     assert cache_entries(csv_path) == [os.path.basename(ds.cache_folder)]    # the dead run's folder is gone
 
 
+@pytest.mark.e2e
 def test_truncated_or_edited_cache_is_rebuilt(tmp_path, count_decodes):
     csv_path = digits_csv(tmp_path, n=6)
     ds = load_csv_dataset(csv_path)
@@ -443,6 +457,7 @@ def test_truncated_or_edited_cache_is_rebuilt(tmp_path, count_decodes):
     assert len(count_decodes) == 18
 
 
+@pytest.mark.e2e
 def test_unwritable_cache_location_falls_back_to_memory(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
@@ -455,6 +470,7 @@ def test_unwritable_cache_location_falls_back_to_memory(tmp_path, monkeypatch):
     np.testing.assert_array_equal(ds.as_float32("x"), x)
 
 
+@pytest.mark.e2e
 def test_disk_full_while_writing_falls_back_to_memory(tmp_path, monkeypatch):
     def full(path):
         raise OSError(28, "No space left on device")
@@ -472,6 +488,7 @@ def test_disk_full_while_writing_falls_back_to_memory(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- binding to a network
 
+@pytest.mark.e2e
 def test_bound_data_keeps_the_memory_maps_and_feeds_float32(tmp_path):
     from nncgraph.graph.ir import build_graph
     from nncgraph.graph.shape_pass import infer

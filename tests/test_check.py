@@ -5,7 +5,11 @@ import configparser
 import json
 import os
 
+import pytest
+
 from conftest import ROOT, run_cli, shared_path
+
+pytestmark = pytest.mark.e2e
 
 LENET = os.path.join(ROOT, "projects", "lenet-mnist.yaml")
 NNC_LENET = "image_recognition__MNIST__LeNet.sdcproj"       # in NNC's samples (conftest.shared_path)

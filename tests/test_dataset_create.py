@@ -82,6 +82,7 @@ def pixels(out, rel) -> np.ndarray:
         return np.asarray(img)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channels,mode", [(3, "trim"), (1, "pad")])
 def test_create_mixed_tree(tmp_path, channels, mode):
     src, out = make_tree(tmp_path), str(tmp_path / "out")
@@ -128,6 +129,7 @@ def test_create_mixed_tree(tmp_path, channels, mode):
     assert rotated[3, 2] < 40 and rotated[20, 29] > 215
 
 
+@pytest.mark.slow
 def test_cli_prints_summary_and_replaces_own_output(tmp_path, capsys):
     src, out = make_tree(tmp_path), str(tmp_path / "out")
     parser = argparse.ArgumentParser()
@@ -184,6 +186,7 @@ def test_trim_and_resize_geometry(tmp_path):
     assert not os.path.exists(tmp_path / "resize" / "valid.csv")
 
 
+@pytest.mark.slow
 def test_seed_and_workers_are_deterministic(tmp_path):
     src = make_tree(tmp_path)
     kw = dict(width=20, height=20, channels=3, mode="trim", split="80,20")
@@ -199,6 +202,7 @@ def test_seed_and_workers_are_deterministic(tmp_path):
     assert c["train.csv"] != a["train.csv"] and c["report.json"] != a["report.json"]
 
 
+@pytest.mark.slow
 def test_progress_bar_only_when_asked(tmp_path, capsys):
     src = make_tree(tmp_path)
     create_dataset(src, tmp_path / "a", width=8, height=8, channels=1, mode="pad", split=100, workers=1)
@@ -304,6 +308,7 @@ def test_interrupted_run_keeps_the_old_dataset(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["out", "src"]
 
 
+@pytest.mark.e2e
 def test_created_dataset_trains_end_to_end(tmp_path):
     """Class k is bright in horizontal band k, saved as PNG, JPEG and BMP of several sizes."""
     rng = np.random.RandomState(1)
@@ -321,6 +326,7 @@ def test_created_dataset_trains_end_to_end(tmp_path):
     assert "validation accuracy" in stdout
 
 
+@pytest.mark.e2e
 def test_a_new_user_goes_from_folders_to_a_trained_run(tmp_path):
     """The issue's story through the CLI: mixed images, one corrupt file and one text file."""
     rng = np.random.RandomState(2)

@@ -30,6 +30,7 @@ def test_docs_contain_project_examples():
     assert sum(len(yaml_projects(p)) for p in DOCS) >= 2
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("doc", DOCS, ids=os.path.basename)
 def test_doc_examples_check(doc, tmp_path):
     for i, block in enumerate(yaml_projects(doc)):
@@ -40,12 +41,14 @@ def test_doc_examples_check(doc, tmp_path):
         assert "total" in out
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("project", EXAMPLES, ids=os.path.basename)
 def test_shipped_projects_check(project):
     status, out, err = run_cli("check", project)
     assert status == 0, err
 
 
+@pytest.mark.e2e
 def test_image_experiments_script_prints_its_table(tmp_path):
     """examples/image-experiments: every configuration made, trained one epoch, and tabulated."""
     import subprocess
@@ -64,6 +67,7 @@ def test_image_experiments_script_prints_its_table(tmp_path):
         assert 0.5 < accuracy <= 1.0, line          # digits are easy: one epoch is far above chance
 
 
+@pytest.mark.e2e
 def test_nnabla_files_howto_commands_run(tmp_path):
     """docs/howto-nnabla-files.md: its round trip through nnabla's own CLI, command by command."""
     import subprocess
@@ -85,6 +89,7 @@ def test_nnabla_files_howto_commands_run(tmp_path):
     assert "total" in proc.stdout and "78,810" in proc.stdout      # `check` of the imported LeNet
 
 
+@pytest.mark.slow
 def test_search_examples_sample_into_valid_candidates(tmp_path):
     """Declared-space examples: every declaration parses, and sampled candidates pass shape inference."""
     import optuna

@@ -12,6 +12,9 @@ from PIL import Image
 
 from conftest import ROOT, run_cli, tiny_project, write_digits
 
+# most tests read one run, trained once for the module by the CLI
+pytestmark = pytest.mark.e2e
+
 LABELS = ["left", "middle", "right"]
 FILES = ("output_result.csv", "metrics.json", "confusion_matrix.csv", "confusion_matrix.png", "per_class.csv",
          "likelihood.png")

@@ -13,6 +13,8 @@ import pytest
 
 from conftest import ROOT, run_cli, tiny_project, write_digits
 
+pytestmark = pytest.mark.e2e
+
 NNABLA_CLI = os.path.join(os.path.dirname(sys.executable), "nnabla_cli")
 
 

@@ -15,6 +15,7 @@ import io
 import os
 
 import numpy as np
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
@@ -25,6 +26,8 @@ from nncgraph.graph.shape_pass import infer
 from nncgraph.graph.variants import derive
 from nncgraph.project.load import parse_project
 from nncgraph.train.data_binding import bind_dataset
+
+pytestmark = pytest.mark.slow
 
 TARGET = "dataset CSVs"
 CLASSES = 3

@@ -202,6 +202,7 @@ def test_several_rate_changes_an_epoch_become_one_multiplier_per_epoch(tmp_path)
     assert "nncgraph multiplies it by 0.125 once an epoch" in " ".join(text.split())
 
 
+@pytest.mark.e2e
 def test_nncgraph_import_of_a_hanging_expression_exits_2_with_one_line(tmp_path):
     from conftest import run_cli
 

@@ -25,6 +25,8 @@ from nncgraph.layers import REGISTRY
 from nncgraph.layers.base import FloatsProp, Prop
 from nncgraph.project.load import load_project
 
+pytestmark = pytest.mark.slow
+
 TARGET = "layer properties"
 LAYER_NAME = "layer"
 

@@ -6,6 +6,7 @@ loads to the same network, and build and run one forward pass in nnabla, as `nnc
 """
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, note
 
 from fuzz_build import build_and_run_if_small
@@ -33,6 +34,7 @@ def assert_renders_the_same(project, results, path) -> None:
     assert check_json(check_project(again)) == check_json(results), rendered
 
 
+@pytest.mark.slow
 @examples(3.0)
 @given(project_texts())
 def test_project_file_checks_or_says_why_in_one_line(case):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
@@ -50,6 +51,7 @@ def import_and_check(path: str):
     return project, check_json(results)
 
 
+@pytest.mark.slow
 @examples(2.0)
 @given(sdcproj_files())
 def test_sdcproj_imports_and_checks_or_says_why_in_one_line(case):

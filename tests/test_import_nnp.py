@@ -25,6 +25,7 @@ def _check(path):
     return project, inferred, shapes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ZOO)
 def test_an_exported_zoo_project_imports_to_the_same_network(tmp_path, name):
     from nncgraph.interop.nnp_export import export_project
@@ -44,6 +45,7 @@ def test_an_exported_zoo_project_imports_to_the_same_network(tmp_path, name):
     assert again_shapes == shapes and shapes
 
 
+@pytest.mark.e2e
 def test_imported_best_nnp_starts_from_the_trained_parameters(tmp_path):
     """Import a run's best.nnp; the imported project's model predicts exactly what the run's did."""
     write_digits(str(tmp_path / "d"), n=24)
@@ -82,6 +84,7 @@ def test_imported_best_nnp_starts_from_the_trained_parameters(tmp_path):
     assert np.abs(got - want["y'"]).max() < 1e-6
 
 
+@pytest.mark.e2e
 def test_an_nntxt_without_parameters_keeps_the_initializers(tmp_path):
     write_digits(str(tmp_path / "d"), n=8)
     network = """
@@ -115,6 +118,7 @@ def test_an_nntxt_without_parameters_keeps_the_initializers(tmp_path):
     assert status == 0, err
 
 
+@pytest.mark.e2e
 def test_import_errors_name_the_file_line_and_function(tmp_path):
     write_digits(str(tmp_path / "d"), n=8)
     project = tiny_project(str(tmp_path), "d/data.csv")

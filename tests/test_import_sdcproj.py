@@ -82,6 +82,7 @@ def test_the_samples_are_all_here():
     assert {"image_recognition__MNIST__LeNet", "custom_units_SqueezeAndExcitation", "unit_LSTM"} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLES, ids=sample_id)
 def test_every_sample_imports_and_its_shapes_are_nnablas(name, tmp_path):
     path = sample(name)
@@ -112,6 +113,7 @@ def test_lenet_settings(tmp_path):
     assert "--dataset training=" in text          # the URIs are NNC's; the comment says how to give CSVs
 
 
+@pytest.mark.slow
 def test_several_networks_and_an_iteration_schedule(tmp_path):
     project, text = imported(tmp_path, sample(RESNET18))
     assert list(project.networks) == ["Training", "Validation", "Runtime", "Validation5"]
@@ -166,6 +168,7 @@ def lstm_project(input_props=None, lstm_props=None):
          ["Affine"])]})
 
 
+@pytest.mark.slow
 def test_generators_at_their_defaults_are_ignored_and_others_are_errors(tmp_path):
     path = tmp_path / "lstm.sdcproj"
     path.write_text(lstm_project())
@@ -315,6 +318,7 @@ def test_an_unsupported_solver_is_an_error(tmp_path):
     assert str(caught.value).startswith(f"{path}:{line}: solver 'AdaBound'"), str(caught.value)
 
 
+@pytest.mark.e2e
 def test_the_imported_lenet_sample_trains_on_the_bundled_digits(tmp_path):
     """The acceptance: NNC's LeNet sample, imported by the CLI, datasets given on the command line, >= 0.97."""
     import json

@@ -376,6 +376,7 @@ def test_a_project_for_another_engine_is_refused(tmp_path):
 
 
 # -- training ----------------------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_an_imported_project_trains_on_real_pngs(tmp_path):
     """Imported by the CLI, its URIs pointing at real PNG datasets, the project trains NNC's two epochs."""
     train = write_digits(str(tmp_path / "train"), n=48, seed=0)

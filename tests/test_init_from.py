@@ -6,7 +6,11 @@ import os
 import nnabla as nn
 import numpy as np
 
+import pytest
+
 from conftest import run_cli, tiny_project, write_digits
+
+pytestmark = pytest.mark.e2e
 
 PRETRAIN = """
 network:

@@ -44,6 +44,7 @@ def test_too_many_folds(tmp_path):
     assert "k = 5 does not fit 4 samples" in str(info.value)
 
 
+@pytest.mark.e2e
 def test_run_kfold_trains_k_times_and_summarizes(tmp_path):
     write_digits(str(tmp_path / "d"), n=30, classes=3)
     project = tiny_project(str(tmp_path), "d/data.csv", epochs=3)
@@ -62,6 +63,7 @@ def test_run_kfold_trains_k_times_and_summarizes(tmp_path):
     assert len(read(run / "kfold.csv")) == 4
 
 
+@pytest.mark.e2e
 def test_kfold_cli_errors(tmp_path):
     write_digits(str(tmp_path / "d"), n=6)
     project = tiny_project(str(tmp_path), "d/data.csv")

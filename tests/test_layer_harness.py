@@ -203,6 +203,7 @@ def value_params():
                 yield pytest.param(c, train, id=f"{c}-{'training' if train else 'validation'}", marks=marks)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case, train", list(value_params()))
 def test_values_match_reference(case, train):
     built = build(case, train)
@@ -218,6 +219,7 @@ def test_values_match_reference(case, train):
         np.testing.assert_allclose(built.y.d, expected, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.e2e
 def test_dropout_training():
     case = next(c for c in CASES if c.type == "Dropout")
     built = build(case, train=True)
@@ -228,6 +230,7 @@ def test_dropout_training():
     np.testing.assert_allclose(y[~dropped], x[~dropped] / (1 - p), rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.e2e
 def test_batch_normalization_training_updates_running_mean():
     case = next(c for c in CASES if c.type == "BatchNormalization")
     built = build(case, train=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 import csv
 import os
 
+import pytest
 from conftest import ROOT
 from nncgraph.data.mnist_sample import write_mnist_sample
 from nncgraph.project.load import load_project
 from nncgraph.train.run_folder import RunFolder
 from nncgraph.train.trainer import train_project
+
+pytestmark = pytest.mark.slow
 
 
 def test_lenet_reaches_097_on_the_bundled_digits(tmp_path):

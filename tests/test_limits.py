@@ -71,6 +71,7 @@ def one_line_error(result, *fragments):
 
 
 # -- 1. YAML: nesting, aliases, long values ------------------------------------------------
+@pytest.mark.e2e
 @pytest.mark.parametrize("where", ["network", "unused"])
 @pytest.mark.parametrize("shape", ["list", "mapping"])
 def test_deep_nesting_is_refused_at_its_position(tmp_path, where, shape):
@@ -86,6 +87,7 @@ BOMB = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
     f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("more_units, network", [
     # an error message would quote it
     ("", "  - {type: Input, size: [4]}\n  - {type: Affine, out_shape: *a9}\n"),
@@ -244,6 +246,7 @@ def test_activation_memory_beyond_any_machine_is_refused_with_the_estimate():
         """), "layer 'tile' (Tile)", "6.4e11 values = 2,560.0 GB per sample")
 
 
+@pytest.mark.e2e
 def test_the_limits_hold_for_run_too(tmp_path):
     path = tmp_path / "project.yaml"
     path.write_text(project(BLOCK + "network:\n  - {type: Input, size: [4]}\n"
@@ -288,6 +291,7 @@ def _traced_lines(repeat: int) -> int:
     return count[0]
 
 
+@pytest.mark.slow
 def test_check_work_grows_linearly_with_the_layers():
     small, large = _traced_lines(50), _traced_lines(400)
     assert large <= 9 * small, (small, large, large / small)

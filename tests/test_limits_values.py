@@ -124,6 +124,7 @@ def test_the_project_name_is_one_safe_folder_name(name):
             "project.yaml:1:", "the project's `name`")
 
 
+@pytest.mark.e2e
 def test_a_run_named_outside_runs_writes_nothing(tmp_path):
     path = tmp_path / "project.yaml"
     path.write_text(project(NETWORK, head="name: ../../escape\ndatasets:\n  training: {csv: data.csv}\n"))

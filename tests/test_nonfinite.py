@@ -55,6 +55,7 @@ def one_line(err):
     return lines[0]
 
 
+@pytest.mark.e2e
 def test_a_diverging_run_stops_with_exit_2_and_keeps_epoch_1(tmp_path):
     project = project_with(tmp_path / "a", DIVERGE)
     status, out, err = run_cli("run", project, "-o", tmp_path / "run")
@@ -79,6 +80,7 @@ def test_a_diverging_run_stops_with_exit_2_and_keeps_epoch_1(tmp_path):
     assert json.load(open(checkpoints / "resume" / "state.json"))["epoch"] == 1
 
 
+@pytest.mark.e2e
 def test_weights_that_turn_non_finite_in_an_epochs_last_update_stop_the_run(tmp_path):
     """One iteration per epoch: epoch 2's cost is computed on epoch 1's weights (finite); its update is not."""
     project = project_with(tmp_path / "a", "lr_scheduler: {type: Step, multiplier: 1.0e+45, steps: [1]}",
@@ -140,6 +142,7 @@ network:
 """
 
 
+@pytest.mark.e2e
 def test_a_nan_w_file_is_a_user_error_before_anything_is_written(tmp_path):
     project = project_with(tmp_path, "", network=NAN_W)
     weights = np.full((4, 1, 3, 3), 0.1, np.float32)
@@ -153,6 +156,7 @@ def test_a_nan_w_file_is_a_user_error_before_anything_is_written(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.e2e
 def test_a_nan_init_from_is_a_user_error_before_anything_is_written(tmp_path):
     source = project_with(tmp_path / "pre", "", epochs=1)
     assert run_cli("run", source, "-o", tmp_path / "pre" / "run")[0] == 0
@@ -222,6 +226,7 @@ def test_a_regression_monitor_gives_a_non_finite_prediction_an_infinite_error(tm
     assert evaluate(compiled, {"x": x, "y": np.zeros((4, 1), np.float32)}, 4)[1] == math.inf
 
 
+@pytest.mark.slow
 def test_evaluate_metrics_count_non_finite_rows_as_wrong(tmp_path):
     from nncgraph.evaluate.evaluation import _classification, _top_columns, summary_lines
 
@@ -247,6 +252,7 @@ def test_evaluate_metrics_count_non_finite_rows_as_wrong(tmp_path):
     assert "2 of 6 samples had non-finite outputs" in lines[1]
 
 
+@pytest.mark.e2e
 def test_evaluate_on_a_model_that_outputs_nan_reports_every_sample_wrong(tmp_path):
     project = project_with(tmp_path, "", epochs=1)
     assert run_cli("run", project, "-o", tmp_path / "run")[0] == 0
@@ -261,6 +267,7 @@ def test_evaluate_on_a_model_that_outputs_nan_reports_every_sample_wrong(tmp_pat
     assert all(r["top1"] == "" for r in table)
 
 
+@pytest.mark.e2e
 def test_infer_on_a_model_that_outputs_nan_names_no_label_and_exits_2(tmp_path):
     project = project_with(tmp_path, "", epochs=1)
     assert run_cli("run", project, "-o", tmp_path / "run")[0] == 0
@@ -278,6 +285,7 @@ def test_infer_on_a_model_that_outputs_nan_names_no_label_and_exits_2(tmp_path):
 
 # -- k-fold and search ------------------------------------------------------------------------------
 
+@pytest.mark.e2e
 def test_a_diverging_kfold_stops_naming_the_fold_and_writes_no_summary(tmp_path):
     write_digits(str(tmp_path / "d"), n=30, classes=3)
     project = tiny_project(str(tmp_path), "d/data.csv", epochs=2)
@@ -331,6 +339,7 @@ training: {max_epoch: 2, batch_size: 8}
 """
 
 
+@pytest.mark.e2e
 def test_a_search_records_a_diverging_candidate_as_diverged_not_as_a_score(tmp_path):
     """Weights of 1e37 overflow the first forward pass: the trial fails, the search goes on."""
     write_digits(str(tmp_path / "d"), n=24)
@@ -349,6 +358,7 @@ def test_a_search_records_a_diverging_candidate_as_diverged_not_as_a_score(tmp_p
     assert "cost became inf at epoch 1, iteration 1; no update had been made yet" in log
 
 
+@pytest.mark.e2e
 def test_an_infinite_validation_error_never_makes_an_epoch_best(tmp_path):
     """A regression whose validation set holds one sample too large for float32 arithmetic: the
     prediction is inf, so the error is inf -- it is reported, and no epoch is kept as best."""

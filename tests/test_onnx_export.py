@@ -10,6 +10,8 @@ import pytest
 
 from conftest import ROOT, run_cli, tiny_project, write_digits
 
+pytestmark = [pytest.mark.e2e, pytest.mark.onnx]
+
 RESIDUAL = """
 network:
   - {type: Input, name: x, size: [1, 8, 8]}

@@ -69,6 +69,7 @@ def test_he_initializer_scales_with_fan_in(tmp_path):
     assert w.std() == pytest.approx(2 * np.sqrt(2 / 128), rel=0.2)
 
 
+@pytest.mark.slow
 def test_learning_rate_multiplier_zero_freezes(tmp_path):
     p = make_project(tmp_path, ", w_lrate_multiplier: 0", epochs=2, batch=4)
     before = initial_parameters(p)
@@ -78,6 +79,7 @@ def test_learning_rate_multiplier_zero_freezes(tmp_path):
     assert not (after["conv/conv/W"] == before["conv/conv/W"]).all()
 
 
+@pytest.mark.e2e
 def test_learning_rate_multiplier_scales_the_step(tmp_path):
     """One SGD step: lr 0.1 with multiplier 0.5 moves W exactly as lr 0.05 does."""
     half = trained_parameters(make_project(tmp_path, ", w_lrate_multiplier: 0.5"), tmp_path, "a")
@@ -86,6 +88,7 @@ def test_learning_rate_multiplier_scales_the_step(tmp_path):
     assert not np.allclose(half["fc/affine/b"], plain["fc/affine/b"])
 
 
+@pytest.mark.e2e
 def test_parameter_from_a_file(tmp_path):
     values = np.arange(128 * 3, dtype=np.float32).reshape(128, 3) / 100
     np.save(tmp_path / "w.npy", values)

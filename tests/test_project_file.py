@@ -7,6 +7,8 @@ import os
 import jsonschema
 import yaml
 
+import pytest
+
 from conftest import ROOT, run_cli, write
 from nncgraph.cli.layer_docs import layers_markdown
 from nncgraph.project.load import load_project, parse_project
@@ -26,6 +28,7 @@ def test_checked_in_layer_reference_is_current():
         assert f.read().strip() == layers_markdown().strip(), "run `make docs` to regenerate docs/layers.md"
 
 
+@pytest.mark.slow
 def test_every_project_and_its_render_validate_against_the_schema():
     schema = project_schema()
     for name in os.listdir(os.path.join(ROOT, "projects")):
@@ -35,6 +38,7 @@ def test_every_project_and_its_render_validate_against_the_schema():
         jsonschema.validate(yaml.safe_load(render_yaml(load_project(path))), schema)
 
 
+@pytest.mark.slow
 def test_schema_rejects_an_unknown_property():
     doc = {"network": [{"type": "Convolution", "out_map": 3}]}
     try:
@@ -72,6 +76,7 @@ def test_render_fills_defaults_and_round_trips(tmp_path):
     assert again == text
 
 
+@pytest.mark.e2e
 def test_render_cli_prints_the_lenet_project():
     status, out, err = run_cli("render", LENET)
     assert status == 0, err
@@ -81,6 +86,7 @@ def test_render_cli_prints_the_lenet_project():
     assert doc["training"]["optimizer"]["alpha"] == 0.001
 
 
+@pytest.mark.e2e
 def test_several_named_networks_and_a_dag(tmp_path):
     path = write(tmp_path / "p.yaml", """
         name: two
@@ -106,6 +112,7 @@ def test_several_named_networks_and_a_dag(tmp_path):
                         "params": 0, "macs": 0}
 
 
+@pytest.mark.e2e
 def test_layers_cli_lists_and_describes():
     status, out, _ = run_cli("layers", "--json")
     layers = json.loads(out)

@@ -37,6 +37,7 @@ def test_verbose_shows_what_libraries_print(project, tmp_path, where):
     assert "[nnabla][INFO]: Initializing CPU extension" in out + err, out + err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verbose", [False, True])
 def test_a_decompression_bomb_warning_is_shown_only_with_verbose(tmp_path, capsys, monkeypatch, verbose):
     """8x8 images under a limit of 40 pixels: over the limit (Pillow warns), under twice it (no error)."""

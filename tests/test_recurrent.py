@@ -41,6 +41,7 @@ def test_steps_share_parameters_and_stack_back(tmp_path):
     assert g.info["R_3/joined"].node.inputs == ("R_3", "R_2/state")
 
 
+@pytest.mark.e2e
 def test_unrolled_values_equal_a_numpy_recurrence(tmp_path):
     g = graph_of(tmp_path)
     nn.clear_parameters()
@@ -68,6 +69,7 @@ def test_initial_state_from_the_dataset(tmp_path):
     assert first.type == "Input" and first.props["dataset"] == "h0" and first.props["size"] == [1, 4]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("change, fragment", [
     ("size: [1, 4], ", "needs `size`"),
     ("{type: RecurrentOutput, name: out, axis: 1}", "RecurrentInput has no RecurrentOutput"),
@@ -79,6 +81,7 @@ def test_recurrent_errors(tmp_path, change, fragment):
     assert status == 2 and fragment in err and "Traceback" not in err and "p.yaml:" in err, err
 
 
+@pytest.mark.e2e
 def test_an_elman_network_trains(tmp_path):
     write_digits(str(tmp_path / "d"), n=48)
     path = tiny_project(str(tmp_path), "d/data.csv", "d/data.csv", epochs=8, network="""

@@ -17,6 +17,9 @@ import pytest
 
 from conftest import ROOT, run_cli, tiny_project, write_digits
 
+# every test reads one run, trained once for the module by the CLI
+pytestmark = pytest.mark.e2e
+
 # -- headless Chromium: find or install it, screenshot, and load a page collecting errors ---------
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -347,6 +350,7 @@ def chromium():
     return path
 
 
+@pytest.mark.browser
 def test_screenshot_is_not_blank(run, chromium, tmp_path):
     from PIL import Image
 
@@ -361,12 +365,14 @@ def test_screenshot_is_not_blank(run, chromium, tmp_path):
     shutil.copy(shot, os.path.join(results, "report-screenshot.png"))
 
 
+@pytest.mark.browser
 def test_no_console_errors_and_no_network(run, chromium, tmp_path):
     page = PageErrors(chromium, str(tmp_path / "profile")).load("file://" + run["path"])
     assert page.errors == []
     assert page.requests and all(u.startswith(("file:", "data:")) for u in page.requests), page.requests
 
 
+@pytest.mark.browser
 def test_the_error_check_can_fail(chromium, tmp_path):
     bad = tmp_path / "bad.html"
     bad.write_text("<!DOCTYPE html><html><body><p>x</p><script>console.error('deliberate');"

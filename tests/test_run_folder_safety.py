@@ -17,6 +17,9 @@ import pytest
 from conftest import ROOT, run_cli, tiny_project, write_digits
 from test_resume import NO_DROPOUT, metrics, params
 
+# most tests start runs as processes, or read one run trained by the CLI
+pytestmark = pytest.mark.e2e
+
 
 def snapshot(folder):
     """Every file's bytes and mtime, and every folder's listing and mtime."""

@@ -48,6 +48,7 @@ def journal_study(out, name="tiny-space"):
     return optuna.load_study(study_name=name, storage=storage)
 
 
+@pytest.mark.e2e
 def test_a_declared_space_search_writes_csv_plot_and_runnable_pareto_projects(tmp_path):
     project = space_project(tmp_path)
     status, out, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "4")
@@ -78,6 +79,7 @@ def test_a_declared_space_search_writes_csv_plot_and_runnable_pareto_projects(tm
     assert (tmp_path / "s" / "trials" / "0002" / "run" / "metrics.csv").is_file()
 
 
+@pytest.mark.e2e
 def test_candidates_follow_the_declared_values(tmp_path):
     project = space_project(tmp_path)
     assert run_cli("search", project, "-o", tmp_path / "s", "--trials", "5", "--sampler", "random")[0] == 0
@@ -94,6 +96,7 @@ def test_candidates_follow_the_declared_values(tmp_path):
         assert 4 <= affine["out_shape"] <= 16 and affine["out_shape"] == t.params["Affine.out_shape"]
 
 
+@pytest.mark.e2e
 def test_invalid_candidates_cost_no_training(tmp_path):
     """A kernel that does not fit the input fails shape inference: recorded as INVALID, never trained."""
     write_digits(str(tmp_path / "d"), n=16)
@@ -109,6 +112,7 @@ def test_invalid_candidates_cost_no_training(tmp_path):
         assert not (tmp_path / "s" / "trials" / f"{int(r['trial']):04d}" / "run").exists()
 
 
+@pytest.mark.e2e
 def test_cost_range_is_checked_before_training(tmp_path):
     project = space_project(tmp_path)
     text = open(project).read() + "search: {macs_range: [null, 2000]}\n"
@@ -120,6 +124,7 @@ def test_cost_range_is_checked_before_training(tmp_path):
     assert any("outside the cost range" in r["change"] for r in rows(tmp_path / "s") if r["state"] == "INVALID")
 
 
+@pytest.mark.e2e
 def test_two_workers_share_one_journal(tmp_path):
     project = space_project(tmp_path, n=40)
     cmd = [sys.executable, "-m", "nncgraph", "search", project, "-o", str(tmp_path / "s"), "--trials", "6",
@@ -137,6 +142,7 @@ def test_two_workers_share_one_journal(tmp_path):
         assert (tmp_path / "s" / "trials" / f"{t.number:04d}" / "run" / "metrics.csv").is_file()
 
 
+@pytest.mark.e2e
 def test_a_killed_search_resumes_the_same_study(tmp_path):
     project = space_project(tmp_path, epochs=3, n=400)      # trials of a few seconds: a kill lands inside one
     out = tmp_path / "s"
@@ -163,6 +169,7 @@ def test_a_killed_search_resumes_the_same_study(tmp_path):
     assert complete[0].number == 0 and complete[0].params == killed.trials[0].params   # trial 0 kept as it was
 
 
+@pytest.mark.e2e
 def test_multi_fidelity_single_objective_stops_some_candidates(tmp_path):
     project = space_project(tmp_path, epochs=9, n=40)
     status, out, err = run_cli("search", project, "-o", tmp_path / "s", "--trials", "8", "--objective", "error",
@@ -186,6 +193,7 @@ def test_pareto_promotion_rule():
     assert promote((0.65, 650), others[:1], 3)       # too few seen at this stage to judge
 
 
+@pytest.mark.e2e
 def test_search_errors(tmp_path):
     project = space_project(tmp_path)
     status, _, err = run_cli("run", project)
@@ -211,6 +219,7 @@ def test_search_errors(tmp_path):
     assert status == 2 and "no study" in err
 
 
+@pytest.mark.e2e
 def test_a_search_refuses_a_name_that_leaves_searches_and_a_folder_for_a_project(tmp_path):
     project = space_project(tmp_path)
     escaping = write(tmp_path / "esc.yaml", open(project).read().replace("name: tiny-space", "name: ../../x"))
@@ -221,6 +230,7 @@ def test_a_search_refuses_a_name_that_leaves_searches_and_a_folder_for_a_project
     assert status == 2 and "is a directory" in err and "Traceback" not in err
 
 
+@pytest.mark.e2e
 def test_the_batch_size_and_the_optimizer_settings_can_be_searched(tmp_path):
     project = space_project(tmp_path)
     text = open(project).read().replace(
@@ -240,6 +250,7 @@ def test_the_batch_size_and_the_optimizer_settings_can_be_searched(tmp_path):
     assert "training.optimizer.alpha=" in rows(tmp_path / "s")[0]["change"]
 
 
+@pytest.mark.e2e
 def test_a_project_that_declares_nothing_is_searched_by_nnc_style_mutation(tmp_path):
     write_digits(str(tmp_path / "d"), n=24)
     project = write(tmp_path / "plain.yaml", """
@@ -316,6 +327,7 @@ def test_the_gp_sampler_models_a_declared_space(tmp_path):
     assert len(study.trials) == 12 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
 
 
+@pytest.mark.e2e
 def test_two_objective_fidelity_promotes_by_pareto_rank(tmp_path):
     """Each candidate went past 1 epoch exactly when the Pareto-rank rule says it should."""
     from nncgraph.search.fidelity import promote

@@ -96,6 +96,7 @@ def assert_well_formed(layers, original):
 
 
 # -- every rule ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("rule", RULE_NAMES)
 def test_each_rule_yields_valid_networks(rule, tmp_path):
     base = RESIDUAL if rule == "RemoveBranch" else TINY
@@ -200,6 +201,7 @@ def test_default_names_are_written_out_and_new_names_are_fresh():
     assert "Convolution_5" in names
 
 
+@pytest.mark.slow
 def test_blocks_and_units_are_left_whole(tmp_path):
     base = yaml.safe_load("""
     - {type: Input, name: x, size: [1, 8, 8]}
@@ -234,6 +236,7 @@ def lenet():
         return yaml.safe_load(f)
 
 
+@pytest.mark.slow
 def test_lenet_random_mutations(tmp_path):
     doc = lenet()
     base = network_layers(doc)

@@ -20,6 +20,8 @@ import pytest
 from conftest import run_cli, write, write_digits
 from pg_server import postgres_or_skip
 
+pytestmark = [pytest.mark.postgres]
+
 SPACE = """
 name: shared-space
 datasets:

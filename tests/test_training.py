@@ -12,6 +12,8 @@ from PIL import Image
 from conftest import run_cli, tiny_project, write_digits
 from nncgraph.project.sections import OPTIMIZERS
 
+pytestmark = pytest.mark.e2e
+
 
 def read_metrics(run):
     with open(os.path.join(run, "metrics.csv")) as f:

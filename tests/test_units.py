@@ -124,6 +124,7 @@ network:
     assert render_yaml(again) == text
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("network, fragments", [
     ("- {type: Unit, unit: Blok}", ["unit 'Blok' is not defined", "'Block'"]),
     ("- {type: Unit, unit: Block, mapz: 3}", ["has no argument 'mapz'", "'maps'"]),
@@ -140,6 +141,7 @@ def test_unit_errors(tmp_path, network, fragments):
         assert f in err, err
 
 
+@pytest.mark.e2e
 def test_undefined_argument_in_a_unit_body_names_its_line(tmp_path):
     path = write(tmp_path / "p.yaml", """
 name: bad
@@ -157,6 +159,7 @@ network:
     assert status == 2 and "p.yaml:7:" in err and "'$width' is not an argument of unit 'Odd'" in err, err
 
 
+@pytest.mark.e2e
 def test_a_unit_cannot_contain_itself(tmp_path):
     path = write(tmp_path / "p.yaml", """
 name: bad
@@ -233,6 +236,7 @@ network:
     assert shapes["Outer/Pad/Convolution"] == (6, 5, 3) and shapes["Outer/Reshape"] == (5, 6, 3)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("layer, fragments", [
     ('{type: Affine, out_shape: "$input_shape[3]"}',
      ["layer 'u/Affine' (Affine)", "'$input_shape[3]' reads axis 3", "[4, 6, 6]", "from 0 to 2"]),
@@ -263,6 +267,7 @@ network:
         assert f in err, err
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("text, fragments", [
     ("units:\n  U:\n    args: {input_shape: 2}\n    layers: [{type: ReLU}]\nnetwork:\n  - {type: Input, size: [3]}\n",
      ["p.yaml:5:", "argument called 'input_shape'"]),
@@ -277,6 +282,7 @@ def test_input_shape_is_reserved_and_only_in_units(tmp_path, text, fragments):
         assert f in err, err
 
 
+@pytest.mark.e2e
 def test_units_train_end_to_end(tmp_path):
     from conftest import tiny_project, write_digits
 

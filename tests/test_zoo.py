@@ -29,6 +29,7 @@ PUBLISHED_PARAMETERS = {          # torchvision / the papers: trainable paramete
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name, expected", sorted(PUBLISHED_PARAMETERS.items()))
 def test_published_parameter_counts(name, expected):
     status, out, err = run_cli("check", os.path.join(ROOT, "projects", f"{name}.yaml"), "--json")
@@ -38,6 +39,7 @@ def test_published_parameter_counts(name, expected):
     assert variants["runtime"]["total_params"] == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ZOO, ids=lambda p: os.path.basename(p)[:-5])
 def test_every_variant_builds_and_one_step_trains(path):
     project = load_project(path)
