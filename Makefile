@@ -27,7 +27,7 @@ test: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): setup.py
+$(STAMP): pyproject.toml
 	@if [ ! -x "$(PY)" ]; then \
 	  python="$(PYTHON310)"; \
 	  if [ -z "$$python" ]; then \

@@ -160,7 +160,8 @@ def _hyper(h: Hyper) -> str:
 
 def docs_markdown() -> str:
     """The optimizer and scheduler tables of docs/project-file.md."""
-    lines = ["| type | parameters (defaults) | `weight_decay` | nnabla solver; message in .nntxt |", "|---|---|---|---|"]
+    lines = ["| type | parameters (defaults) | `weight_decay` | nnabla solver; message in .nntxt |",
+             "|---|---|---|---|"]
     for o in OPTIMIZERS.values():
         decay = (f"L2, default {_number(o.decay.default)}" if o.decay_kind == L2 else
                  f"decoupled (`{o.decay.nnabla}`), default {_number(o.decay.default)}")

@@ -15,9 +15,11 @@ from ..optimizers import DEFAULT_OPTIMIZER
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
 from .model import (ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
                     InitFromSpec, TrainingSpec, UnitSpec)
-from .sections import CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS,
+                       check_format)
 
-TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "init_from", "context", "search")
+TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "context",
+                  "search")
 LAYER_KEYS = ("type", "name", "input")
 # Layer types that are structure, not computation: expanded before the graph is built (graph/expand.py).
 STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd", "RecurrentInput", "RecurrentOutput", "Delay")
@@ -56,6 +58,8 @@ def parse_project(text: str, path: str) -> Project:
     if not isinstance(doc, LocatedDict):
         raise UserError("a project file must be a mapping with `name`, `datasets`, `network` and `training`.",
                         location=Location(path, 1), fix="see docs/project-file.md for an example.")
+    if "format" in doc:      # first: a newer file's other keys may mean what this nncgraph cannot know
+        check_format(doc["format"], doc.where("format"))
     _reject_unknown(doc, TOP_LEVEL_KEYS, "top-level key")
     _reject_search_declarations(doc, path)
     base = os.path.dirname(os.path.abspath(path))

@@ -8,7 +8,8 @@ from typing import Dict
 
 from ..layers import REGISTRY
 from ..layers.base import Prop
-from .sections import CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, FORMAT_FIELD, OPTIMIZER_FIELDS, SCHEDULER_FIELDS,
+                       TRAINING_FIELDS)
 
 
 def _object(fields: Dict[str, Prop], extra=None, required=()) -> dict:
@@ -80,6 +81,7 @@ def project_schema() -> dict:
         "type": "object",
         "additionalProperties": False,
         "properties": {
+            "format": FORMAT_FIELD.json_schema(),
             "name": {"type": "string", "description": "Project name (run folders are runs/<name>/...): one folder "
                      "name, without /, \\, :, control characters, . or ..", "minLength": 1,
                      "pattern": "^(?!\\.{1,2}$)[^/\\\\:\\u0000-\\u001f\\u007f]+$"},

@@ -5,8 +5,29 @@ JSON Schema, exactly as the layer registry is for layers.
 """
 from __future__ import annotations
 
+from ..errors import Location, UserError
 from ..layers.base import MAX_SEED, Prop
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP
+
+# The project-file format this nncgraph reads and `render` writes. Raise it when a file that uses something
+# new would be misread (not merely refused) by an older nncgraph, and say so in CHANGELOG.md.
+FORMAT = 1
+FORMAT_FIELD = Prop("pint", FORMAT, f"Project-file format; optional. This nncgraph reads format {FORMAT}; a file "
+                    "of a newer format is refused rather than misread.")
+
+
+def check_format(value, where: Location) -> int:
+    try:
+        number = FORMAT_FIELD.coerce(value)
+    except ValueError as exc:
+        raise UserError(f"the project's `format` {exc}.", location=where,
+                        fix=f"write format: {FORMAT}, or leave it out.") from None
+    if number > FORMAT:
+        raise UserError(f"this project file was written by a newer nncgraph (format {number}); this one reads "
+                        f"format {FORMAT}.", location=where,
+                        fix="upgrade nncgraph (in its checkout: git pull, then make setup).")
+    return number
+
 
 # Upper bounds of the training integers (docs/project-file.md, "Limits"): beyond them a value is a typo.
 MAX_EPOCHS = 1_000_000
