@@ -66,6 +66,7 @@ benchmark: $(STAMP) data/mnist/train.csv
 docs: $(STAMP)
 	$(VENV)/bin/nncgraph layers --markdown > docs/layers.md
 	$(VENV)/bin/nncgraph schema > schemas/project.schema.json
+	$(PY) -m nncgraph.optimizers docs/project-file.md
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
