@@ -18,7 +18,7 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 
 def snake_case(nnc_name: str) -> str:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from ..atomic_files import atomic_write
 from ..compile.h5_bytes import parameters_h5
-from ..errors import Location, UserError
+from ..errors import UserError
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
