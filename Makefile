@@ -32,7 +32,7 @@ test-fast: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): setup.py
+$(STAMP): pyproject.toml
 	@if [ ! -x "$(PY)" ]; then \
 	  python="$(PYTHON310)"; \
 	  if [ -z "$$python" ]; then \
@@ -71,6 +71,7 @@ benchmark: $(STAMP) data/mnist/train.csv
 docs: $(STAMP)
 	$(VENV)/bin/nncgraph layers --markdown > docs/layers.md
 	$(VENV)/bin/nncgraph schema > schemas/project.schema.json
+	$(PY) -m nncgraph.optimizers docs/project-file.md
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -5,4 +5,6 @@ project (load/validate) -> graph (IR, variants, shape+cost pass)
 -> compile (nnabla) -> train / data -> cli.
 """
 
+# The one place the version is written: pyproject.toml reads it, `nncgraph --version` prints it, and
+# CHANGELOG.md has a section for it.
 __version__ = "0.1.0"

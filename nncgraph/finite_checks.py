@@ -14,7 +14,7 @@ from typing import Dict, Iterable, Optional, Tuple
 import numpy as np
 
 from .errors import Location, UserError
-from .project.sections import LEARNING_RATE_PARAM, OPTIMIZERS
+from .optimizers import OPTIMIZERS
 
 # A diverged run's rate at or above this many times the optimizer's usual (NNC default) rate is named as
 # the likely cause; below it, the data and the initial weights are the better suspects.
@@ -77,7 +77,7 @@ def diverged(subject: str, epoch: int, iteration: int, rate: float, optimizer, *
 
     `subject`: what became non-finite, e.g. "cost became nan"."""
     bad_inputs = sorted(bad_inputs)
-    usual = OPTIMIZERS[optimizer.type][LEARNING_RATE_PARAM[optimizer.type]][1]
+    usual = OPTIMIZERS[optimizer.type].rate.default
     if bad_inputs:
         cause = f"this batch's {', '.join(repr(b) for b in bad_inputs)} holds non-finite values, so the data is " \
                 "the cause"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from fuzz_values import edited_text, nested, typo, values
 from nncgraph.layers import REGISTRY
-from nncgraph.project.sections import OPTIMIZERS, SCHEDULERS
+from nncgraph.optimizers import OPTIMIZERS, SCHEDULERS
 from nncgraph.project.yaml_text import project_text
 
 ACTIVATIONS = ["ReLU", "Tanh", "Sigmoid", "ELU", "LeakyReLU", "Swish", "Abs", "SELU", "ReLU6", "SoftSign", "GELU",
@@ -196,7 +196,7 @@ def training_sections(draw) -> dict:
     if draw(st.booleans()):
         kind = draw(st.sampled_from(sorted(OPTIMIZERS)))
         optimizer = {"type": kind}
-        for param in OPTIMIZERS[kind]:
+        for param in (h.name for h in OPTIMIZERS[kind].params):
             if draw(st.booleans()):
                 optimizer[param] = draw(_floats(1e-6, 2))
         if draw(st.booleans()):

@@ -346,7 +346,7 @@ def chromium():
     path = find_or_install_chromium()
     if path is None:
         pytest.skip("chromium is not installed and could not be installed with apt-get (not root, or no network)")
-    pytest.importorskip("websocket", reason="websocket-client (setup.py's test extra) is needed for DevTools")
+    pytest.importorskip("websocket", reason="websocket-client (pyproject.toml's test extra) is needed for DevTools")
     return path
 
 

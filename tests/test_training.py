@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli, tiny_project, write_digits
-from nncgraph.project.sections import OPTIMIZERS
+from nncgraph.optimizers import OPTIMIZERS
 
 pytestmark = pytest.mark.e2e
 

@@ -10,6 +10,7 @@ import os
 import sys
 from typing import List, Optional
 
+from .. import __version__
 from ..errors import UserError
 
 
@@ -17,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nncgraph", description="Neural Network Console-style YAML layer graphs, "
                                 "trained with nnabla.")
     p.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

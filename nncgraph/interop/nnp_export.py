@@ -9,7 +9,8 @@ and the executor `Executor` over MainRuntime.
 nnabla's `create_proto` builds the skeleton from our compiled graphs; what it
 cannot know is written here afterwards: each parameter's NNC initializer (so
 `nnabla_cli train` starts from the distribution we would start from, not from
-zeros), each parameter's learning-rate multiplier, and the scheduler.
+zeros), each parameter's learning-rate multiplier, the solver's parameters and
+the scheduler (from the table in nncgraph/optimizers.py).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..errors import UserError
+from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 
 NETWORK_NAMES = {"training": "Main", "validation": "MainValidation", "runtime": "MainRuntime"}
 DATASET_NAMES = {"training": "Training", "validation": "Validation"}
@@ -86,7 +88,7 @@ class Exporter:
         # before any checkpoint replaces them: the initializers describe the values training starts from
         _write_initializers(self.proto, self.variants)
         _write_learning_rate_multipliers(self.proto, self.variants["training"])
-        _write_schedule(self.proto, project, per_epoch)
+        _write_solver(self.proto, project, per_epoch)
         self.network_names = [n["name"] for n in networks]
         self.outputs = [o.column for o in outputs]
 
@@ -122,7 +124,7 @@ def _network(variant: str, compiled, batch: int) -> dict:
 def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str], per_epoch: int) -> dict:
     import nnabla as nn
 
-    from ..train.optimizer import make_solver
+    from ..train.optimizer import applies_weight_decay, make_solver
 
     training = project.training
     data = {name: spec for name, spec in project.datasets.items() if name in DATASET_NAMES}
@@ -148,8 +150,8 @@ def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str
         "name": "Optimizer", "solver": solver, "network": NETWORK_NAMES["training"],
         "dataset": [DATASET_NAMES["training"]] if "training" in data else [], "data_variables": feeds,
         "update_interval": 1, "lr_decay": 1.0, "lr_decay_interval": 1,
-        # AdamW carries its decay inside the solver; the others decay through solver.weight_decay
-        "weight_decay": 0.0 if training.optimizer.type == "AdamW" else training.optimizer.weight_decay}]
+        # a decoupled decay is the solver's own parameter (_write_solver), not solver.weight_decay
+        "weight_decay": training.optimizer.weight_decay if applies_weight_decay(training.optimizer) else 0.0}]
     if "training" in data:
         contents["datasets"] = datasets
         monitors = [{"name": "train_error", "network": NETWORK_NAMES["validation"],
@@ -216,34 +218,43 @@ def _write_learning_rate_multipliers(proto, training) -> None:
                 p.learning_rate_multiplier = float(multipliers[p.variable_name])
 
 
-def _write_schedule(proto, project, per_epoch: int) -> None:
-    """Our schedules count epochs; nnabla's count iterations."""
-    spec = project.training.lr_scheduler
-    for optimizer in proto.optimizer:
-        solver = optimizer.solver
-        if spec.type == "Step":
-            solver.lr_scheduler_type = "Step"
-            solver.step_scheduler_param.gamma = spec.params["multiplier"]
-            solver.step_scheduler_param.iter_steps.extend(int(s * per_epoch) for s in spec.params["steps"])
-        elif spec.type == "Exponential":
-            solver.lr_scheduler_type = "Exponential"
-            solver.exponential_scheduler_param.gamma = spec.params["multiplier"]
-            solver.exponential_scheduler_param.iter_interval = per_epoch
-        elif spec.type == "Cosine":
-            if spec.params.get("min_rate", 0.0) != 0.0:
-                raise UserError("nnabla's Cosine scheduler always decays to 0; this project's min_rate is "
-                                f"{spec.params['min_rate']}.",
-                                fix="set training.lr_scheduler.min_rate to 0 before exporting, or use "
-                                    "another scheduler.")
-            solver.lr_scheduler_type = "Cosine"
-            solver.cosine_scheduler_param.max_iter = project.training.max_epoch * per_epoch
-        elif spec.type == "Polynomial":
-            solver.lr_scheduler_type = "Polynomial"
-            solver.polynomial_scheduler_param.max_iter = project.training.max_epoch * per_epoch
-            solver.polynomial_scheduler_param.power = spec.params["power"]
+def _write_solver(proto, project, per_epoch: int) -> None:
+    """The solver's parameters, as the table names them (nnabla's own save leaves some solvers', such as
+    AMSGRAD's, unwritten), and the schedule: ours counts epochs, nnabla's iterations."""
+    optimizer, spec = project.training.optimizer, project.training.lr_scheduler
+    table = OPTIMIZERS[optimizer.type]
+    for o in proto.optimizer:
+        solver = o.solver
+        message = getattr(solver, table.message)
+        for h in table.params:
+            setattr(message, h.nnabla, optimizer.params[h.name])
+        if table.decay_kind != L2:
+            setattr(message, table.decay.nnabla, optimizer.weight_decay)
+        if spec.type is not None:
+            _write_schedule(solver, SCHEDULERS[spec.type], spec, project.training.max_epoch, per_epoch)
         if spec.warmup_epochs > 0:
-            solver.lr_warmup_scheduler_type = "Linear"
-            solver.linear_warmup_scheduler_param.warmup_iter = int(spec.warmup_epochs * per_epoch)
+            solver.lr_warmup_scheduler_type = WARMUP_TYPE
+            setattr(getattr(solver, WARMUP_MESSAGE), WARMUP.nnabla, int(spec.warmup_epochs * per_epoch))
+
+
+def _write_schedule(solver, table, spec, max_epoch: int, per_epoch: int) -> None:
+    solver.lr_scheduler_type = table.type
+    message = getattr(solver, table.message)
+    for p in table.params:
+        value = spec.params[p.name]
+        if not p.nnabla:
+            if value != p.default:
+                raise UserError(f"nnabla's {table.type} scheduler {p.nnabla_lacks}; this project's {p.name} is "
+                                f"{value}.", fix=f"set training.lr_scheduler.{p.name} to {p.default:g} before "
+                                "exporting, or use another scheduler.")
+        elif p.epochs:
+            getattr(message, p.nnabla).extend(int(s * per_epoch) for s in value)
+        else:
+            setattr(message, p.nnabla, value)
+    if table.span_field:
+        setattr(message, table.span_field, max_epoch * per_epoch)
+    if table.interval_field:
+        setattr(message, table.interval_field, per_epoch)
 
 
 def _text(proto) -> str:

@@ -13,28 +13,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from ..atomic_files import atomic_write
 from ..compile.h5_bytes import parameters_h5
-from ..errors import Location, UserError
+from ..errors import UserError
+from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
-
-SOLVERS = {  # nnabla proto solver -> (our optimizer, its params message, {our param: proto field})
-    "Sgd": ("Sgd", "sgd_param", {"learning_rate": "lr"}),
-    "Momentum": ("Momentum", "momentum_param", {"learning_rate": "lr", "momentum": "momentum"}),
-    "Nesterov": ("Nesterov", "nesterov_param", {"learning_rate": "lr", "momentum": "momentum"}),
-    "Adam": ("Adam", "adam_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2", "epsilon": "eps"}),
-    "AdamW": ("AdamW", "adamw_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2", "epsilon": "eps"}),
-    "AMSGRAD": ("AMSGRAD", "amsgrad_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2",
-                                             "epsilon": "eps"}),
-    "Adamax": ("Adamax", "adamax_param", {"alpha": "alpha", "beta1": "beta1", "beta2": "beta2", "epsilon": "eps"}),
-    "RMSprop": ("RMSprop", "rmsprop_param", {"learning_rate": "lr", "decay": "decay", "epsilon": "eps"}),
-    "Adagrad": ("Adagrad", "adagrad_param", {"learning_rate": "lr", "epsilon": "eps"}),
-    "Adadelta": ("Adadelta", "adadelta_param", {"learning_rate": "lr", "decay": "decay", "epsilon": "eps"}),
-}
-
 
 def import_nnp(path: str, output: str) -> str:
     """The project YAML for `path`; side files (an .h5 of inline parameters) are written beside `output`."""
@@ -245,14 +231,22 @@ def _training_settings(proto, network) -> Dict:
 
 def _optimizer(o, per_epoch: int) -> Dict:
     solver = o.solver
-    if solver.type not in SOLVERS:
+    if solver.type not in OPTIMIZERS:
         raise UserError(f"optimizer '{o.name}' uses solver {solver.type}, which nncgraph does not support.",
-                        fix=f"use one of {', '.join(SOLVERS)} in the source, or edit the imported project.")
-    ours, message, fields = SOLVERS[solver.type]
-    params = getattr(solver, message)
-    optimizer = _tidy({"type": ours, **{k: getattr(params, f) for k, f in fields.items()}})
-    if solver.weight_decay:
-        optimizer["weight_decay"] = solver.weight_decay
+                        fix=f"use one of {', '.join(OPTIMIZERS)} in the source, or edit the imported project.")
+    table = OPTIMIZERS[solver.type]
+    params = getattr(solver, table.message)
+    optimizer = _tidy({"type": table.type, **{h.name: getattr(params, h.nnabla) for h in table.params}})
+    decay = solver.weight_decay
+    if table.decay_kind != L2:
+        own = getattr(params, table.decay.nnabla)
+        if decay and own and _tidy(decay) != _tidy(own):
+            raise UserError(f"optimizer '{o.name}': {table.type} has both its own weight decay ({own:g}) and the "
+                            f"solver's weight_decay ({decay:g}); nncgraph's {table.type} has one.",
+                            fix=f"set the solver's weight_decay to 0 (keep {table.type}'s) in the source.")
+        decay = own or decay
+    if _tidy(decay) != table.decay.default:
+        optimizer["weight_decay"] = _tidy(decay)
     out = {"optimizer": optimizer}
     schedule = _schedule(solver, per_epoch)
     if schedule:
@@ -264,21 +258,20 @@ def _schedule(solver, per_epoch: int) -> Optional[Dict]:
     """nnabla counts iterations; our schedules count epochs."""
     kind = solver.lr_scheduler_type
     out = None
-    if kind == "Step":
-        out = {"type": "Step", "multiplier": solver.step_scheduler_param.gamma,
-               "steps": [max(1, round(s / per_epoch)) for s in solver.step_scheduler_param.iter_steps]}
-    elif kind == "Exponential":
-        out = {"type": "Exponential", "multiplier": solver.exponential_scheduler_param.gamma}
-    elif kind == "Cosine":
-        out = {"type": "Cosine"}
-    elif kind == "Polynomial":
-        out = {"type": "Polynomial", "power": solver.polynomial_scheduler_param.power}
+    if kind in SCHEDULERS:
+        table = SCHEDULERS[kind]
+        message = getattr(solver, table.message)
+        out = {"type": kind}
+        for p in table.params:
+            if p.nnabla:
+                value = getattr(message, p.nnabla)
+                out[p.name] = [max(1, round(s / per_epoch)) for s in value] if p.epochs else value
     elif kind:
         raise UserError(f"learning-rate scheduler {kind} cannot be imported.",
-                        fix="use Step, Exponential, Cosine or Polynomial in the source.")
-    if solver.lr_warmup_scheduler_type == "Linear":
+                        fix=f"use {', '.join(list(SCHEDULERS)[:-1])} or {list(SCHEDULERS)[-1]} in the source.")
+    if solver.lr_warmup_scheduler_type == WARMUP_TYPE:
         out = out or {}
-        out["warmup_epochs"] = solver.linear_warmup_scheduler_param.warmup_iter / per_epoch
+        out[WARMUP.name] = getattr(getattr(solver, WARMUP_MESSAGE), WARMUP.nnabla) / per_epoch
     return out
 
 

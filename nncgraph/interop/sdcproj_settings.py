@@ -11,8 +11,9 @@ import math
 import re
 from typing import Dict, List, Optional
 
-from ..project.sections import MAX_BATCH_SIZE, MAX_EPOCHS, OPTIMIZERS
 from ..errors import shown
+from ..optimizers import DEFAULT_OPTIMIZER, L2, OPTIMIZERS, SCHEDULERS, snake_case
+from ..project.sections import MAX_BATCH_SIZE, MAX_EPOCHS
 from .sdcproj_ini import IniFile, IniSection
 
 EPOCH, ITERATION = "0", "1"           # NNC's LearningRate*Unit values
@@ -210,28 +211,26 @@ def _config(ini: IniFile, config: IniSection, out: dict, note) -> dict:
 
 
 # -- optimizer and learning-rate schedule ------------------------------------------------------------------
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.replace(" ", "")).lower()
-
-
 def _optimizer(ini: IniFile, o: IniSection, networks, training: dict, per_epoch: float, note) -> None:
-    solver = o.get("SolverName", "Adam")
+    solver = o.get("SolverName", DEFAULT_OPTIMIZER)
     if solver not in OPTIMIZERS:
         raise ini.error(f"solver {shown(solver)} is not one nncgraph offers.", o.line_of("SolverName"),
                         fix=f"choose one of {', '.join(OPTIMIZERS)} in NNC.")
+    table = OPTIMIZERS[solver]
+    # a decoupled decay is one of the solver's own parameters in NNC ("Weight Decay")
+    own = [h.name for h in table.params + (() if table.decay_kind == L2 else (table.decay,))]
     optimizer: dict = {"type": solver}
     for i in range(_int(ini, o, "SolverParameterNum", 0)):
         name = o.get(f"SolverParameterName_{i}", "")
-        key = _snake(name)
-        if key not in OPTIMIZERS[solver] and not (solver == "AdamW" and key == "weight_decay"):
+        key = snake_case(name)
+        if key not in own:
             raise ini.error(f"solver parameter {shown(name)} is not a parameter of nncgraph's {solver}.",
-                            o.line_of(f"SolverParameterName_{i}"),
-                            fix=f"{solver} takes {', '.join(OPTIMIZERS[solver])}.")
+                            o.line_of(f"SolverParameterName_{i}"), fix=f"{solver} takes {', '.join(own)}.")
         optimizer[key] = _float(ini, o, f"SolverParameter_{i}", 0.0)
     decay = _float(ini, o, "WeightDecay", 0.0)
-    if decay and solver == "AdamW" and optimizer.get("weight_decay", decay) != decay:
-        raise ini.error("AdamW has both its own weight decay and WeightDecay; nncgraph's AdamW has one.",
-                        o.line_of("WeightDecay"), fix="set WeightDecay=0 (keep AdamW's) in NNC.")
+    if decay and table.decay_kind != L2 and optimizer.get("weight_decay", decay) != decay:
+        raise ini.error(f"{solver} has both its own weight decay and WeightDecay; nncgraph's {solver} has one.",
+                        o.line_of("WeightDecay"), fix=f"set WeightDecay=0 (keep {solver}'s) in NNC.")
     if decay:
         optimizer["weight_decay"] = decay
     training["optimizer"] = optimizer
@@ -319,9 +318,7 @@ def _scheduler(ini: IniFile, o: IniSection, max_epoch: int, per_epoch: float, no
                             o.line_of("LearningRateSteps"), fix="e.g. LearningRateSteps=30,60,90") from None
         out = {"type": "Step", "multiplier": multiplier, "steps": steps or [max_epoch]}
     elif kind in ("Cosine", "Polynomial"):
-        out = {"type": kind}
-        if kind == "Polynomial":
-            out["power"] = _float(ini, o, "LearningRatePower", 1.0)
+        out = {"type": kind, **{p.name: _float(ini, o, p.nnc, p.default) for p in SCHEDULERS[kind].params if p.nnc}}
         unused = [f"{k}={o.get(k)}" + (f" ({_unit(o, k + 'Unit')})" if k.endswith("Interval") else "")
                   for k in ("LearningRateMultiplier", "LearningRateUpdateInterval") if o.get(k)]
         if unused:

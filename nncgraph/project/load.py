@@ -11,13 +11,15 @@ from typing import Any, Dict, List
 from ..errors import Location, UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.base import Prop
+from ..optimizers import DEFAULT_OPTIMIZER
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
 from .model import (ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
                     InitFromSpec, TrainingSpec, UnitSpec)
-from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZERS, SCHEDULER_COMMON,
-                       SCHEDULERS, TRAINING_FIELDS)
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS,
+                       check_format)
 
-TOP_LEVEL_KEYS = ("name", "datasets", "units", "network", "networks", "training", "init_from", "context", "search")
+TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "context",
+                  "search")
 LAYER_KEYS = ("type", "name", "input")
 # Layer types that are structure, not computation: expanded before the graph is built (graph/expand.py).
 STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd", "RecurrentInput", "RecurrentOutput", "Delay")
@@ -56,6 +58,8 @@ def parse_project(text: str, path: str) -> Project:
     if not isinstance(doc, LocatedDict):
         raise UserError("a project file must be a mapping with `name`, `datasets`, `network` and `training`.",
                         location=Location(path, 1), fix="see docs/project-file.md for an example.")
+    if "format" in doc:      # first: a newer file's other keys may mean what this nncgraph cannot know
+        check_format(doc["format"], doc.where("format"))
     _reject_unknown(doc, TOP_LEVEL_KEYS, "top-level key")
     _reject_search_declarations(doc, path)
     base = os.path.dirname(os.path.abspath(path))
@@ -355,23 +359,19 @@ def _typed_block(raw, parent: LocatedDict, key: str, table: Dict[str, dict], def
 
 
 def _optimizer(raw, parent) -> OptimizerSpec:
-    kind, block = _typed_block(raw, parent, "optimizer", OPTIMIZERS, "Adam")
-    fields = {name: Prop("float", default, f"{kind} {name}") for name, (_, default) in OPTIMIZERS[kind].items()}
-    fields.update(OPTIMIZER_COMMON)
+    kind, block = _typed_block(raw, parent, "optimizer", OPTIMIZER_FIELDS, DEFAULT_OPTIMIZER)
+    fields = OPTIMIZER_FIELDS[kind]
     _reject_unknown(block, ["type"] + list(fields), f"{kind} optimizer parameter")
     values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
     weight_decay = values.pop("weight_decay")
-    if kind == "AdamW" and "weight_decay" not in block:
-        weight_decay = 0.0001
     return OptimizerSpec(type=kind, params=values, weight_decay=weight_decay)
 
 
 def _scheduler(raw, parent) -> SchedulerSpec:
     if raw is None:
         return SchedulerSpec(type=None, params={}, warmup_epochs=0.0)
-    kind, block = _typed_block(raw, parent, "lr_scheduler", SCHEDULERS, None)
-    fields = dict(SCHEDULERS[kind])
-    fields.update(SCHEDULER_COMMON)
+    kind, block = _typed_block(raw, parent, "lr_scheduler", SCHEDULER_FIELDS, None)
+    fields = SCHEDULER_FIELDS[kind]
     _reject_unknown(block, ["type"] + list(fields), f"{kind} lr_scheduler parameter")
     values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
     warmup = values.pop("warmup_epochs")

@@ -7,6 +7,7 @@ from typing import Any, Dict
 from ..graph.expand import expand_network
 from ..graph.ir import build_graph
 from .model import Project
+from .sections import FORMAT
 from .yaml_text import dump
 
 
@@ -42,6 +43,7 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
         training["lr_scheduler"] = {"type": t.lr_scheduler.type, **t.lr_scheduler.params,
                                     "warmup_epochs": t.lr_scheduler.warmup_epochs}
     out = {
+        "format": FORMAT,
         "name": project.name,
         "datasets": {name: {"csv": d.csv if absolute_paths else d.csv_as_written, "shuffle": d.shuffle,
                             "image_normalization": d.image_normalization}

@@ -8,8 +8,8 @@ from typing import Dict
 
 from ..layers import REGISTRY
 from ..layers.base import Prop
-from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZERS, SCHEDULER_COMMON,
-                       SCHEDULERS, TRAINING_FIELDS)
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, FORMAT_FIELD, OPTIMIZER_FIELDS, SCHEDULER_FIELDS,
+                       TRAINING_FIELDS)
 
 
 def _object(fields: Dict[str, Prop], extra=None, required=()) -> dict:
@@ -52,15 +52,12 @@ def _structural_schemas() -> list:
     return [unit] + [_object(fields, common(kind, doc), required=("type",)) for kind, (fields, doc) in tables.items()]
 
 
-def _typed(table: Dict[str, Dict[str, Prop]], common: Dict[str, Prop]) -> dict:
-    return {"oneOf": [_object({**fields, **common}, {"type": {"const": kind}}, required=("type",))
+def _typed(table: Dict[str, Dict[str, Prop]]) -> dict:
+    return {"oneOf": [_object(fields, {"type": {"const": kind}}, required=("type",))
                       for kind, fields in table.items()]}
 
 
 def project_schema() -> dict:
-    optimizers = {kind: {name: Prop("float", default, f"{kind} {name} (nnabla `{arg}`)")
-                         for name, (arg, default) in params.items()}
-                  for kind, params in OPTIMIZERS.items()}
     network = {"type": "array", "minItems": 1,
                "items": {"oneOf": [_layer_schema(t) for t in REGISTRY] + _structural_schemas()}}
     units = {"type": "object", "description": "Reusable sub-networks (NNC's Unit) with `$argument` values.",
@@ -75,8 +72,8 @@ def project_schema() -> dict:
                                 "items": {"type": "object", "required": ["type"]}},
                      "output": {"type": "string", "description": "The layer whose output the unit returns."}}}}
     training = _object(TRAINING_FIELDS, {
-        "optimizer": _typed(optimizers, OPTIMIZER_COMMON),
-        "lr_scheduler": _typed(SCHEDULERS, SCHEDULER_COMMON),
+        "optimizer": _typed(OPTIMIZER_FIELDS),
+        "lr_scheduler": _typed(SCHEDULER_FIELDS),
     })
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -84,6 +81,7 @@ def project_schema() -> dict:
         "type": "object",
         "additionalProperties": False,
         "properties": {
+            "format": FORMAT_FIELD.json_schema(),
             "name": {"type": "string", "description": "Project name (run folders are runs/<name>/...): one folder "
                      "name, without /, \\, :, control characters, . or ..", "minLength": 1,
                      "pattern": "^(?!\\.{1,2}$)[^/\\\\:\\u0000-\\u001f\\u007f]+$"},

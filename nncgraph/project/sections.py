@@ -1,12 +1,33 @@
 """The non-layer sections of a project file, as typed field tables.
 
 These tables are the single source for validation, defaults, `render` and the
-JSON Schema, exactly as the layer registry is for layers. Optimizer parameters
-follow NNC's solver list (names snake_cased: LearningRate -> learning_rate).
+JSON Schema, exactly as the layer registry is for layers.
 """
 from __future__ import annotations
 
+from ..errors import Location, UserError
 from ..layers.base import MAX_SEED, Prop
+from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP
+
+# The project-file format this nncgraph reads and `render` writes. Raise it when a file that uses something
+# new would be misread (not merely refused) by an older nncgraph, and say so in CHANGELOG.md.
+FORMAT = 1
+FORMAT_FIELD = Prop("pint", FORMAT, f"Project-file format; optional. This nncgraph reads format {FORMAT}; a file "
+                    "of a newer format is refused rather than misread.")
+
+
+def check_format(value, where: Location) -> int:
+    try:
+        number = FORMAT_FIELD.coerce(value)
+    except ValueError as exc:
+        raise UserError(f"the project's `format` {exc}.", location=where,
+                        fix=f"write format: {FORMAT}, or leave it out.") from None
+    if number > FORMAT:
+        raise UserError(f"this project file was written by a newer nncgraph (format {number}); this one reads "
+                        f"format {FORMAT}.", location=where,
+                        fix="upgrade nncgraph (in its checkout: git pull, then make setup).")
+    return number
+
 
 # Upper bounds of the training integers (docs/project-file.md, "Limits"): beyond them a value is a typo.
 MAX_EPOCHS = 1_000_000
@@ -39,45 +60,18 @@ TRAINING_FIELDS = {
                          "continues from the last one at its iteration."),
 }
 
-# NNC solver name -> its parameters (NNC name snake_cased) and nnabla's argument name.
-OPTIMIZERS = {
-    "Sgd": {"learning_rate": ("lr", 0.01)},
-    "Momentum": {"learning_rate": ("lr", 0.01), "momentum": ("momentum", 0.9)},
-    "Nesterov": {"learning_rate": ("lr", 0.01), "momentum": ("momentum", 0.9)},
-    "Adam": {"alpha": ("alpha", 0.001), "beta1": ("beta1", 0.9), "beta2": ("beta2", 0.999),
-             "epsilon": ("eps", 1e-8)},
-    "AdamW": {"alpha": ("alpha", 0.001), "beta1": ("beta1", 0.9), "beta2": ("beta2", 0.999),
-              "epsilon": ("eps", 1e-8)},
-    "AMSGRAD": {"alpha": ("alpha", 0.001), "beta1": ("beta1", 0.9), "beta2": ("beta2", 0.999),
-                "epsilon": ("eps", 1e-8)},
-    "Adamax": {"alpha": ("alpha", 0.002), "beta1": ("beta1", 0.9), "beta2": ("beta2", 0.999),
-               "epsilon": ("eps", 1e-8)},
-    "RMSprop": {"learning_rate": ("lr", 0.001), "decay": ("decay", 0.9), "epsilon": ("eps", 1e-8)},
-    "Adagrad": {"learning_rate": ("lr", 0.01), "epsilon": ("eps", 1e-8)},
-    "Adadelta": {"learning_rate": ("lr", 1.0), "decay": ("decay", 0.95), "epsilon": ("eps", 1e-6)},
-}
+# Each optimizer's and scheduler's fields, from the one table of their facts (nncgraph/optimizers.py).
+OPTIMIZER_FIELDS = {
+    kind: {**{h.name: Prop("float", h.default, f"{kind} {h.name} (nnabla `{h.nnabla}`)") for h in o.params},
+           "weight_decay": Prop("float", o.decay.default,
+                                "L2 weight decay added to every parameter's gradient before the update."
+                                if o.decay_kind == L2 else
+                                f"{kind}'s decoupled weight decay (nnabla `{o.decay.nnabla}`), applied by its "
+                                "update apart from the gradient.")}
+    for kind, o in OPTIMIZERS.items()}
 
-# The parameter that is "the learning rate" for schedulers, per optimizer.
-LEARNING_RATE_PARAM = {name: ("alpha" if "alpha" in params else "learning_rate")
-                       for name, params in OPTIMIZERS.items()}
-
-OPTIMIZER_COMMON = {
-    "weight_decay": Prop("float", 0.0, "L2 weight decay added to every parameter's gradient "
-                         "(for AdamW: the decoupled decay; NNC's default there is 0.0001).",
-                         derived="0, or 0.0001 for AdamW"),
-}
-
-SCHEDULERS = {
-    "Step": {"multiplier": Prop("float", 0.1, "Factor applied at each step."),
-             "steps": Prop("pints", [5], "Epochs at which the rate is multiplied.")},
-    "Exponential": {"multiplier": Prop("float", 0.9, "Factor applied after every epoch.")},
-    "Cosine": {"min_rate": Prop("float", 0.0, "Rate reached at the last epoch, as a fraction of the base.")},
-    "Polynomial": {"power": Prop("float", 1.0, "Exponent of (1 - progress).")},
-}
-
-SCHEDULER_COMMON = {
-    "warmup_epochs": Prop("float", 0.0, "Linear warm-up from 0 to the base rate over this many epochs."),
-}
+SCHEDULER_FIELDS = {kind: {p.name: Prop(p.kind, p.default, p.doc) for p in s.params + (WARMUP,)}
+                    for kind, s in SCHEDULERS.items()}
 
 CONTEXT_FIELDS = {
     "backend": Prop("option", "cpu", "Where to compute: `cpu`, or `cudnn` (needs nnabla-ext-cuda and a GPU).",

@@ -17,31 +17,12 @@ Step and Exponential change at epoch boundaries as NNC's do.
 """
 from __future__ import annotations
 
-import math
-
+from ..optimizers import SCHEDULERS
 from ..project.model import SchedulerSpec
 
 
 def learning_rate(spec: SchedulerSpec, base: float, progress: float, max_epoch: int) -> float:
-    rate = base * _decay(spec, progress, max_epoch)
+    rate = base if spec.type is None else base * SCHEDULERS[spec.type].decay(spec.params, progress, max_epoch)
     if spec.warmup_epochs > 0 and progress < spec.warmup_epochs:
         rate *= progress / spec.warmup_epochs
     return rate
-
-
-def _decay(spec: SchedulerSpec, progress: float, max_epoch: int) -> float:
-    p = spec.params
-    if spec.type is None:
-        return 1.0
-    if spec.type == "Step":
-        passed = sum(1 for s in p["steps"] if progress >= s)
-        return p["multiplier"] ** passed
-    if spec.type == "Exponential":
-        return p["multiplier"] ** math.floor(progress)
-    fraction = min(max(progress / max_epoch, 0.0), 1.0)
-    if spec.type == "Cosine":
-        low = p["min_rate"]
-        return low + (1 - low) * 0.5 * (1 + math.cos(math.pi * fraction))
-    if spec.type == "Polynomial":
-        return (1 - fraction) ** p["power"]
-    raise ValueError(f"unknown scheduler {spec.type!r}")
