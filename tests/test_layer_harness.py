@@ -273,3 +273,21 @@ def test_macs(case):
     props = resolved_props(case)
     in_shapes = [tuple(s) for s in case.inputs]
     assert layer.macs(in_shapes, layer.infer_shape(in_shapes, props), props) == case.macs
+
+
+# The binary layers compute what their float counterparts compute, with binarized weights: the same cost.
+@pytest.mark.parametrize("binary, plain, in_shape, props", [
+    ("BinaryConnectAffine", "Affine", (2, 3, 4), {"out_shape": [5, 2]}),
+    ("BinaryWeightAffine", "Affine", (7,), {"out_shape": 3, "with_bias": False}),
+    ("BinaryConnectConvolution", "Convolution", (3, 9, 8),
+     {"out_maps": 4, "kernel_shape": [3, 3], "strides": [2, 1], "padding": [1, 0]}),
+    ("BinaryWeightConvolution", "Convolution", (2, 6, 5), {"out_maps": 3, "kernel_shape": [3, 2],
+                                                           "dilation": [2, 1], "border_mode": "valid"}),
+])
+def test_binary_layers_cost_what_their_float_counterparts_cost(binary, plain, in_shape, props):
+    costs = []
+    for type_name in (binary, plain):
+        layer = REGISTRY[type_name]
+        p = layer.resolve({k: layer.props[k].coerce(v) for k, v in props.items()}, LAYER_NAME)
+        costs.append(layer.macs([in_shape], layer.infer_shape([in_shape], p), p))
+    assert costs[0] == costs[1] > 0

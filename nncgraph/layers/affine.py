@@ -4,8 +4,25 @@ from __future__ import annotations
 from .base import WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
 
 
-class Affine(Layer):
+class AffineBase(Layer):
+    """What every fully connected layer shares (Affine and its binary variants): the output shape is
+    `out_shape`, and NNC's cost is one multiply-add per input value and output value."""
+
     category = "Basic"
+    shape_rule = "`out_shape`"
+
+    def infer_shape(self, in_shapes, p):
+        if size_of(in_shapes[0]) == 0:
+            raise ShapeError(f"gets an empty input (shape {list(in_shapes[0])}).",
+                             fix="an earlier layer shrinks the data to nothing; reduce its kernel, stride "
+                                 "or pooling.")
+        return tuple(p["out_shape"])
+
+    def macs(self, in_shapes, out_shape, p):
+        return size_of(in_shapes[0]) * size_of(out_shape)
+
+
+class Affine(AffineBase):
     doc = "Fully connected layer (nnabla `affine`); parameters `<scope>/affine/W` and `/b`."
     nnabla_function = "Affine"
     props = {
@@ -16,21 +33,11 @@ class Affine(Layer):
         **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
     }
 
-    def infer_shape(self, in_shapes, p):
-        if size_of(in_shapes[0]) == 0:
-            raise ShapeError(f"gets an empty input (shape {list(in_shapes[0])}).",
-                             fix="an earlier layer shrinks the data to nothing; reduce its kernel, stride "
-                                 "or pooling.")
-        return tuple(p["out_shape"])
-
     def parameters(self, in_shapes, p):
         specs = [ParamSpec("affine/W", (size_of(in_shapes[0]), *p["out_shape"]))]
         if p["with_bias"]:
             specs.append(ParamSpec("affine/b", tuple(p["out_shape"])))
         return specs
-
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(in_shapes[0]) * size_of(out_shape)
 
     def emit(self, ctx, inputs, p):
         return ctx.PF.affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])

@@ -1,6 +1,8 @@
 """Convolution family: Convolution, DepthwiseConvolution, Deconvolution."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from .base import (DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV,
                    Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .shape_rules import border_padding, conv_out, deconv_out
@@ -36,8 +38,15 @@ def _per_axis(values, n, what):
     return values
 
 
-class _ConvBase(Layer):
+class ConvolutionBase(Layer):
+    """What every convolution-like layer shares: padding derived from `border_mode`, the kernel's
+    geometry over the spatial axes, and NNC's cost. Each value on the dense side (the output; the input
+    of a transposed convolution) sums the kernel's taps over the channels it connects to: the input
+    channels of its group (a transposed one: the output maps of its group), or one for a depthwise one."""
+
     category = "Basic"
+    transposed: ClassVar[bool] = False
+    depthwise: ClassVar[bool] = False
 
     def resolve(self, props, name):
         p = super().resolve(props, name)
@@ -55,6 +64,23 @@ class _ConvBase(Layer):
         dil = _per_axis(p["dilation"], n, "dilation")
         return ch, spatial, lead, k, pads, strides, dil
 
+    def _output_spatial(self, shape, p):
+        """(input channels, output spatial sizes, leading axes) of a forward convolution; raises where
+        the kernel does not fit."""
+        ch, spatial, lead, k, pads, strides, dil = self._geometry(shape, p)
+        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
+               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
+        if min(out) < 1:
+            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(shape)} "
+                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
+        return ch, out, lead
+
+    def macs(self, in_shapes, out_shape, p):
+        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p.get("channel_last", False))[0]
+        connected = 1 if self.depthwise else (p["out_maps"] if self.transposed else ch) // p.get("group", 1)
+        dense = in_shapes[0] if self.transposed else out_shape
+        return size_of(dense) * connected * size_of(p["kernel_shape"])
+
 
 def _check_groups(channels, p):
     g = p["group"]
@@ -71,7 +97,7 @@ def _assemble(lead, ch, spatial, channel_last):
     return tuple(lead) + ((*spatial, ch) if channel_last else (ch, *spatial))
 
 
-class Convolution(_ConvBase):
+class Convolution(ConvolutionBase):
     doc = "N-D convolution (nnabla `convolution`); parameters `<scope>/conv/W` and `/b`."
     nnabla_function = "Convolution"
     props = {
@@ -86,13 +112,8 @@ class Convolution(_ConvBase):
     }
 
     def infer_shape(self, in_shapes, p):
-        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
+        ch, out, lead = self._output_spatial(in_shapes[0], p)
         _check_groups(ch, p)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(in_shapes[0])} "
-                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
         return _assemble(lead, p["out_maps"], out, p["channel_last"])
 
     def parameters(self, in_shapes, p):
@@ -104,10 +125,6 @@ class Convolution(_ConvBase):
             specs.append(ParamSpec("conv/b", (p["out_maps"],)))
         return specs
 
-    def macs(self, in_shapes, out_shape, p):
-        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p["channel_last"])[0]
-        return size_of(out_shape) * (ch // p["group"]) * size_of(p["kernel_shape"])
-
     def emit(self, ctx, inputs, p):
         x = inputs[0]
         return ctx.PF.convolution(
@@ -116,7 +133,8 @@ class Convolution(_ConvBase):
             base_axis=x.ndim - len(p["kernel_shape"]) - 1, with_bias=p["with_bias"])
 
 
-class DepthwiseConvolution(_ConvBase):
+class DepthwiseConvolution(ConvolutionBase):
+    depthwise = True
     doc = "Per-channel convolution (nnabla `depthwise_convolution`); parameters `<scope>/depthwise_conv/W`, `/b`."
     nnabla_function = "DepthwiseConvolution"
     props = {
@@ -140,12 +158,7 @@ class DepthwiseConvolution(_ConvBase):
                              "depthwise convolution takes 1 or 2.",
                              fix="give kernel_shape 1 or 2 values, or use Convolution with group set to the "
                                  "number of input channels.")
-        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} does not fit input {list(in_shapes[0])} (output would be {out}).",
-                             fix="use a smaller kernel or more padding.")
+        ch, out, lead = self._output_spatial(in_shapes[0], p)
         return _assemble(lead, ch * p["multiplier"], out, False)
 
     def parameters(self, in_shapes, p):
@@ -157,9 +170,6 @@ class DepthwiseConvolution(_ConvBase):
             specs.append(ParamSpec("depthwise_conv/b", (maps,)))
         return specs
 
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(out_shape) * size_of(p["kernel_shape"])
-
     def emit(self, ctx, inputs, p):
         x = inputs[0]
         k = tuple(p["kernel_shape"])
@@ -168,7 +178,8 @@ class DepthwiseConvolution(_ConvBase):
             multiplier=p["multiplier"], base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
 
 
-class Deconvolution(_ConvBase):
+class Deconvolution(ConvolutionBase):
+    transposed = True
     doc = "Transposed convolution (nnabla `deconvolution`); parameters `<scope>/deconv/W`, `/b`."
     nnabla_function = "Deconvolution"
     props = {
@@ -199,9 +210,6 @@ class Deconvolution(_ConvBase):
         if p["with_bias"]:
             specs.append(ParamSpec("deconv/b", (p["out_maps"],)))
         return specs
-
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(in_shapes[0]) * (p["out_maps"] // p["group"]) * size_of(p["kernel_shape"])
 
     def emit(self, ctx, inputs, p):
         x = inputs[0]

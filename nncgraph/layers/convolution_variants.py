@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from .base import (CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop,
                    ShapeError, parameter_props, size_of)
-from .convolution import _ConvBase, _assemble, _spatial
-from .shape_rules import conv_out, deconv_out
+from .convolution import ConvolutionBase, _assemble, _spatial
+from .shape_rules import deconv_out
 
 _SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
               "layer name.", "ParameterScope", derived="the layer name")
@@ -29,7 +29,7 @@ def _side_input(shape, want, what, fix):
         raise ShapeError(f"expects the {what} input of shape {list(want)}, got {list(shape)}.", fix=fix)
 
 
-class DeformableConvolution(_ConvBase):
+class DeformableConvolution(ConvolutionBase):
     doc = ("2-D convolution whose sampling positions move by per-pixel offsets (second input) and, optionally, "
            "are weighted by a mask (third input); parameters `<scope>/deformable_conv/W` and `/b`.")
     nnabla_function = "DeformableConvolution"
@@ -75,11 +75,7 @@ class DeformableConvolution(_ConvBase):
         _side_input(in_shapes[1], _assemble(lead, 2 * taps, spatial, p["channel_last"]), "offset (second)", fix)
         if len(in_shapes) == 3:
             _side_input(in_shapes[2], _assemble(lead, taps, spatial, p["channel_last"]), "mask (third)", fix)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(x)} (output would be {out}).",
-                             fix="use a smaller kernel, padding, or a larger input.")
+        _, out, _ = self._output_spatial(x, p)
         return _assemble(lead, p["out_maps"], out, p["channel_last"])
 
     def parameters(self, in_shapes, p):
@@ -92,10 +88,6 @@ class DeformableConvolution(_ConvBase):
             specs.append(ParamSpec("deformable_conv/b", (p["out_maps"],)))
         return specs
 
-    def macs(self, in_shapes, out_shape, p):
-        ch = _spatial(in_shapes[0], 2, p["channel_last"])[0]
-        return size_of(out_shape) * (ch // p["group"]) * size_of(p["kernel_shape"])
-
     def emit(self, ctx, inputs, p):
         mask = inputs[2] if len(inputs) == 3 else None
         return ctx.PF.deformable_convolution(
@@ -104,8 +96,9 @@ class DeformableConvolution(_ConvBase):
             deformable_group=p["deformable_group"], channel_last=p["channel_last"], with_bias=p["with_bias"])
 
 
-class DepthwiseDeconvolution(Layer):
-    category = "Basic"
+class DepthwiseDeconvolution(ConvolutionBase):
+    transposed = True
+    depthwise = True
     doc = ("Per-channel transposed convolution; every `divisor` input channels sum into one output channel; "
            "parameters `<scope>/depthwise_deconv/W` and `/b`.")
     nnabla_function = "DepthwiseDeconvolution"
@@ -147,9 +140,6 @@ class DepthwiseDeconvolution(Layer):
         if p["with_bias"]:
             specs.append(ParamSpec("depthwise_deconv/b", (maps,)))
         return specs
-
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(in_shapes[0]) * size_of(p["kernel_shape"])
 
     def emit(self, ctx, inputs, p):
         x = inputs[0]

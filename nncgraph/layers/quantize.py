@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from .affine import AffineBase
 from .base import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, Layer,
                    ParamSpec, Prop, ShapeError, parameter_props, size_of)
-from .convolution import _ConvBase, _assemble, _spatial
-from .shape_rules import conv_out
+from .convolution import ConvolutionBase, _assemble, _spatial
 
 _SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
               "layer name.", "ParameterScope", derived="the layer name")
@@ -23,9 +23,8 @@ _STE = Prop("bool", True, "Backward passes the gradient only inside the represen
 # -- binary weights ---------------------------------------------------------------
 # nnabla keeps the trained float weights W and writes their binarized copy Wb in every forward pass;
 # Wb (and BinaryWeight's scale alpha) are never trained.
-class _BinaryAffine(Layer):
+class _BinaryAffine(AffineBase):
     category = "Quantize"
-    shape_rule = "`out_shape`"
     pf_scope = ""
     with_alpha = False
     props = {
@@ -36,12 +35,6 @@ class _BinaryAffine(Layer):
                                   Wb=("Constant", 0.0, AFFINE_INITIALIZERS), b=("Constant", 0.0, PLAIN_INITIALIZERS)),
                   "Wb"),
     }
-
-    def infer_shape(self, in_shapes, p):
-        if size_of(in_shapes[0]) == 0:
-            raise ShapeError(f"gets an empty input (shape {list(in_shapes[0])}).",
-                             fix="an earlier layer shrinks the data to nothing; reduce its kernel, stride or pooling.")
-        return tuple(p["out_shape"])
 
     def parameters(self, in_shapes, p):
         out = tuple(p["out_shape"])
@@ -75,7 +68,7 @@ class BinaryWeightAffine(_BinaryAffine):
         return ctx.PF.binary_weight_affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
 
 
-class _BinaryConvolution(_ConvBase):
+class _BinaryConvolution(ConvolutionBase):
     category = "Quantize"
     shape_rule = "like Convolution (group 1, channels first)"
     pf_scope = ""
@@ -97,12 +90,7 @@ class _BinaryConvolution(_ConvBase):
     }
 
     def infer_shape(self, in_shapes, p):
-        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(in_shapes[0])} "
-                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
+        _, out, lead = self._output_spatial(in_shapes[0], p)
         return _assemble(lead, p["out_maps"], out, False)
 
     def parameters(self, in_shapes, p):
