@@ -96,6 +96,7 @@ def make_inputs(case: Case, props, rng) -> Arrays:
 class Built:
     props: Dict[str, Any]
     xs: Arrays
+    inputs: list                # the nnabla input variables
     y: Any                      # the emitted nnabla variable
     params: Dict[str, Any]      # every nnabla parameter, by full name
 
@@ -123,7 +124,7 @@ def build(case: Case, train: bool) -> Built:
     params = dict(nn.get_parameters(grad_only=False))
     for name, v in params.items():   # variances must stay positive
         v.d = rng.uniform(0.5, 1.5, v.shape) if name.endswith("bn/var") else rng.randn(*v.shape)
-    return Built(props, xs, y, params)
+    return Built(props, xs, variables, y, params)
 
 
 # -- 0. coverage ------------------------------------------------------------------

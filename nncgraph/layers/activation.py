@@ -3,12 +3,16 @@ CReLU and CELU, which concatenate two activations and so double one axis."""
 from __future__ import annotations
 
 from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
+from .nntxt import axis, axis_only
 
 
 class _Elementwise(Layer):
     category = "Activation"
     function = ""          # nnabla.functions name
     arg_props = {}         # {nnabla argument: property name}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {prop: getattr(args, arg) for arg, prop in self.arg_props.items()}
 
     def emit(self, ctx, inputs, p):
         kwargs = {arg: p[prop] for arg, prop in self.arg_props.items()}
@@ -54,6 +58,8 @@ class _AlongAxis(Layer):
     category = "Activation"
     function = ""
     props = {"axis": Prop("uint", 0, "Axis (0 = first axis after the batch).", "Axis")}
+
+    from_nntxt = axis_only
 
     def infer_shape(self, in_shapes, p):
         channel_axis(p["axis"], in_shapes[0])
@@ -102,6 +108,9 @@ class CELU(_Doubling):
     props = {"alpha": Prop("float", 1.0, "Scale of the negative part of each ELU.", "Alpha"),
              "axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"alpha": args.alpha, "axis": axis(args.axis)}
+
     def emit(self, ctx, inputs, p):
         return ctx.F.celu(inputs[0], alpha=p["alpha"], axis=p["axis"] + 1)
 
@@ -116,6 +125,9 @@ class PReLU(Layer):
                                 derived="the layer name"),
         **parameter_props(slope=("Constant", 0.25, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"base_axis": axis(args.base_axis) if args.base_axis else 0}
 
     def infer_shape(self, in_shapes, p):
         channel_axis(p["base_axis"], in_shapes[0], "base_axis")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
+from .nntxt import check_base_axis
 
 
 class AffineBase(Layer):
@@ -32,6 +33,10 @@ class Affine(AffineBase):
                                 "Defaults to the layer name.", "ParameterScope", derived="the layer name"),
         **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        return {"out_shape": list(out), "with_bias": len(params) > 1}
 
     def parameters(self, in_shapes, p):
         specs = [ParamSpec("affine/W", (size_of(in_shapes[0]), *p["out_shape"]))]

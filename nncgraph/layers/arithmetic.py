@@ -10,6 +10,9 @@ class _Scalar(Layer):
     category = "Arithmetic (Scalar)"
     function = ""
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"value": args.val}
+
     def emit(self, ctx, inputs, p):
         return getattr(ctx.F, self.function)(inputs[0], val=p["value"])
 

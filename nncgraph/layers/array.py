@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import LAYER_SEED, Layer, Prop, ShapeError, channel_axis, size_of
+from .nntxt import axis_only, fields, out_shape
 
 
 class Concatenate(Layer):
@@ -10,6 +11,8 @@ class Concatenate(Layer):
     doc = "Joins inputs along `axis`; all other axes must match."
     nnabla_function = "Concatenate"
     props = {"axis": Prop("uint", 0, "Axis to join along (0 = channels).", "Axis")}
+
+    from_nntxt = axis_only
 
     def infer_shape(self, in_shapes, p):
         first = tuple(in_shapes[0])
@@ -32,6 +35,8 @@ class Reshape(Layer):
     doc = "Same data, new shape; the number of elements must not change."
     nnabla_function = "Reshape"
     props = {"out_shape": Prop("pints", [100], "New shape without the batch axis.", "OutShape")}
+
+    from_nntxt = out_shape
 
     def infer_shape(self, in_shapes, p):
         if size_of(in_shapes[0]) != size_of(p["out_shape"]):
@@ -66,6 +71,8 @@ class Dropout(Layer):
         "skip_at_test": Prop("bool", True, "Identity outside training; false keeps dropping in validation and "
                              "runtime, as MC dropout needs.", "SkipAtTest"),
     }
+
+    from_nntxt = fields("p", "seed")
 
     def infer_shape(self, in_shapes, p):
         if not 0.0 <= p["p"] < 1.0:

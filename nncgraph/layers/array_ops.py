@@ -4,6 +4,7 @@ OneHot. Layers that change or pick values (clipping, sorting, top-k, ...) are in
 from __future__ import annotations
 
 from .base import Layer, OptionalProp, Prop, ShapeError, channel_axis, size_of
+from .nntxt import Unconvertible, axis, axis_only, out_shape
 
 
 def _trailing(count, shape, what, per=1):
@@ -30,6 +31,8 @@ class Broadcast(Layer):
     props = {"out_shape": OptionalProp("pints", None, "Shape to broadcast to, without the batch axis.",
                                        "OutShape", derived="the input shape (no change)")}
 
+    from_nntxt = out_shape
+
     def infer_shape(self, in_shapes, p):
         x = tuple(in_shapes[0])
         out = x if p["out_shape"] is None else tuple(p["out_shape"])
@@ -52,6 +55,7 @@ class BroadcastTo(Layer):
     # nnabla's BroadcastTo lines y's batch axis up with one of x's axes; per sample, y's batch axis must
     # stay on x's, which F.broadcast of y with size-1 axes inserted does.
     nnabla_function = "Broadcast"
+    nntxt_gap = "written as Reshape and Broadcast of the second input"
     shape_rule = "same shape as the first input"
     n_inputs = 2
     props = {"axis": Prop("int", -1, "Axis of the first input where y's axes start (0 = first axis after "
@@ -166,6 +170,12 @@ class Transpose(Layer):
     props = {"axes": Prop("uints", [0, 1, 2], "A permutation of the input's axes (0 = first after the batch).",
                           "Axes")}
 
+    def from_nntxt(self, args, ins, out, params):
+        axes = list(args.axes)
+        if not axes or axes[0] != 0:
+            raise Unconvertible(f"axes {axes} move the batch axis")
+        return {"axes": [axis(a) for a in axes[1:]]}
+
     def infer_shape(self, in_shapes, p):
         x, axes = tuple(in_shapes[0]), p["axes"]
         if sorted(axes) != list(range(len(x))):
@@ -188,6 +198,14 @@ class Slice(Layer):
                              "Stop", derived="the input shape (to the end of every axis)"),
         "step": Prop("uints", [1, 1, 1], "Step per axis (1 or more), for the last len(step) axes.", "Step"),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        start, stop, step = list(args.start), list(args.stop), list(args.step)
+        if len(start) == len(ins[0]) + 1:     # nnabla lists the batch axis too
+            if (start[0], step[0]) != (0, 1) or stop[0] not in (0, -1) and stop[0] < 0:
+                raise Unconvertible("a slice of the batch axis")
+            start, stop, step = start[1:], stop[1:], step[1:]
+        return {"start": start, "stop": stop, "step": step}
 
     def _ranges(self, x, p):
         """(start, stop, step) for every non-batch axis."""
@@ -220,6 +238,8 @@ class Stack(Layer):
     shape_rule = "the common input shape with a new axis of size (number of inputs) at `axis`"
     n_inputs = (1, None)
     props = {"axis": Prop("uint", 0, "Position of the new axis (0 = first axis after the batch).", "Axis")}
+
+    from_nntxt = axis_only
 
     def infer_shape(self, in_shapes, p):
         shapes = [tuple(s) for s in in_shapes]
@@ -298,6 +318,7 @@ class Flatten(Layer):
     category = "Others"
     doc = "Joins all axes after the batch into one."
     nnabla_function = "Reshape"
+    nntxt_gap = "written as Reshape, which the import reads back as a Reshape layer"
     shape_rule = "(product of the input's axes,)"
 
     def infer_shape(self, in_shapes, p):

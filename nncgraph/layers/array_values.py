@@ -47,6 +47,7 @@ class ClipByValue(Layer):
     category = "Others"
     doc = "Clips x into [min, max]; min and max are inputs 2 and 3, or constants when not connected."
     nnabla_function = "ClipByValue"
+    nntxt_gap = "written as MaximumScalar and MinimumScalar (Maximum2 and Minimum2 with bound inputs)"
     n_inputs = (1, 3)
     props = dict(_BOUNDS)
 
@@ -63,6 +64,7 @@ class ClipByNorm(Layer):
     category = "Others"
     doc = "Scales x down so that its L2 norm over `axis` is at most `clip_norm`."
     nnabla_function = "ClipByNorm"
+    nntxt_gap = "written as the arithmetic that computes the norm and divides by it"
     props = _norm_props("Axis")
 
     def infer_shape(self, in_shapes, p):
@@ -78,6 +80,7 @@ class ClipGradByValue(Layer):
     doc = ("Identity in the forward pass; clips the gradient into [min, max] in the backward pass (min and "
            "max are inputs 2 and 3, or constants when not connected).")
     nnabla_function = "ClipGradByValue"
+    nntxt_gap = "its bounds are written as Constant or Broadcast functions, which have no layer"
     n_inputs = (1, 3)
     props = dict(_BOUNDS)
 

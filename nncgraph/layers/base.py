@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import ShapeError, UserError, shown
 
@@ -302,6 +302,13 @@ class Layer:
     role: ClassVar[str] = "layer"
     doc: ClassVar[str] = ""
     nnabla_function: ClassVar[str] = ""
+    # The nntxt import: `from_nntxt(args, ins, out, params)` turns the nnabla function's argument
+    # message, sample shapes and parameter shapes into this layer's properties (layers/nntxt.py has
+    # the shared rules); None: the layer imports only where the function has no arguments to carry.
+    from_nntxt: ClassVar[Optional[Callable]] = None
+    # Why an .nntxt cannot hold the layer as itself (it lowers to several or other functions, or to
+    # none); empty: it can.
+    nntxt_gap: ClassVar[str] = ""
 
     @classmethod
     def type_name(cls) -> str:

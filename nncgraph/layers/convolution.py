@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from .base import (DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV,
                    Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from .nntxt import Unconvertible, check_base_axis, dims
 from .shape_rules import border_padding, conv_out, deconv_out
 
 _SCOPE_DOC = "Parameter scope; layers with the same scope share parameters. Defaults to the layer name."
@@ -111,6 +112,14 @@ class Convolution(ConvolutionBase):
         **parameter_props(**WEIGHT_AND_BIAS_CONV),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        w = params[0]
+        kernel = list(w[1:-1]) if args.channel_last else list(w[2:])
+        return {"out_maps": w[0], "kernel_shape": kernel, "padding": dims(args.pad), "strides": dims(args.stride),
+                "dilation": dims(args.dilation), "group": args.group or 1, "channel_last": args.channel_last,
+                "with_bias": len(params) > 1}
+
     def infer_shape(self, in_shapes, p):
         ch, out, lead = self._output_spatial(in_shapes[0], p)
         _check_groups(ch, p)
@@ -152,6 +161,11 @@ class DepthwiseConvolution(ConvolutionBase):
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        return {"kernel_shape": list(params[0][1:]), "padding": dims(args.pad), "strides": dims(args.stride),
+                "dilation": dims(args.dilation), "multiplier": args.multiplier or 1, "with_bias": len(params) > 1}
+
     def infer_shape(self, in_shapes, p):
         if len(p["kernel_shape"]) > 2:   # nnabla rejects it when the graph is built
             raise ShapeError(f"kernel_shape {p['kernel_shape']} has {len(p['kernel_shape'])} axes, but nnabla's "
@@ -190,6 +204,17 @@ class Deconvolution(ConvolutionBase):
         **parameter_props(W=("NormalConvolutionHeForward", 1.0, DECONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        if any(dims(args.output_padding)):
+            raise Unconvertible("output_padding (NNC's Deconvolution has no such property)")
+        w = params[0]     # (in, per group, *kernel), or (in, *kernel, per group) with channel_last
+        group = args.group or 1
+        per_group, kernel = (w[-1], w[1:-1]) if args.channel_last else (w[1], w[2:])
+        return {"out_maps": per_group * group, "kernel_shape": list(kernel), "padding": dims(args.pad),
+                "strides": dims(args.stride), "dilation": dims(args.dilation), "group": group,
+                "channel_last": args.channel_last, "with_bias": len(params) > 1}
 
     def infer_shape(self, in_shapes, p):
         ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)

@@ -202,6 +202,9 @@ class Embed(Layer):
         **parameter_props(W=("Uniform", 1.0, PLAIN_INITIALIZERS)),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"num_class": params[0][0], "shape": list(params[0][1:])}
+
     def infer_shape(self, in_shapes, p):
         return tuple(in_shapes[0]) + tuple(p["shape"])
 

@@ -9,6 +9,7 @@ vanish from the runtime variant; the trainer minimizes the mean of every loss.
 from __future__ import annotations
 
 from .base import Layer, Prop, ShapeError, channel_axis
+from .nntxt import axis, axis_only, fields
 
 _TARGET = Prop("str", "y", "Dataset variable (CSV column) holding the target.", "T.Dataset")
 _AXIS = Prop("uint", 0, "Class axis (0 = first axis after the batch).", "Axis")
@@ -36,6 +37,8 @@ class _Loss(Layer):
 class _Categorical(_Loss):
     error_kind = "top1"
     props = {"axis": _AXIS, "target": _TARGET}
+
+    from_nntxt = axis_only
 
     def infer_shape(self, in_shapes, p):
         return self.target_shape(in_shapes[0], p)
@@ -102,6 +105,8 @@ class HuberLoss(_Loss):
     function = "huber_loss"
     props = {"delta": Prop("float", 1.0, "Where the loss turns linear.", "Delta"), "target": _TARGET}
 
+    from_nntxt = fields("delta")
+
     def emit(self, ctx, inputs, p):
         return ctx.F.huber_loss(inputs[0], inputs[1], delta=p["delta"])
 
@@ -113,6 +118,9 @@ class TopNError(_Categorical):
     nnabla_function = "TopNError"
     props = {"axis": _AXIS, "n": Prop("uint", 1, "How many top scores count as correct.", "N"),
              "target": _TARGET}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"axis": axis(args.axis), "n": args.n}
 
     def infer_shape(self, in_shapes, p):
         if not 1 <= p["n"] <= self.n_classes(in_shapes[0], p):
@@ -142,6 +150,8 @@ class EpsilonInsensitiveLoss(_Loss):
     nnabla_function = "EpsilonInsensitiveLoss"
     function = "epsilon_insensitive_loss"
     props = {"epsilon": Prop("float", 0.0, "Error size that costs nothing.", "Epsilon"), "target": _TARGET}
+
+    from_nntxt = fields("epsilon")
 
     def emit(self, ctx, inputs, p):
         return ctx.F.epsilon_insensitive_loss(inputs[0], inputs[1], epsilon=p["epsilon"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .base import Layer, Prop, ShapeError, channel_axis, size_of
+from .nntxt import reduction
 from .shape_rules import broadcast_shape
 
 
@@ -12,6 +13,9 @@ class _Elementwise(Layer):
     category = "Math"
     function = ""          # nnabla.functions name
     arg_props = {}         # {nnabla argument: property name}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {prop: getattr(args, arg) for arg, prop in self.arg_props.items()}
 
     def emit(self, ctx, inputs, p):
         kwargs = {arg: p[prop] for arg, prop in self.arg_props.items()}
@@ -118,6 +122,8 @@ class _Reduction(Layer):
     function = ""
     props = _REDUCE_PROPS
 
+    from_nntxt = reduction
+
     def infer_shape(self, in_shapes, p):
         shape = tuple(in_shapes[0])
         gone = {a - 1 for a in reduced_axes(p["axes"], shape)}
@@ -160,6 +166,10 @@ class _Extreme(_Reduction):
                            "row-major over the reduced axes together).", "OnlyIndex"),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        return {**reduction(self, args, ins, out, params), "with_index": args.with_index,
+                "only_index": args.only_index}
+
     def emit(self, ctx, inputs, p):
         y = getattr(ctx.F, self.function)(inputs[0], axis=[a + 1 for a in p["axes"]], keepdims=p["keep_dims"],
                                           with_index=p["with_index"], only_index=p["only_index"])
@@ -189,6 +199,9 @@ class Norm(_Reduction):
     nnabla_function = "Norm"
     function = "norm"
     props = {"p": Prop("float", 2.0, "Order of the norm (1 or more).", "P"), **_REDUCE_PROPS}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"p": args.p, **reduction(self, args, ins, out, params)}
 
     def infer_shape(self, in_shapes, p):
         # nnabla refuses p < 1, and p = inf silently yields 1 everywhere

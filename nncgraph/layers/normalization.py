@@ -3,6 +3,7 @@ its fused form, per-sample normalizations and the weight normalizations."""
 from __future__ import annotations
 
 from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
+from .nntxt import Unconvertible, axis
 
 
 class BatchNormalization(Layer):
@@ -21,6 +22,12 @@ class BatchNormalization(Layer):
         **parameter_props(beta=("Constant", 0.0, PLAIN_INITIALIZERS), gamma=("Constant", 1.0, PLAIN_INITIALIZERS),
                           mean=("Constant", 0.0, PLAIN_INITIALIZERS), var=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        if args.no_scale or args.no_bias:
+            raise Unconvertible("no_scale/no_bias (NNC's BatchNormalization always has beta and gamma)")
+        return {"axes": [axis(a) for a in args.axes], "decay_rate": args.decay_rate, "epsilon": args.eps,
+                "batch_stat": args.batch_stat}
 
     def _stat_shape(self, shape, p):
         axes = [channel_axis(a, shape, "axes value") - 1 for a in p["axes"]]

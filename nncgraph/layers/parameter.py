@@ -39,6 +39,7 @@ class Parameter(Layer):
     doc = ("A trained array of shape `size`, the same for every sample; parameter `<scope>/param`. "
            "Its initializer properties are NNC's File, Initializer, ... prefixed with `param_`.")
     nnabla_function = ""
+    nntxt_gap = "no function: its value is a parameter variable of the network"
     shape_rule = "`size`"
     n_inputs = 0
     props = {
@@ -81,6 +82,7 @@ class Constant(Layer):
     doc = ("A fixed array, the same for every sample: one number fills `size`, or `size` numbers fill it in "
            "row-major order; it is not trained.")
     nnabla_function = ""
+    nntxt_gap = "no function: its value is a parameter variable of the network"
     shape_rule = "`size` (default: one axis holding the values)"
     n_inputs = 0
     props = {

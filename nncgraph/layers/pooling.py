@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import Layer, Prop, ShapeError
+from .nntxt import Unconvertible, dims
 from .shape_rules import pool_out
 
 
@@ -18,6 +19,16 @@ def _pooling_props(**extra):
 
 class _Pooling(Layer):
     category = "Pooling"
+
+    def from_nntxt(self, args, ins, out, params):
+        p = {"kernel_shape": dims(args.kernel), "strides": dims(args.stride), "ignore_border": args.ignore_border,
+             "padding": dims(args.pad)}
+        for name in ("channel_last", "including_pad"):      # where the layer has the property
+            if name in self.props:
+                p[name] = getattr(args, name)
+            elif getattr(args, name, False):
+                raise Unconvertible(name)
+        return p
 
     def resolve(self, props, name):
         p = super().resolve(props, name)
@@ -111,6 +122,9 @@ class Unpooling(Layer):
     nnabla_function = "Unpooling"
     shape_rule = "input with its last len(`kernel_shape`) axes multiplied by `kernel_shape`"
     props = {"kernel_shape": Prop("pints", [2, 2], "Repeats per axis, for the last axes.", "KernelShape")}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"kernel_shape": dims(args.kernel)}
 
     def infer_shape(self, in_shapes, p):
         shape, k = in_shapes[0], p["kernel_shape"]

@@ -16,6 +16,7 @@ class LSTM(Layer):
            "new cell c and state h; outputs every step's h. Parameters `<scope>/<Gate>/affine/W`, `/b` for "
            "Affine (candidate), IGate, FGate and OGate.")
     nnabla_function = "Affine, Sigmoid, Tanh, Mul2, Add2 (unrolled)"
+    nntxt_gap = "written unrolled, one Affine per gate and step"
     shape_rule = "(steps along `axis`, size)"
     props = {
         "axis": Prop("uint", 0, "Time axis of the input (0 = first after the batch).", "Axis"),

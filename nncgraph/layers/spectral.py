@@ -17,6 +17,7 @@ class _Fourier(Layer):
     category = "Spectral"
     shape_rule = "same shape as the input"
     sign = -1            # exponent sign of the transform
+    nntxt_gap = "nnabla's nntxt writer cannot write its functions"
     props = {
         "signal_ndim": Prop("pint", 2, "How many axes, before the trailing (real, imaginary) axis, are transformed "
                             "(1, 2 or 3).", "SignalNDim"),
