@@ -21,9 +21,7 @@ class _Elementwise(Layer):
 
 def _simple(name, function, doc, props=None, args=None):
     return type(name, (_Elementwise,), {
-        "function": function, "doc": doc, "props": props or {}, "arg_props": args or {},
-        "nnabla_function": name,  # NNC and nnabla share these names
-        "__module__": __name__})
+        "function": function, "doc": doc, "props": props or {}, "arg_props": args or {}, "__module__": __name__})
 
 
 ReLU = _simple("ReLU", "relu", "max(x, 0).",
@@ -71,13 +69,11 @@ class _AlongAxis(Layer):
 
 class Softmax(_AlongAxis):
     doc = "exp(x) normalised to sum 1 along `axis`."
-    nnabla_function = "Softmax"
     function = "softmax"
 
 
 class LogSoftmax(_AlongAxis):
     doc = "log(softmax(x)) along `axis`, computed stably."
-    nnabla_function = "LogSoftmax"
     function = "log_softmax"
 
 
@@ -95,7 +91,6 @@ class _Doubling(Layer):
 
 class CReLU(_Doubling):
     doc = "ReLU of x and of -x, concatenated along `axis` (which doubles in size)."
-    nnabla_function = "CReLU"
     props = {"axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
 
     def emit(self, ctx, inputs, p):
@@ -104,7 +99,6 @@ class CReLU(_Doubling):
 
 class CELU(_Doubling):
     doc = "ELU of x and of -x, concatenated along `axis` (which doubles in size)."
-    nnabla_function = "CELU"
     props = {"alpha": Prop("float", 1.0, "Scale of the negative part of each ELU.", "Alpha"),
              "axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
 
@@ -118,7 +112,6 @@ class CELU(_Doubling):
 class PReLU(Layer):
     category = "Activation"
     doc = "Leaky ReLU with a learned slope per channel; parameter `<scope>/prelu/slope`."
-    nnabla_function = "PReLU"
     props = {
         "base_axis": Prop("uint", 0, "Axis holding the channels (one slope each).", "BaseAxis"),
         "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",

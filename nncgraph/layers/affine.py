@@ -25,7 +25,6 @@ class AffineBase(Layer):
 
 class Affine(AffineBase):
     doc = "Fully connected layer (nnabla `affine`); parameters `<scope>/affine/W` and `/b`."
-    nnabla_function = "Affine"
     props = {
         "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),

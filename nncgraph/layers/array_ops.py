@@ -26,7 +26,6 @@ def _sample_axes(axes, shape, what):
 class Broadcast(Layer):
     category = "Others"
     doc = "Repeats the input along its size-1 axes to reach `out_shape`."
-    nnabla_function = "Broadcast"
     shape_rule = "`out_shape`; each input axis equals it or is 1"
     props = {"out_shape": OptionalProp("pints", None, "Shape to broadcast to, without the batch axis.",
                                        "OutShape", derived="the input shape (no change)")}
@@ -87,7 +86,6 @@ class BroadcastTo(Layer):
 class Tile(Layer):
     category = "Others"
     doc = "Repeats the whole input `reps` times along its last axes."
-    nnabla_function = "Tile"
     shape_rule = "the last len(reps) axes multiplied by reps"
     props = {"reps": Prop("pints", [2], "Repetitions per axis, for the last len(reps) axes.", "Reps")}
 
@@ -104,7 +102,6 @@ class Tile(Layer):
 class Pad(Layer):
     category = "Others"
     doc = "Pads the last axes: `pad_width` holds (before, after) pairs, the last pair for the last axis."
-    nnabla_function = "Pad"
     shape_rule = "each of the last len(pad_width)/2 axes grows by its before + after"
     props = {
         "pad_width": Prop("uints", [0, 0, 0, 0], "before, after sizes per padded axis; the pairs cover the "
@@ -129,7 +126,6 @@ class Pad(Layer):
 class Flip(Layer):
     category = "Others"
     doc = "Reverses the order of elements along each of `axes`."
-    nnabla_function = "Flip"
     props = {"axes": Prop("uints", [0], "Axes to reverse (0 = first axis after the batch).", "Axes")}
 
     def infer_shape(self, in_shapes, p):
@@ -143,7 +139,6 @@ class Flip(Layer):
 class Shift(Layer):
     category = "Others"
     doc = "Shifts elements along the last axes by `shift`, filling the vacated border per `border_mode`."
-    nnabla_function = "Shift"
     props = {
         "shift": Prop("ints", [0, 0], "Shift per axis, for the last len(shift) axes; positive moves toward "
                       "higher indices.", "Shift"),
@@ -165,7 +160,6 @@ class Shift(Layer):
 class Transpose(Layer):
     category = "Others"
     doc = "Reorders the axes: output axis i is input axis axes[i] (the batch axis stays first)."
-    nnabla_function = "Transpose"
     shape_rule = "input axes in the order `axes`"
     props = {"axes": Prop("uints", [0, 1, 2], "A permutation of the input's axes (0 = first after the batch).",
                           "Axes")}
@@ -190,7 +184,6 @@ class Transpose(Layer):
 class Slice(Layer):
     category = "Others"
     doc = "Takes x[start:stop:step] on each of the last axes the lists cover; other axes are kept whole."
-    nnabla_function = "Slice"
     shape_rule = "ceil((stop - start) / step) on each sliced axis"
     props = {
         "start": Prop("uints", [0, 0, 0], "First index per axis, for the last len(start) axes.", "Start"),
@@ -234,7 +227,6 @@ class Slice(Layer):
 class Stack(Layer):
     category = "Others"
     doc = "Stacks equal-shaped inputs along a new axis at `axis`."
-    nnabla_function = "Stack"
     shape_rule = "the common input shape with a new axis of size (number of inputs) at `axis`"
     n_inputs = (1, None)
     props = {"axis": Prop("uint", 0, "Position of the new axis (0 = first axis after the batch).", "Axis")}
@@ -259,7 +251,6 @@ class Stack(Layer):
 class MatrixDiag(Layer):
     category = "Others"
     doc = "Turns the last axis into a diagonal matrix: (..., n) -> (..., n, n), zeros off the diagonal."
-    nnabla_function = "MatrixDiag"
     shape_rule = "input with its last axis repeated: (..., n) -> (..., n, n)"
 
     def infer_shape(self, in_shapes, p):
@@ -273,7 +264,6 @@ class MatrixDiag(Layer):
 class MatrixDiagPart(Layer):
     category = "Others"
     doc = "The diagonal of the square matrices in the last two axes: (..., n, n) -> (..., n)."
-    nnabla_function = "MatrixDiagPart"
     shape_rule = "input without its last axis: (..., n, n) -> (..., n)"
 
     def infer_shape(self, in_shapes, p):
@@ -291,7 +281,6 @@ class MatrixDiagPart(Layer):
 class Interpolate(Layer):
     category = "Others"
     doc = "Resizes the last len(output_size) axes (1 to 3) to `output_size` by linear interpolation."
-    nnabla_function = "Interpolate"
     shape_rule = "the last len(output_size) axes replaced by output_size"
     props = {
         "output_size": Prop("pints", [32, 32], "Size of each resized axis, for the last len(output_size) axes.",
@@ -333,7 +322,6 @@ class OneHot(Layer):
     category = "Others(Pre Process)"
     doc = ("Integer indices in the last axis (one per axis of `shape`) become a one-hot array of `shape`; "
            "an index outside `shape` gives all zeros.")
-    nnabla_function = "OneHot"
     shape_rule = "input with its last axis replaced by `shape`"
     props = {"shape": Prop("pints", [100], "Size of each one-hot axis (e.g. the number of classes).", "Shape")}
 

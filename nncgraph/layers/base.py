@@ -301,7 +301,7 @@ class Layer:
     n_inputs: ClassVar[Any] = 1
     role: ClassVar[str] = "layer"
     doc: ClassVar[str] = ""
-    nnabla_function: ClassVar[str] = ""
+    nnabla_function: ClassVar[str] = ""     # the function it lowers to; see __init_subclass__
     # The nntxt import: `from_nntxt(args, ins, out, params)` turns the nnabla function's argument
     # message, sample shapes and parameter shapes into this layer's properties (layers/nntxt.py has
     # the shared rules); None: the layer imports only where the function has no arguments to carry.
@@ -309,6 +309,13 @@ class Layer:
     # Why an .nntxt cannot hold the layer as itself (it lowers to several or other functions, or to
     # none); empty: it can.
     nntxt_gap: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # NNC and nnabla share most names: a class that names no nnabla function lowers to its namesake
+        # ("" where it lowers to none)
+        if "nnabla_function" not in cls.__dict__:
+            cls.nnabla_function = cls.__name__
 
     @classmethod
     def type_name(cls) -> str:

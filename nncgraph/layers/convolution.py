@@ -100,7 +100,6 @@ def _assemble(lead, ch, spatial, channel_last):
 
 class Convolution(ConvolutionBase):
     doc = "N-D convolution (nnabla `convolution`); parameters `<scope>/conv/W` and `/b`."
-    nnabla_function = "Convolution"
     props = {
         "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
         "kernel_shape": Prop("pints", [3, 3], "Kernel size per spatial axis.", "KernelShape"),
@@ -145,7 +144,6 @@ class Convolution(ConvolutionBase):
 class DepthwiseConvolution(ConvolutionBase):
     depthwise = True
     doc = "Per-channel convolution (nnabla `depthwise_convolution`); parameters `<scope>/depthwise_conv/W`, `/b`."
-    nnabla_function = "DepthwiseConvolution"
     props = {
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
         "border_mode": Prop("option", "valid", "How padding is derived when `padding` is not given.",
@@ -195,7 +193,6 @@ class DepthwiseConvolution(ConvolutionBase):
 class Deconvolution(ConvolutionBase):
     transposed = True
     doc = "Transposed convolution (nnabla `deconvolution`); parameters `<scope>/deconv/W`, `/b`."
-    nnabla_function = "Deconvolution"
     props = {
         "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),

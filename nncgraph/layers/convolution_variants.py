@@ -32,7 +32,6 @@ def _side_input(shape, want, what, fix):
 class DeformableConvolution(ConvolutionBase):
     doc = ("2-D convolution whose sampling positions move by per-pixel offsets (second input) and, optionally, "
            "are weighted by a mask (third input); parameters `<scope>/deformable_conv/W` and `/b`.")
-    nnabla_function = "DeformableConvolution"
     shape_rule = ("like Convolution; the offset input is (2 * kernel size * deformable_group, H, W) and the mask "
                   "(kernel size * deformable_group, H, W), both at the input's H and W")
     n_inputs = (2, 3)
@@ -101,7 +100,6 @@ class DepthwiseDeconvolution(ConvolutionBase):
     depthwise = True
     doc = ("Per-channel transposed convolution; every `divisor` input channels sum into one output channel; "
            "parameters `<scope>/depthwise_deconv/W` and `/b`.")
-    nnabla_function = "DepthwiseDeconvolution"
     shape_rule = "channels / divisor maps; each spatial axis stride * (n - 1) + dilation * (k - 1) + 1 - 2 * pad"
     props = {
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis (1 or 2 axes).", "KernelShape"),
@@ -153,7 +151,6 @@ class AdaptiveSeparableConvolution(Layer):
     category = "Basic"
     doc = ("Convolves each pixel with its own separable kernel: the vertical (second input) times the "
            "horizontal (third input) 1-D kernel, shared by all channels.")
-    nnabla_function = "AdaptiveSeparableConvolution"
     shape_rule = "(C, H - kv + 1, W - kh + 1) for input (C, H, W) and kernel_shape [kv, kh]"
     n_inputs = 3
     props = {
@@ -193,7 +190,6 @@ class AdaptiveSeparableConvolution(Layer):
 class Embed(Layer):
     category = "Basic"
     doc = "Looks up a row of `<scope>/embed/W` for each integer class index in the input."
-    nnabla_function = "Embed"
     shape_rule = "the input shape followed by `shape`"
     props = {
         "num_class": Prop("pint", 100, "Number of classes; indices run from 0 to num_class - 1.", "NumClass"),

@@ -10,7 +10,6 @@ class BatchNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes with batch statistics while training and running statistics in the validation and "
            "runtime variants; parameters `<scope>/bn/beta`, `gamma` (trained), `mean`, `var` (running).")
-    nnabla_function = "BatchNormalization"
     props = {
         "axes": Prop("uints", [0], "Axes that keep their own statistics (0 = channels).", "Axes"),
         "decay_rate": Prop("float", 0.9, "Decay of the running mean and variance.", "DecayRate"),
@@ -64,7 +63,6 @@ class FusedBatchNormalization(Layer):
     category = "Normalization"
     doc = ("BatchNormalization, then the optional second input added, then ReLU, in one nnabla function; "
            "parameters `<scope>/bn/beta`, `gamma` (trained), `mean`, `var` (running).")
-    nnabla_function = "FusedBatchNormalization"
     shape_rule = "same shape as the input; a second input must have that shape too"
     n_inputs = (1, 2)
     props = {
@@ -119,7 +117,6 @@ class GroupNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes each sample over groups of channels (and the other axes), then scales and shifts per "
            "channel; parameters `<scope>/group_normalization/beta` and `gamma`.")
-    nnabla_function = "GroupNormalization"
     props = {
         "channel_axis": Prop("uint", 0, "The channel axis, split into groups.", "ChannelAxis"),
         "batch_axis": _BATCH_AXIS,
@@ -154,7 +151,6 @@ class InstanceNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes each channel of each sample over its other axes, then scales and shifts per channel; "
            "parameters `<scope>/instance_normalization/beta` and `gamma`.")
-    nnabla_function = "InstanceNormalization"
     props = {
         "channel_axis": Prop("uint", 0, "The channel axis.", "ChannelAxis"),
         "batch_axis": _BATCH_AXIS,
@@ -183,7 +179,6 @@ class LayerNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes each sample over all its axes, then scales and shifts elementwise; parameters "
            "`<scope>/layer_normalization/beta` and `gamma`, shaped like the sample.")
-    nnabla_function = "LayerNormalization"
     props = {
         "batch_axis": _BATCH_AXIS,
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),
@@ -209,7 +204,6 @@ class LayerNormalization(Layer):
 class NormNormalization(Layer):
     category = "Normalization"
     doc = "Divides the input by its p-norm over `axes` (-1 is the batch axis, so the default spans the minibatch)."
-    nnabla_function = "NormNormalization"
     props = {
         "p": Prop("float", 2.0, "Order of the norm.", "P"),
         "axes": Prop("ints", [-1, 0, 1, 2], "Axes the norm is taken over; -1 is the batch axis. NNC's default "
@@ -267,7 +261,6 @@ class SpectralNorm(Layer):
     category = "Normalization"
     doc = ("Divides a weight (the first sample's copy of its input, e.g. a Parameter) by its largest singular "
            "value, estimated by power iteration on `<scope>/spectral-norm/u`, which training updates.")
-    nnabla_function = "SpectralNorm"
     props = {
         "dim": Prop("uint", 0, "The output axis: the matrix is this axis by all the others.", "Dim"),
         # each is a pass over the weight in every forward pass: a few are the norm (NNC's default is 1)
@@ -298,7 +291,6 @@ class WeightNormalization(Layer):
     category = "Normalization"
     doc = ("Rescales each sample's array (normally a weight) to norm `<scope>/wn/g` per index of `dim`, the "
            "norm taken over the sample's other axes.")
-    nnabla_function = "WeightNormalization"
     props = {
         "dim": Prop("uint", 0, "The axis that keeps one scale per index.", "Dim"),
         "epsilon": Prop("float", 1e-12, "Added to the squared norm for stability.", "Epsilon"),
@@ -329,7 +321,6 @@ class WeightStandardization(Layer):
     category = "Normalization"
     doc = ("Standardizes each sample's array (normally a weight) to mean 0 and variance 1 per index of "
            "`channel_axis`.")
-    nnabla_function = "WeightStandardization"
     props = {
         "channel_axis": Prop("uint", 0, "The axis that keeps its own statistics.", "ChannelAxis"),
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),

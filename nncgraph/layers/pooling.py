@@ -68,7 +68,6 @@ class _Pooling(Layer):
 
 class MaxPooling(_Pooling):
     doc = "Maximum over each window (nnabla `max_pooling`)."
-    nnabla_function = "MaxPooling"
     props = _pooling_props(channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"))
 
     def emit(self, ctx, inputs, p):
@@ -77,7 +76,6 @@ class MaxPooling(_Pooling):
 
 class AveragePooling(_Pooling):
     doc = "Mean over each window (nnabla `average_pooling`)."
-    nnabla_function = "AveragePooling"
     props = _pooling_props(
         channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
         including_pad=Prop("bool", True, "Count padded zeros in the mean.", "IncludingPad"))
@@ -89,7 +87,6 @@ class AveragePooling(_Pooling):
 
 class SumPooling(_Pooling):
     doc = "Sum over each window (nnabla `sum_pooling`)."
-    nnabla_function = "SumPooling"
     props = _pooling_props()
 
     def emit(self, ctx, inputs, p):
@@ -99,7 +96,6 @@ class SumPooling(_Pooling):
 class GlobalAveragePooling(Layer):
     category = "Pooling"
     doc = "Mean over all spatial positions: (C, H, W) -> (C, 1, 1) (nnabla `global_average_pooling`)."
-    nnabla_function = "GlobalAveragePooling"
     props = {}
 
     def infer_shape(self, in_shapes, p):
@@ -119,7 +115,6 @@ LAYERS = [MaxPooling, AveragePooling, SumPooling, GlobalAveragePooling]
 class Unpooling(Layer):
     category = "Pooling"
     doc = "Repeats each value `kernel_shape` times along the last axes, the inverse of pooling (nnabla `unpooling`)."
-    nnabla_function = "Unpooling"
     shape_rule = "input with its last len(`kernel_shape`) axes multiplied by `kernel_shape`"
     props = {"kernel_shape": Prop("pints", [2, 2], "Repeats per axis, for the last axes.", "KernelShape")}
 

@@ -50,7 +50,6 @@ class _BinaryAffine(AffineBase):
 class BinaryConnectAffine(_BinaryAffine):
     doc = ("Affine with the signs (+1/-1) of its weights, `<scope>/bicon_affine/W`; the binarized copy is "
            "`Wb`, the bias `b`.")
-    nnabla_function = "BinaryConnectAffine"
     pf_scope = "bicon_affine"
 
     def emit(self, ctx, inputs, p):
@@ -60,7 +59,6 @@ class BinaryConnectAffine(_BinaryAffine):
 class BinaryWeightAffine(_BinaryAffine):
     doc = ("Affine with the signs of its weights scaled per output by their mean absolute value (XNOR-Net); "
            "parameters `<scope>/bwn_affine/W`, `Wb`, `alpha`, `b`.")
-    nnabla_function = "BinaryWeightAffine"
     pf_scope = "bwn_affine"
     with_alpha = True
 
@@ -115,7 +113,6 @@ class _BinaryConvolution(ConvolutionBase):
 class BinaryConnectConvolution(_BinaryConvolution):
     doc = ("Convolution with the signs (+1/-1) of its weights, `<scope>/bicon_conv/W`; the binarized copy is "
            "`Wb`, the bias `b`.")
-    nnabla_function = "BinaryConnectConvolution"
     pf_scope = "bicon_conv"
 
     def emit(self, ctx, inputs, p):
@@ -125,7 +122,6 @@ class BinaryConnectConvolution(_BinaryConvolution):
 class BinaryWeightConvolution(_BinaryConvolution):
     doc = ("Convolution with the signs of its weights scaled per output map by their mean absolute value "
            "(XNOR-Net); parameters `<scope>/bwn_conv/W`, `Wb`, `alpha`, `b`.")
-    nnabla_function = "BinaryWeightConvolution"
     pf_scope = "bwn_conv"
     with_alpha = True
 
@@ -137,7 +133,6 @@ class BinaryWeightConvolution(_BinaryConvolution):
 class BinarySigmoid(Layer):
     category = "Quantize"
     doc = "1 where the input is positive, else 0; the backward pass uses the gradient of a hard sigmoid."
-    nnabla_function = "BinarySigmoid"
 
     def emit(self, ctx, inputs, p):
         return ctx.F.binary_sigmoid(inputs[0])
@@ -146,7 +141,6 @@ class BinarySigmoid(Layer):
 class BinaryTanh(Layer):
     category = "Quantize"
     doc = "1 where the input is positive, else -1; the backward pass uses the gradient of a hard tanh."
-    nnabla_function = "BinaryTanh"
 
     def emit(self, ctx, inputs, p):
         return ctx.F.binary_tanh(inputs[0])
@@ -156,7 +150,6 @@ class BinaryTanh(Layer):
 class FixedPointQuantize(Layer):
     category = "Quantize"
     doc = "Rounds to the nearest multiple of `delta` within the range of an n-bit fixed-point number."
-    nnabla_function = "FixedPointQuantize"
     props = {
         "sign": Prop("bool", True, "Signed: n bits include a sign bit (range +-(2^(n-1) - 1) * delta); "
                      "unsigned: 0 to (2^n - 1) * delta.", "Sign"),
@@ -173,7 +166,6 @@ class FixedPointQuantize(Layer):
 class Pow2Quantize(Layer):
     category = "Quantize"
     doc = "Rounds each value to a signed power of two (or zero) representable in n bits with largest exponent m."
-    nnabla_function = "Pow2Quantize"
     props = {
         "sign": Prop("bool", True, "Keep the sign (one of the n bits).", "Sign"),
         "with_zero": Prop("bool", True, "Zero is representable (one code of the n bits).", "WithZero"),
@@ -209,7 +201,6 @@ class MinMaxQuantize(Layer):
     category = "Quantize"
     doc = ("Quantizes uniformly between the range `<scope>/min_max_quantize/qr_min`..`qr_max` onto the levels "
            "`ql_min`..`ql_max`; the range is trained, or taken from the inputs' min and max.")
-    nnabla_function = "MinMaxQuantize"
     props = {
         "decay": Prop("float", 0.999, "Decay of the moving average of the range (x_min_max and ema).", "Decay"),
         "x_min_max": Prop("bool", False, "Take the range from each batch's min and max.", "XMinMax"),

@@ -64,6 +64,7 @@ class _Fourier(Layer):
 class FFT(_Fourier):
     doc = ("Discrete Fourier transform over the `signal_ndim` axes before the trailing (real, imaginary) axis "
            "(as nnabla `fft`, computed with DFT matrices).")
+    nnabla_function = ""    # computed with DFT matrices, not nnabla's fft
     sign = -1
 
     def scale(self, n, normalized):
@@ -73,6 +74,7 @@ class FFT(_Fourier):
 class IFFT(_Fourier):
     doc = ("Inverse discrete Fourier transform over the `signal_ndim` axes before the trailing (real, imaginary) "
            "axis, divided by N (as nnabla `ifft`, computed with DFT matrices).")
+    nnabla_function = ""
     sign = 1
 
     def scale(self, n, normalized):
