@@ -34,6 +34,7 @@ from nncgraph.errors import ShapeError
 from nncgraph.graph.ir import build_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.layers import REGISTRY
+from nncgraph.layers.base import PARAMETER_SCOPE
 from nncgraph.project.load import parse_project
 from nncgraph.project.render import render_yaml
 
@@ -131,6 +132,11 @@ def build(case: Case, train: bool) -> Built:
 @pytest.mark.parametrize("type_name", sorted(REGISTRY))
 def test_every_layer_has_a_case(type_name):
     assert any(c.type == type_name for c in CASES), f"add a Case for {type_name} to CASES"
+
+
+def test_every_parameter_scope_is_the_one_property():
+    scoped = [t for t, layer in REGISTRY.items() if "parameter_scope" in layer.props]
+    assert len(scoped) > 20 and all(REGISTRY[t].props["parameter_scope"] is PARAMETER_SCOPE for t in scoped)
 
 
 def test_cases_name_registered_layers():

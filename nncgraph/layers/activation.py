@@ -2,7 +2,7 @@
 CReLU and CELU, which concatenate two activations and so double one axis."""
 from __future__ import annotations
 
-from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
+from .base import PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
 from .nntxt import axis, axis_only
 
 
@@ -114,8 +114,7 @@ class PReLU(Layer):
     doc = "Leaky ReLU with a learned slope per channel; parameter `<scope>/prelu/slope`."
     props = {
         "base_axis": Prop("uint", 0, "Axis holding the channels (one slope each).", "BaseAxis"),
-        "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
-                                derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(slope=("Constant", 0.25, PLAIN_INITIALIZERS)),
     }
 

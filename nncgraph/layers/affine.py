@@ -1,7 +1,7 @@
 """Affine (fully connected): flattens everything after the batch axis."""
 from __future__ import annotations
 
-from .base import WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
+from .base import PARAMETER_SCOPE, WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
 from .nntxt import check_base_axis
 
 
@@ -28,8 +28,7 @@ class Affine(AffineBase):
     props = {
         "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": Prop("str", None, "Parameter scope; layers with the same scope share parameters. "
-                                "Defaults to the layer name.", "ParameterScope", derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
     }
 

@@ -117,6 +117,11 @@ class OptionalProp(Prop):
         return {"oneOf": [inner, {"type": "null"}], "description": schema["description"]}
 
 
+# The scope a parametric layer's parameters are named under ("<scope>/conv/W"); one scope, one set of
+# parameters, shared by every layer that names it. `Layer.resolve` fills in the layer name.
+PARAMETER_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to "
+                       "the layer name.", "ParameterScope", derived="the layer name")
+
 MAX_SEED = 2 ** 31 - 1     # nnabla's seed is a C int (numpy's RandomState takes up to 2^32 - 1)
 
 # The seed of a random layer (Dropout, RandomCrop, ...): nnabla's own -1 means "draw from the training seed".

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .base import (DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV,
-                   Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from .base import (DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV, Layer,
+                   ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .nntxt import Unconvertible, check_base_axis, dims
 from .shape_rules import border_padding, conv_out, deconv_out
 
-_SCOPE_DOC = "Parameter scope; layers with the same scope share parameters. Defaults to the layer name."
 # The properties Convolution and Deconvolution share, after their own.
 _GROUPED_TAIL = {
     "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
@@ -16,7 +15,7 @@ _GROUPED_TAIL = {
     "group": Prop("pint", 1, "Number of groups of channels.", "Group"),
     "channel_last": Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
     "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-    "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+    "parameter_scope": PARAMETER_SCOPE,
 }
 
 
@@ -154,7 +153,7 @@ class DepthwiseConvolution(ConvolutionBase):
         "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
         "multiplier": Prop("pint", 1, "Output maps per input channel.", "Multiplier"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("NormalConvolutionGlorot", 1.0, DECONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }

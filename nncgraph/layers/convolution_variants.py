@@ -8,13 +8,11 @@ come from other layers (an Input layer reads a dataset variable).
 """
 from __future__ import annotations
 
-from .base import (CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop,
-                   ShapeError, parameter_props, size_of)
+from .base import (CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer,
+                   ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .convolution import ConvolutionBase, _assemble, _spatial
 from .shape_rules import deconv_out
 
-_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
-              "layer name.", "ParameterScope", derived="the layer name")
 
 
 def _per_axis(p, names, n):
@@ -49,7 +47,7 @@ class DeformableConvolution(ConvolutionBase):
         "channel_last": Prop("bool", False, "Channels are the last axis (nnabla has no CPU kernel for it).",
                              "ChannelLast"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("NormalConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
@@ -108,7 +106,7 @@ class DepthwiseDeconvolution(ConvolutionBase):
         "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
         "divisor": Prop("pint", 1, "Input channels per output channel.", "Divisor"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("NormalConvolutionHeForward", 1.0, DECONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
@@ -157,7 +155,7 @@ class AdaptiveSeparableConvolution(Layer):
         "kernel_shape": Prop("pints", [3, 3], "Vertical and horizontal kernel sizes [kv, kh]; the kernel inputs' "
                              "first axes.", "KernelShape"),
         # NNC lists it although the layer has no parameters; kept so NNC projects load unchanged
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
     }
 
     def infer_shape(self, in_shapes, p):
@@ -194,7 +192,7 @@ class Embed(Layer):
     props = {
         "num_class": Prop("pint", 100, "Number of classes; indices run from 0 to num_class - 1.", "NumClass"),
         "shape": Prop("pints", [32], "Shape of the vector each index maps to.", "Shape"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("Uniform", 1.0, PLAIN_INITIALIZERS)),
     }
 

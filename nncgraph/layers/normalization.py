@@ -2,7 +2,7 @@
 its fused form, per-sample normalizations and the weight normalizations."""
 from __future__ import annotations
 
-from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
+from .base import PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
 from .nntxt import Unconvertible, axis
 
 
@@ -15,8 +15,7 @@ class BatchNormalization(Layer):
         "decay_rate": Prop("float", 0.9, "Decay of the running mean and variance.", "DecayRate"),
         "epsilon": Prop("float", 0.0001, "Added to the variance for stability.", "Epsilon"),
         "batch_stat": Prop("bool", True, "Use batch statistics while training (NNC's BatchStat).", "BatchStat"),
-        "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
-                                derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         # NNC's defaults: beta 0, gamma 1, running mean 0 and running variance 0
         **parameter_props(beta=("Constant", 0.0, PLAIN_INITIALIZERS), gamma=("Constant", 1.0, PLAIN_INITIALIZERS),
                           mean=("Constant", 0.0, PLAIN_INITIALIZERS), var=("Constant", 0.0, PLAIN_INITIALIZERS)),
@@ -52,8 +51,6 @@ LAYERS = [BatchNormalization]
 
 # -- the rest of NNC's Normalization palette ---------------------------------------
 
-_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
-              "layer name.", "ParameterScope", derived="the layer name")
 _BETA_GAMMA = parameter_props(beta=("Constant", 0.0, PLAIN_INITIALIZERS), gamma=("Constant", 1.0, PLAIN_INITIALIZERS))
 _BATCH_AXIS = Prop("int", -1, "An axis that keeps its own statistics like the batch axis, which always does; "
                    "-1: the batch axis alone.", "BatchAxis")
@@ -122,7 +119,7 @@ class GroupNormalization(Layer):
         "batch_axis": _BATCH_AXIS,
         "num_groups": Prop("pint", 4, "Number of channel groups; must divide the channels.", "NumGroups"),
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_BETA_GAMMA,
     }
 
@@ -155,7 +152,7 @@ class InstanceNormalization(Layer):
         "channel_axis": Prop("uint", 0, "The channel axis.", "ChannelAxis"),
         "batch_axis": _BATCH_AXIS,
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_BETA_GAMMA,
     }
 
@@ -182,7 +179,7 @@ class LayerNormalization(Layer):
     props = {
         "batch_axis": _BATCH_AXIS,
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_BETA_GAMMA,
     }
 
@@ -267,7 +264,7 @@ class SpectralNorm(Layer):
         "itr": Prop("pint", 1, "Power iterations per forward pass.", "Itr", maximum=1000),
         "epsilon": Prop("float", 1e-12, "Guards the vector normalizations.", "Epsilon"),
         "test": Prop("bool", False, "Keep u fixed while training too (validation never updates it).", "Test"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(u=("Constant", 1.0, PLAIN_INITIALIZERS)),
     }
 
@@ -294,7 +291,7 @@ class WeightNormalization(Layer):
     props = {
         "dim": Prop("uint", 0, "The axis that keeps one scale per index.", "Dim"),
         "epsilon": Prop("float", 1e-12, "Added to the squared norm for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(g=("Constant", 1.0, PLAIN_INITIALIZERS)),
     }
 

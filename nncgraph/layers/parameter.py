@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .base import FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, parameter_props, size_of
+from .base import (PARAMETER_SCOPE, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, parameter_props,
+                   size_of)
 
 _ALL_INITIALIZERS = ("Normal", "NormalAffineHeForward", "NormalAffineHeBackward", "NormalAffineGlorot",
                      "NormalConvolutionHeForward", "NormalConvolutionHeBackward", "NormalConvolutionGlorot",
@@ -45,8 +46,7 @@ class Parameter(Layer):
     props = {
         "size": OptionalProp("pints", None, "Shape of the parameter (without the batch axis).", "Size",
                      derived="required (NNC copies it from the layer the parameter feeds)"),
-        "parameter_scope": Prop("str", None, "Parameter scope; layers with the same scope share the parameter. "
-                                "Defaults to the layer name.", "ParameterScope", derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **_unprefixed(parameter_props(param=("Normal", 0.01, _ALL_INITIALIZERS))),
     }
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 import dataclasses
 
 from .affine import AffineBase
-from .base import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, Layer,
-                   ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from .base import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE,
+                   PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .convolution import ConvolutionBase, _assemble, _spatial
 
-_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
-              "layer name.", "ParameterScope", derived="the layer name")
 def _frozen(props, *names):
     """NNC's LRateMultiplier default 0 for parameters nnabla never trains (Wb, the quantization levels)."""
     return {k: dataclasses.replace(v, default=0.0) if k in {f"{n.lower()}_lrate_multiplier" for n in names} else v
@@ -30,7 +28,7 @@ class _BinaryAffine(AffineBase):
     props = {
         "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_frozen(parameter_props(W=("UniformAffineGlorot", 1.0, AFFINE_INITIALIZERS),
                                   Wb=("Constant", 0.0, AFFINE_INITIALIZERS), b=("Constant", 0.0, PLAIN_INITIALIZERS)),
                   "Wb"),
@@ -81,7 +79,7 @@ class _BinaryConvolution(ConvolutionBase):
                         derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
         "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
         "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_frozen(parameter_props(W=("UniformConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
                                   Wb=("Constant", 0.0, DECONVOLUTION_INITIALIZERS),
                                   b=("Constant", 0.0, PLAIN_INITIALIZERS)), "Wb"),
@@ -209,7 +207,7 @@ class MinMaxQuantize(Layer):
         "ste_fine_grained": _STE,
         "epsilon": Prop("float", 0.01, "Smallest allowed width of the range.", "Epsilon"),
         # NNC has no ParameterScope here; a scope per layer keeps two quantizers from sharing ranges
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_renamed(_frozen(parameter_props(**{name: ("Constant", value, PLAIN_INITIALIZERS)
                                               for name, _, value, _ in _MIN_MAX_PARAMS}), "ql_min", "ql_max"),
                    {name: nnc for name, nnc, _, _ in _MIN_MAX_PARAMS}),

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .base import (LAYER_SEED, PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError,
-                   channel_axis, parameter_props)
+from .base import (LAYER_SEED, PARAMETER_SCOPE, PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop,
+                   ShapeError, channel_axis, parameter_props)
 
 _SKIP = Prop("bool", True, "Skip in the validation and runtime variants (identity there).", "SkipAtTest")
 
@@ -231,8 +231,7 @@ class MeanSubtraction(Layer):
         "base_axis": Prop("uint", 0, "Axes before it are sample axes; the mean has the shape of the rest.",
                           "BaseAxis"),
         "update_running_mean": Prop("bool", True, "Update the mean while training.", "UpdateRunningMean"),
-        "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
-                                derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **_untrained(mean=("Constant", 0.0, PLAIN_INITIALIZERS), t=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
 
