@@ -94,7 +94,9 @@ CASES = [
     Case("ReLU", [(2, 3, 4)], ref=lambda x, w: np.maximum(x[0], 0)),
     Case("LeakyReLU", [(2, 3, 4)], {"alpha": 0.3}, ref=lambda x, w: np.where(x[0] > 0, x[0], 0.3 * x[0])),
     # one slope per channel of axis 1 (NumPy axis 2)
-    Case("PReLU", [(2, 3, 4)], {"base_axis": 1, "parameter_scope": "act"},
+    # (nnabla writes a variable batch size by folding the axes before base_axis into the batch, so the
+    # .nntxt's PReLU reads (3, 4) with base_axis 0)
+    Case("PReLU", [(2, 3, 4)], {"base_axis": 1, "parameter_scope": "act"}, nntxt={"base_axis": 0},
          ref=lambda x, w: np.where(x[0] > 0, x[0], w["prelu/slope"].reshape(1, 1, 3, 1) * x[0])),
     Case("ELU", [(2, 3, 4)], {"alpha": 0.7},
          ref=lambda x, w: np.where(x[0] > 0, x[0], 0.7 * (np.exp(x[0]) - 1))),
@@ -119,8 +121,10 @@ CASES = [
     # -- Others
     Case("Dropout", [(4, 50)], {"p": 0.25, "seed": 7}, ref=lambda x, w: x[0], exact=True),
     # Monte Carlo dropout: still dropping outside training; a seeded nnabla call draws the same mask
+    # (nnabla's Dropout function has no skip_at_test: an .nntxt loses it)
     Case("Dropout", [(4, 50)], {"p": 0.25, "seed": 7, "skip_at_test": False},
-         ref=lambda x, w: nnabla_call(F.dropout, x[0], p=0.25, seed=7), id="monte-carlo"),
+         ref=lambda x, w: nnabla_call(F.dropout, x[0], p=0.25, seed=7), nntxt={"skip_at_test": True},
+         id="monte-carlo"),
     Case("Concatenate", [(2, 3, 4), (2, 1, 4), (2, 5, 4)], {"axis": 1},
          ref=lambda x, w: np.concatenate(x, axis=2), exact=True),
     Case("Reshape", [(2, 3, 4)], {"out_shape": [4, 6]},

@@ -92,7 +92,8 @@ CASES = [
     Case("CumProd", [(2, 5)], {"axis": 1, "reverse": True},
          ref=lambda x, w: cumulative(x[0], 2, np.multiply, exclusive=False, reverse=True), id="reverse"),
     # with_index alone still outputs the values
-    Case("Max", [(3, 4, 5)], {"axes": [1], "with_index": True}, ref=lambda x, w: x[0].max(axis=2)),
+    Case("Max", [(3, 4, 5)], {"axes": [1], "with_index": True}, ref=lambda x, w: x[0].max(axis=2),
+         nntxt="nnabla's Max with_index has two outputs, an NNC layer one"),
     Case("Max", [(3, 4, 5)], {"axes": [2, 0], "only_index": True},
          ref=lambda x, w: arg_extreme(x[0], (1, 3), np.argmax), exact=True, id="only-index"),
     Case("Min", [(3, 4, 5)], {"axes": [0], "keep_dims": True}, ref=lambda x, w: x[0].min(axis=1, keepdims=True)),

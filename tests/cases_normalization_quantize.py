@@ -170,25 +170,29 @@ CASES = [
     Case("Embed", [(4,)], {"num_class": 3, "shape": 6, "parameter_scope": "emb"}, make=indices(3),
          ref=lambda x, w: w["embed/W"][x[0].astype(int)], id="vector"),
 
-    # -- Quantize: binary weights are the signs of W (alpha: mean |W| per output)
+    # -- Quantize: binary weights are the signs of W (alpha: mean |W| per output). They cost what the
+    # float layer costs: 6 inputs * 4 outputs = 24 multiply-adds here, 5 * 3 below.
     Case("BinaryConnectAffine", [(2, 3)], {"out_shape": [2, 2]},
          ref=lambda x, w: (x[0].reshape(3, 6) @ sign(w["bicon_affine/W"]).reshape(6, 4)).reshape(3, 2, 2)
-         + w["bicon_affine/b"]),
+         + w["bicon_affine/b"], macs=6 * 4),
     Case("BinaryWeightAffine", [(5,)], {"out_shape": 3, "with_bias": False},
-         ref=lambda x, w: x[0] @ sign(w["bwn_affine/W"]) * np.abs(w["bwn_affine/W"]).mean(axis=0)),
+         ref=lambda x, w: x[0] @ sign(w["bwn_affine/W"]) * np.abs(w["bwn_affine/W"]).mean(axis=0), macs=5 * 3),
+    # same pads 1: output (4, (6 + 2 - 3) // 2 + 1, 5) = (4, 3, 5); macs = 60 outputs * 3 channels * 3*3.
     Case("BinaryConnectConvolution", [(3, 6, 5)],
          {"out_maps": 4, "kernel_shape": [3, 3], "border_mode": "same", "strides": [2, 1]},
          ref=lambda x, w: nnabla_call(F.convolution, x[0], sign(w["bicon_conv/W"]), w["bicon_conv/b"],
-                                      pad=(1, 1), stride=(2, 1))),
+                                      pad=(1, 1), stride=(2, 1)), macs=60 * 3 * 9),
+    # valid, dilation 2: length 9 - 2*(3-1) = 5; macs = 3*5 outputs * 2 channels * 3 taps = 90.
     Case("BinaryWeightConvolution", [(2, 9)],
          {"out_maps": 3, "kernel_shape": [3], "strides": [1], "dilation": [2], "with_bias": False},
          ref=lambda x, w: nnabla_call(F.convolution, x[0], sign(w["bwn_conv/W"])
                                       * np.abs(w["bwn_conv/W"]).mean(axis=(1, 2), keepdims=True), None,
-                                      dilation=(2,))),
+                                      dilation=(2,)), macs=3 * 5 * 2 * 3),
+    # the default 5x5 valid kernel: output (2, 2, 2); macs = 8 outputs * 2 channels * 25 = 400.
     Case("BinaryWeightConvolution", [(2, 6, 6)], {"out_maps": 2, "parameter_scope": "bwc"},
          ref=lambda x, w: nnabla_call(F.convolution, x[0], sign(w["bwn_conv/W"])
                                       * np.abs(w["bwn_conv/W"]).mean(axis=(1, 2, 3), keepdims=True),
-                                      w["bwn_conv/b"]), id="defaults"),
+                                      w["bwn_conv/b"]), macs=8 * 2 * 25, id="defaults"),
     Case("BinarySigmoid", [(2, 3, 4)], ref=lambda x, w: (x[0] > 0).astype(np.float32), exact=True),
     Case("BinaryTanh", [(2, 3, 4)], ref=lambda x, w: np.where(x[0] > 0, 1, -1).astype(np.float32), exact=True),
     # signed 4 bits: multiples of 0.25 within +-1.75

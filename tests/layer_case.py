@@ -27,8 +27,11 @@ class Case:
     # positive, integer indices or 0/1; it overrides `data`
     make: Optional[Callable[[np.random.RandomState, List[Tuple[int, ...]]], Arrays]] = None
     target: str = ""             # losses: "labels", "binary" (0/1) or "real"
-    macs: Optional[int] = None   # hand-computed multiply-adds per sample
+    macs: int = 0                # hand-computed multiply-adds per sample; 0: the layer costs none
     exact: bool = False          # the output must equal the reference bit for bit
+    # what the nntxt import gives back where it differs from `props` (another spelling of the same layer,
+    # or what an .nntxt cannot carry), or, as a string, why this use of the layer does not come back
+    nntxt: Any = None
     id: str = ""
 
     def __str__(self):

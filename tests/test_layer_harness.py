@@ -7,8 +7,9 @@ axis, non-default properties, a reference). For every case the harness checks:
 2. the emitted graph computes what a direct nnabla call or NumPy computes, in the
    validation and the training variant;
 3. the layer survives parse -> render -> parse -> render unchanged;
-4. `macs` equals a hand-computed number (Convolution, Affine, Deconvolution,
-   DepthwiseConvolution).
+4. `macs` equals the case's hand-computed number: every case states it, so a layer
+   that costs nothing is one whose cases say 0, and a layer's cost cannot go missing
+   (BinaryConnectConvolution once cost 0) without a case failing.
 
 A layer added to the registry without a case here fails `test_every_layer_has_a_case`.
 """
@@ -33,13 +34,13 @@ from nncgraph.errors import ShapeError
 from nncgraph.graph.ir import build_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.layers import REGISTRY
+from nncgraph.layers.base import PARAMETER_SCOPE
 from nncgraph.project.load import parse_project
 from nncgraph.project.render import render_yaml
 
 BATCH = 3
 LAYER_NAME = "layer"            # the layer under test; its default parameter_scope
 RTOL, ATOL = 1e-5, 1e-6
-COSTED = ("Convolution", "Affine", "Deconvolution", "DepthwiseConvolution")
 
 
 def _all_cases():
@@ -96,6 +97,7 @@ def make_inputs(case: Case, props, rng) -> Arrays:
 class Built:
     props: Dict[str, Any]
     xs: Arrays
+    inputs: list                # the nnabla input variables
     y: Any                      # the emitted nnabla variable
     params: Dict[str, Any]      # every nnabla parameter, by full name
 
@@ -123,15 +125,18 @@ def build(case: Case, train: bool) -> Built:
     params = dict(nn.get_parameters(grad_only=False))
     for name, v in params.items():   # variances must stay positive
         v.d = rng.uniform(0.5, 1.5, v.shape) if name.endswith("bn/var") else rng.randn(*v.shape)
-    return Built(props, xs, y, params)
+    return Built(props, xs, variables, y, params)
 
 
 # -- 0. coverage ------------------------------------------------------------------
 @pytest.mark.parametrize("type_name", sorted(REGISTRY))
 def test_every_layer_has_a_case(type_name):
     assert any(c.type == type_name for c in CASES), f"add a Case for {type_name} to CASES"
-    if type_name in COSTED:
-        assert all(c.macs is not None for c in CASES if c.type == type_name)
+
+
+def test_every_parameter_scope_is_the_one_property():
+    scoped = [t for t, layer in REGISTRY.items() if "parameter_scope" in layer.props]
+    assert len(scoped) > 20 and all(REGISTRY[t].props["parameter_scope"] is PARAMETER_SCOPE for t in scoped)
 
 
 def test_cases_name_registered_layers():
@@ -270,9 +275,27 @@ def test_yaml_round_trip(case):
 
 
 # -- 4. cost -----------------------------------------------------------------------------
-@cases([c for c in CASES if c.macs is not None])
+@cases(CASES)
 def test_macs(case):
     layer = REGISTRY[case.type]
     props = resolved_props(case)
     in_shapes = [tuple(s) for s in case.inputs]
     assert layer.macs(in_shapes, layer.infer_shape(in_shapes, props), props) == case.macs
+
+
+# The binary layers compute what their float counterparts compute, with binarized weights: the same cost.
+@pytest.mark.parametrize("binary, plain, in_shape, props", [
+    ("BinaryConnectAffine", "Affine", (2, 3, 4), {"out_shape": [5, 2]}),
+    ("BinaryWeightAffine", "Affine", (7,), {"out_shape": 3, "with_bias": False}),
+    ("BinaryConnectConvolution", "Convolution", (3, 9, 8),
+     {"out_maps": 4, "kernel_shape": [3, 3], "strides": [2, 1], "padding": [1, 0]}),
+    ("BinaryWeightConvolution", "Convolution", (2, 6, 5), {"out_maps": 3, "kernel_shape": [3, 2],
+                                                           "dilation": [2, 1], "border_mode": "valid"}),
+])
+def test_binary_layers_cost_what_their_float_counterparts_cost(binary, plain, in_shape, props):
+    costs = []
+    for type_name in (binary, plain):
+        layer = REGISTRY[type_name]
+        p = layer.resolve({k: layer.props[k].coerce(v) for k, v in props.items()}, LAYER_NAME)
+        costs.append(layer.macs([in_shape], layer.infer_shape([in_shape], p), p))
+    assert costs[0] == costs[1] > 0

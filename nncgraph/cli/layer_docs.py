@@ -1,6 +1,7 @@
 """`nncgraph layers`: the registry as text or JSON (also the source of docs/layers.md)."""
 from __future__ import annotations
 
+from ..interop.nnp_functions import imports_from_nntxt
 from ..layers import REGISTRY, UNSUPPORTED, get_layer
 
 
@@ -11,6 +12,9 @@ def layer_info(type_name: str) -> dict:
         "name": type_name, "category": layer.category, "role": layer.role, "doc": layer.doc,
         "inputs": n if isinstance(n, int) else {"min": n[0], "max": n[1]},
         "nnabla_function": layer.nnabla_function or None,
+        # why `nncgraph import` cannot read the layer back from an .nntxt; None: it can
+        "not_from_nntxt": None if imports_from_nntxt(layer) else (
+            layer.nntxt_gap or "the import has no converter for its function's arguments"),
         "shape_rule": layer.shape_rule,
         "properties": [{"name": k, "nnc_name": p.nnc, "type": p.kind, "default": p.default,
                         "derived": p.derived or None, "options": list(p.options) or None, "doc": p.doc}
@@ -26,6 +30,8 @@ def layer_text(info: dict) -> str:
     lines = [f"{info['name']}  ({info['category']})", f"  {info['doc']}", f"  output shape: {info['shape_rule']}"]
     if info["nnabla_function"]:
         lines.append(f"  nnabla function: {info['nnabla_function']}")
+    if info["not_from_nntxt"]:
+        lines.append(f"  not imported from .nntxt: {info['not_from_nntxt']}")
     for p in info["properties"]:
         default = p["derived"] and f"derived: {p['derived']}" or repr(p["default"])
         options = f" one of {', '.join(p['options'])}" if p["options"] else ""
@@ -48,6 +54,8 @@ def layers_markdown() -> str:
             out += [f"### {info['name']}", "", info["doc"], "", f"Output shape: {info['shape_rule']}.", ""]
             if info["nnabla_function"]:
                 out += [f"nnabla function: `{info['nnabla_function']}`", ""]
+            if info["not_from_nntxt"]:
+                out += [f"Not imported from .nntxt: {info['not_from_nntxt']}.", ""]
             if info["properties"]:
                 out += ["| property | NNC name | type | default | description |", "|---|---|---|---|---|"]
                 for p in info["properties"]:

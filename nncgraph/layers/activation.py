@@ -2,13 +2,17 @@
 CReLU and CELU, which concatenate two activations and so double one axis."""
 from __future__ import annotations
 
-from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
+from .base import PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, channel_axis, parameter_props
+from .nntxt import axis, axis_only
 
 
 class _Elementwise(Layer):
     category = "Activation"
     function = ""          # nnabla.functions name
     arg_props = {}         # {nnabla argument: property name}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {prop: getattr(args, arg) for arg, prop in self.arg_props.items()}
 
     def emit(self, ctx, inputs, p):
         kwargs = {arg: p[prop] for arg, prop in self.arg_props.items()}
@@ -17,9 +21,7 @@ class _Elementwise(Layer):
 
 def _simple(name, function, doc, props=None, args=None):
     return type(name, (_Elementwise,), {
-        "function": function, "doc": doc, "props": props or {}, "arg_props": args or {},
-        "nnabla_function": name,  # NNC and nnabla share these names
-        "__module__": __name__})
+        "function": function, "doc": doc, "props": props or {}, "arg_props": args or {}, "__module__": __name__})
 
 
 ReLU = _simple("ReLU", "relu", "max(x, 0).",
@@ -55,6 +57,8 @@ class _AlongAxis(Layer):
     function = ""
     props = {"axis": Prop("uint", 0, "Axis (0 = first axis after the batch).", "Axis")}
 
+    from_nntxt = axis_only
+
     def infer_shape(self, in_shapes, p):
         channel_axis(p["axis"], in_shapes[0])
         return tuple(in_shapes[0])
@@ -65,13 +69,11 @@ class _AlongAxis(Layer):
 
 class Softmax(_AlongAxis):
     doc = "exp(x) normalised to sum 1 along `axis`."
-    nnabla_function = "Softmax"
     function = "softmax"
 
 
 class LogSoftmax(_AlongAxis):
     doc = "log(softmax(x)) along `axis`, computed stably."
-    nnabla_function = "LogSoftmax"
     function = "log_softmax"
 
 
@@ -89,7 +91,6 @@ class _Doubling(Layer):
 
 class CReLU(_Doubling):
     doc = "ReLU of x and of -x, concatenated along `axis` (which doubles in size)."
-    nnabla_function = "CReLU"
     props = {"axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
 
     def emit(self, ctx, inputs, p):
@@ -98,9 +99,11 @@ class CReLU(_Doubling):
 
 class CELU(_Doubling):
     doc = "ELU of x and of -x, concatenated along `axis` (which doubles in size)."
-    nnabla_function = "CELU"
     props = {"alpha": Prop("float", 1.0, "Scale of the negative part of each ELU.", "Alpha"),
              "axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"alpha": args.alpha, "axis": axis(args.axis)}
 
     def emit(self, ctx, inputs, p):
         return ctx.F.celu(inputs[0], alpha=p["alpha"], axis=p["axis"] + 1)
@@ -109,13 +112,14 @@ class CELU(_Doubling):
 class PReLU(Layer):
     category = "Activation"
     doc = "Leaky ReLU with a learned slope per channel; parameter `<scope>/prelu/slope`."
-    nnabla_function = "PReLU"
     props = {
         "base_axis": Prop("uint", 0, "Axis holding the channels (one slope each).", "BaseAxis"),
-        "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
-                                derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(slope=("Constant", 0.25, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"base_axis": axis(args.base_axis) if args.base_axis else 0}
 
     def infer_shape(self, in_shapes, p):
         channel_axis(p["base_axis"], in_shapes[0], "base_axis")

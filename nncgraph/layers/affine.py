@@ -1,20 +1,16 @@
 """Affine (fully connected): flattens everything after the batch axis."""
 from __future__ import annotations
 
-from .base import WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
+from .base import PARAMETER_SCOPE, WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
+from .nntxt import check_base_axis
 
 
-class Affine(Layer):
+class AffineBase(Layer):
+    """What every fully connected layer shares (Affine and its binary variants): the output shape is
+    `out_shape`, and NNC's cost is one multiply-add per input value and output value."""
+
     category = "Basic"
-    doc = "Fully connected layer (nnabla `affine`); parameters `<scope>/affine/W` and `/b`."
-    nnabla_function = "Affine"
-    props = {
-        "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
-        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": Prop("str", None, "Parameter scope; layers with the same scope share parameters. "
-                                "Defaults to the layer name.", "ParameterScope", derived="the layer name"),
-        **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
-    }
+    shape_rule = "`out_shape`"
 
     def infer_shape(self, in_shapes, p):
         if size_of(in_shapes[0]) == 0:
@@ -23,14 +19,28 @@ class Affine(Layer):
                                  "or pooling.")
         return tuple(p["out_shape"])
 
+    def macs(self, in_shapes, out_shape, p):
+        return size_of(in_shapes[0]) * size_of(out_shape)
+
+
+class Affine(AffineBase):
+    doc = "Fully connected layer (nnabla `affine`); parameters `<scope>/affine/W` and `/b`."
+    props = {
+        "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
+        "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
+        "parameter_scope": PARAMETER_SCOPE,
+        **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
+    }
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        return {"out_shape": list(out), "with_bias": len(params) > 1}
+
     def parameters(self, in_shapes, p):
         specs = [ParamSpec("affine/W", (size_of(in_shapes[0]), *p["out_shape"]))]
         if p["with_bias"]:
             specs.append(ParamSpec("affine/b", tuple(p["out_shape"])))
         return specs
-
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(in_shapes[0]) * size_of(out_shape)
 
     def emit(self, ctx, inputs, p):
         return ctx.PF.affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])

@@ -10,6 +10,9 @@ class _Scalar(Layer):
     category = "Arithmetic (Scalar)"
     function = ""
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"value": args.val}
+
     def emit(self, ctx, inputs, p):
         return getattr(ctx.F, self.function)(inputs[0], val=p["value"])
 
@@ -20,56 +23,48 @@ def _value(default, doc):
 
 class AddScalar(_Scalar):
     doc = "x + value."
-    nnabla_function = "AddScalar"
     function = "add_scalar"
     props = _value(0.0, "Added to every element.")
 
 
 class MulScalar(_Scalar):
     doc = "x * value."
-    nnabla_function = "MulScalar"
     function = "mul_scalar"
     props = _value(1.0, "Multiplies every element.")
 
 
 class RSubScalar(_Scalar):
     doc = "value - x."
-    nnabla_function = "RSubScalar"
     function = "r_sub_scalar"
     props = _value(0.0, "What each element is subtracted from.")
 
 
 class RDivScalar(_Scalar):
     doc = "value / x."
-    nnabla_function = "RDivScalar"
     function = "r_div_scalar"
     props = _value(1.0, "What is divided by each element.")
 
 
 class PowScalar(_Scalar):
     doc = "x ** value."
-    nnabla_function = "PowScalar"
     function = "pow_scalar"
     props = _value(2.0, "Exponent applied to every element.")
 
 
 class RPowScalar(_Scalar):
     doc = "value ** x."
-    nnabla_function = "RPowScalar"
     function = "r_pow_scalar"
     props = _value(1.0, "Base raised to the power of each element.")
 
 
 class MaximumScalar(_Scalar):
     doc = "max(x, value): x with a lower bound."
-    nnabla_function = "MaximumScalar"
     function = "maximum_scalar"
     props = _value(0.0, "Lower bound of the output.")
 
 
 class MinimumScalar(_Scalar):
     doc = "min(x, value): x with an upper bound."
-    nnabla_function = "MinimumScalar"
     function = "minimum_scalar"
     props = _value(1.0, "Upper bound of the output.")
 
@@ -90,44 +85,37 @@ class _Binary(Layer):
 
 class Add2(_Binary):
     doc = "Elementwise sum of two inputs (residual connections)."
-    nnabla_function = "Add2"
     function = "add2"
     props = {"in_place": Prop("bool", False, "Ignored: nnabla decides in-place execution itself.", "InPlace")}
 
 
 class Sub2(_Binary):
     doc = "First input minus the second (NNC's R connector), elementwise."
-    nnabla_function = "Sub2"
     function = "sub2"
 
 
 class Mul2(_Binary):
     doc = "Elementwise product of two inputs."
-    nnabla_function = "Mul2"
     function = "mul2"
 
 
 class Div2(_Binary):
     doc = "First input divided by the second (NNC's R connector), elementwise."
-    nnabla_function = "Div2"
     function = "div2"
 
 
 class Pow2(_Binary):
     doc = "First input raised to the power of the second (NNC's R connector), elementwise."
-    nnabla_function = "Pow2"
     function = "pow2"
 
 
 class Maximum2(_Binary):
     doc = "Elementwise maximum of two inputs."
-    nnabla_function = "Maximum2"
     function = "maximum2"
 
 
 class Minimum2(_Binary):
     doc = "Elementwise minimum of two inputs."
-    nnabla_function = "Minimum2"
     function = "minimum2"
 
 
@@ -152,13 +140,11 @@ class _Nary(Layer):
 
 class AddN(_Nary):
     doc = "Elementwise sum of any number of equal-shaped inputs."
-    nnabla_function = "AddN"
     function = "add_n"
 
 
 class MulN(_Nary):
     doc = "Elementwise product of any number of equal-shaped inputs."
-    nnabla_function = "MulN"
     function = "mul_n"
 
 

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from .base import LAYER_SEED, Layer, Prop, ShapeError, channel_axis, size_of
+from .nntxt import axis_only, fields, out_shape
 
 
 class Concatenate(Layer):
     category = "Others"
     n_inputs = (2, None)      # nnabla's Concatenate refuses one input in setup
     doc = "Joins inputs along `axis`; all other axes must match."
-    nnabla_function = "Concatenate"
     props = {"axis": Prop("uint", 0, "Axis to join along (0 = channels).", "Axis")}
+
+    from_nntxt = axis_only
 
     def infer_shape(self, in_shapes, p):
         first = tuple(in_shapes[0])
@@ -30,8 +32,9 @@ class Concatenate(Layer):
 class Reshape(Layer):
     category = "Others"
     doc = "Same data, new shape; the number of elements must not change."
-    nnabla_function = "Reshape"
     props = {"out_shape": Prop("pints", [100], "New shape without the batch axis.", "OutShape")}
+
+    from_nntxt = out_shape
 
     def infer_shape(self, in_shapes, p):
         if size_of(in_shapes[0]) != size_of(p["out_shape"]):
@@ -48,7 +51,6 @@ class Reshape(Layer):
 class Identity(Layer):
     category = "Others"
     doc = "Passes its input through unchanged (a named point in the graph)."
-    nnabla_function = "Identity"
     props = {}
 
     def emit(self, ctx, inputs, p):
@@ -59,13 +61,14 @@ class Dropout(Layer):
     category = "Others"
     doc = ("Zeroes each value with probability p (scaling the rest by 1/(1-p)) while training; identity in "
            "validation and runtime unless skip_at_test is false (Monte Carlo dropout).")
-    nnabla_function = "Dropout"
     props = {
         "p": Prop("float", 0.5, "Probability of dropping a value.", "P"),
         "seed": LAYER_SEED,
         "skip_at_test": Prop("bool", True, "Identity outside training; false keeps dropping in validation and "
                              "runtime, as MC dropout needs.", "SkipAtTest"),
     }
+
+    from_nntxt = fields("p", "seed")
 
     def infer_shape(self, in_shapes, p):
         if not 0.0 <= p["p"] < 1.0:

@@ -4,6 +4,7 @@ OneHot. Layers that change or pick values (clipping, sorting, top-k, ...) are in
 from __future__ import annotations
 
 from .base import Layer, OptionalProp, Prop, ShapeError, channel_axis, size_of
+from .nntxt import Unconvertible, axis, axis_only, out_shape
 
 
 def _trailing(count, shape, what, per=1):
@@ -25,10 +26,11 @@ def _sample_axes(axes, shape, what):
 class Broadcast(Layer):
     category = "Others"
     doc = "Repeats the input along its size-1 axes to reach `out_shape`."
-    nnabla_function = "Broadcast"
     shape_rule = "`out_shape`; each input axis equals it or is 1"
     props = {"out_shape": OptionalProp("pints", None, "Shape to broadcast to, without the batch axis.",
                                        "OutShape", derived="the input shape (no change)")}
+
+    from_nntxt = out_shape
 
     def infer_shape(self, in_shapes, p):
         x = tuple(in_shapes[0])
@@ -52,6 +54,7 @@ class BroadcastTo(Layer):
     # nnabla's BroadcastTo lines y's batch axis up with one of x's axes; per sample, y's batch axis must
     # stay on x's, which F.broadcast of y with size-1 axes inserted does.
     nnabla_function = "Broadcast"
+    nntxt_gap = "written as Reshape and Broadcast of the second input"
     shape_rule = "same shape as the first input"
     n_inputs = 2
     props = {"axis": Prop("int", -1, "Axis of the first input where y's axes start (0 = first axis after "
@@ -83,7 +86,6 @@ class BroadcastTo(Layer):
 class Tile(Layer):
     category = "Others"
     doc = "Repeats the whole input `reps` times along its last axes."
-    nnabla_function = "Tile"
     shape_rule = "the last len(reps) axes multiplied by reps"
     props = {"reps": Prop("pints", [2], "Repetitions per axis, for the last len(reps) axes.", "Reps")}
 
@@ -100,7 +102,6 @@ class Tile(Layer):
 class Pad(Layer):
     category = "Others"
     doc = "Pads the last axes: `pad_width` holds (before, after) pairs, the last pair for the last axis."
-    nnabla_function = "Pad"
     shape_rule = "each of the last len(pad_width)/2 axes grows by its before + after"
     props = {
         "pad_width": Prop("uints", [0, 0, 0, 0], "before, after sizes per padded axis; the pairs cover the "
@@ -125,7 +126,6 @@ class Pad(Layer):
 class Flip(Layer):
     category = "Others"
     doc = "Reverses the order of elements along each of `axes`."
-    nnabla_function = "Flip"
     props = {"axes": Prop("uints", [0], "Axes to reverse (0 = first axis after the batch).", "Axes")}
 
     def infer_shape(self, in_shapes, p):
@@ -139,7 +139,6 @@ class Flip(Layer):
 class Shift(Layer):
     category = "Others"
     doc = "Shifts elements along the last axes by `shift`, filling the vacated border per `border_mode`."
-    nnabla_function = "Shift"
     props = {
         "shift": Prop("ints", [0, 0], "Shift per axis, for the last len(shift) axes; positive moves toward "
                       "higher indices.", "Shift"),
@@ -161,10 +160,15 @@ class Shift(Layer):
 class Transpose(Layer):
     category = "Others"
     doc = "Reorders the axes: output axis i is input axis axes[i] (the batch axis stays first)."
-    nnabla_function = "Transpose"
     shape_rule = "input axes in the order `axes`"
     props = {"axes": Prop("uints", [0, 1, 2], "A permutation of the input's axes (0 = first after the batch).",
                           "Axes")}
+
+    def from_nntxt(self, args, ins, out, params):
+        axes = list(args.axes)
+        if not axes or axes[0] != 0:
+            raise Unconvertible(f"axes {axes} move the batch axis")
+        return {"axes": [axis(a) for a in axes[1:]]}
 
     def infer_shape(self, in_shapes, p):
         x, axes = tuple(in_shapes[0]), p["axes"]
@@ -180,7 +184,6 @@ class Transpose(Layer):
 class Slice(Layer):
     category = "Others"
     doc = "Takes x[start:stop:step] on each of the last axes the lists cover; other axes are kept whole."
-    nnabla_function = "Slice"
     shape_rule = "ceil((stop - start) / step) on each sliced axis"
     props = {
         "start": Prop("uints", [0, 0, 0], "First index per axis, for the last len(start) axes.", "Start"),
@@ -188,6 +191,14 @@ class Slice(Layer):
                              "Stop", derived="the input shape (to the end of every axis)"),
         "step": Prop("uints", [1, 1, 1], "Step per axis (1 or more), for the last len(step) axes.", "Step"),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        start, stop, step = list(args.start), list(args.stop), list(args.step)
+        if len(start) == len(ins[0]) + 1:     # nnabla lists the batch axis too
+            if (start[0], step[0]) != (0, 1) or stop[0] not in (0, -1) and stop[0] < 0:
+                raise Unconvertible("a slice of the batch axis")
+            start, stop, step = start[1:], stop[1:], step[1:]
+        return {"start": start, "stop": stop, "step": step}
 
     def _ranges(self, x, p):
         """(start, stop, step) for every non-batch axis."""
@@ -216,10 +227,11 @@ class Slice(Layer):
 class Stack(Layer):
     category = "Others"
     doc = "Stacks equal-shaped inputs along a new axis at `axis`."
-    nnabla_function = "Stack"
     shape_rule = "the common input shape with a new axis of size (number of inputs) at `axis`"
     n_inputs = (1, None)
     props = {"axis": Prop("uint", 0, "Position of the new axis (0 = first axis after the batch).", "Axis")}
+
+    from_nntxt = axis_only
 
     def infer_shape(self, in_shapes, p):
         shapes = [tuple(s) for s in in_shapes]
@@ -239,7 +251,6 @@ class Stack(Layer):
 class MatrixDiag(Layer):
     category = "Others"
     doc = "Turns the last axis into a diagonal matrix: (..., n) -> (..., n, n), zeros off the diagonal."
-    nnabla_function = "MatrixDiag"
     shape_rule = "input with its last axis repeated: (..., n) -> (..., n, n)"
 
     def infer_shape(self, in_shapes, p):
@@ -253,7 +264,6 @@ class MatrixDiag(Layer):
 class MatrixDiagPart(Layer):
     category = "Others"
     doc = "The diagonal of the square matrices in the last two axes: (..., n, n) -> (..., n)."
-    nnabla_function = "MatrixDiagPart"
     shape_rule = "input without its last axis: (..., n, n) -> (..., n)"
 
     def infer_shape(self, in_shapes, p):
@@ -271,7 +281,6 @@ class MatrixDiagPart(Layer):
 class Interpolate(Layer):
     category = "Others"
     doc = "Resizes the last len(output_size) axes (1 to 3) to `output_size` by linear interpolation."
-    nnabla_function = "Interpolate"
     shape_rule = "the last len(output_size) axes replaced by output_size"
     props = {
         "output_size": Prop("pints", [32, 32], "Size of each resized axis, for the last len(output_size) axes.",
@@ -298,6 +307,7 @@ class Flatten(Layer):
     category = "Others"
     doc = "Joins all axes after the batch into one."
     nnabla_function = "Reshape"
+    nntxt_gap = "written as Reshape, which the import reads back as a Reshape layer"
     shape_rule = "(product of the input's axes,)"
 
     def infer_shape(self, in_shapes, p):
@@ -312,7 +322,6 @@ class OneHot(Layer):
     category = "Others(Pre Process)"
     doc = ("Integer indices in the last axis (one per axis of `shape`) become a one-hot array of `shape`; "
            "an index outside `shape` gives all zeros.")
-    nnabla_function = "OneHot"
     shape_rule = "input with its last axis replaced by `shape`"
     props = {"shape": Prop("pints", [100], "Size of each one-hot axis (e.g. the number of classes).", "Shape")}
 

@@ -46,7 +46,7 @@ def _check_bounds(in_shapes):
 class ClipByValue(Layer):
     category = "Others"
     doc = "Clips x into [min, max]; min and max are inputs 2 and 3, or constants when not connected."
-    nnabla_function = "ClipByValue"
+    nntxt_gap = "written as MaximumScalar and MinimumScalar (Maximum2 and Minimum2 with bound inputs)"
     n_inputs = (1, 3)
     props = dict(_BOUNDS)
 
@@ -62,7 +62,7 @@ class ClipByValue(Layer):
 class ClipByNorm(Layer):
     category = "Others"
     doc = "Scales x down so that its L2 norm over `axis` is at most `clip_norm`."
-    nnabla_function = "ClipByNorm"
+    nntxt_gap = "written as the arithmetic that computes the norm and divides by it"
     props = _norm_props("Axis")
 
     def infer_shape(self, in_shapes, p):
@@ -77,7 +77,7 @@ class ClipGradByValue(Layer):
     category = "Others"
     doc = ("Identity in the forward pass; clips the gradient into [min, max] in the backward pass (min and "
            "max are inputs 2 and 3, or constants when not connected).")
-    nnabla_function = "ClipGradByValue"
+    nntxt_gap = "its bounds are written as Constant or Broadcast functions, which have no layer"
     n_inputs = (1, 3)
     props = dict(_BOUNDS)
 
@@ -97,7 +97,6 @@ class ClipGradByValue(Layer):
 class ClipGradByNorm(Layer):
     category = "Others"
     doc = "Identity in the forward pass; rescales the gradient to L2 norm `clip_norm` over `axes` in backward."
-    nnabla_function = "ClipGradByNorm"
     props = _norm_props("Axes")
 
     def infer_shape(self, in_shapes, p):
@@ -135,7 +134,6 @@ def _check_k(in_shape, p):
 class TopKData(Layer):
     category = "Others"
     doc = "Keeps the k largest values of each sample (by magnitude with `abs`); the rest are dropped or zeroed."
-    nnabla_function = "TopKData"
     shape_rule = "reduce: the axes before base_axis, then k; otherwise the input shape"
     props = _top_k_props(reduce=True)
 
@@ -151,7 +149,6 @@ class TopKData(Layer):
 class TopKGrad(Layer):
     category = "Others"
     doc = "Identity in the forward pass; in backward passes only the k largest gradients of each sample."
-    nnabla_function = "TopKGrad"
     props = _top_k_props(reduce=False)
 
     def infer_shape(self, in_shapes, p):
@@ -165,7 +162,6 @@ class TopKGrad(Layer):
 class Sort(Layer):
     category = "Others"
     doc = "Sorts values along `axis` (ascending, or descending with `reverse`); `only_index` outputs the order."
-    nnabla_function = "Sort"
     props = {
         "axis": Prop("int", 0, "Axis to sort along (0 = first axis after the batch).", "Axis"),
         "reverse": Prop("bool", False, "Sort in descending order.", "Reverse"),
@@ -185,7 +181,6 @@ class Prune(Layer):
     category = "Others"
     doc = ("Zeroes values whose magnitude is below the `rate` quantile of magnitudes; the quantile is "
            "taken over the whole batch, as nnabla does.")
-    nnabla_function = "Prune"
     props = {"rate": Prop("float", 0.9, "Fraction of values (by magnitude) to zero, from 0 to 1.", "Rate")}
 
     def infer_shape(self, in_shapes, p):
@@ -200,7 +195,6 @@ class Prune(Layer):
 class ResetNaN(Layer):
     category = "Others"
     doc = "Replaces NaN values with 0."
-    nnabla_function = "ResetNaN"
 
     def emit(self, ctx, inputs, p):
         return ctx.F.reset_nan(inputs[0], val=0.0)
@@ -209,7 +203,6 @@ class ResetNaN(Layer):
 class ResetInf(Layer):
     category = "Others"
     doc = "Replaces +inf and -inf with 0."
-    nnabla_function = "ResetInf"
 
     def emit(self, ctx, inputs, p):
         return ctx.F.reset_inf(inputs[0], val=0.0)
@@ -220,7 +213,6 @@ class NmsDetection2d(Layer):
     doc = ("Non-maximum suppression of 2-D detections (N boxes of x, y, w, h, objectness, C class "
            "probabilities): class scores become objectness * probability, zeroed below `thresh` or when "
            "a better box overlaps by more than `nms` IoU.")
-    nnabla_function = "NmsDetection2d"
     props = {
         "thresh": Prop("float", 0.5, "Detection score threshold.", "Thresh"),
         "nms": Prop("float", 0.45, "IoU above which the lower-scoring box is suppressed.", "NMS"),
@@ -243,7 +235,6 @@ class VATNoise(Layer):
     category = "Others"
     doc = ("Virtual adversarial noise: epsilon * x / ||x|| per sample in forward; in backward the scaled "
            "gradient is written into the second input (NNC's Buf, the noise buffer) instead of x's.")
-    nnabla_function = "VATNoise"
     n_inputs = 2
     props = {
         "base_axis": Prop("uint", 0, "First axis of a sample; the norm is over this axis and the ones after it.",
@@ -266,7 +257,6 @@ class VATNoise(Layer):
 class Unlink(Layer):
     category = "Others"
     doc = "Identity in the forward pass; stops the gradient (nothing flows back through it)."
-    nnabla_function = "Unlink"
 
     def emit(self, ctx, inputs, p):
         return ctx.F.unlink(inputs[0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import ShapeError, UserError, shown
 
@@ -116,6 +116,11 @@ class OptionalProp(Prop):
         inner = {k: v for k, v in schema.items() if k not in ("description", "default")}
         return {"oneOf": [inner, {"type": "null"}], "description": schema["description"]}
 
+
+# The scope a parametric layer's parameters are named under ("<scope>/conv/W"); one scope, one set of
+# parameters, shared by every layer that names it. `Layer.resolve` fills in the layer name.
+PARAMETER_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to "
+                       "the layer name.", "ParameterScope", derived="the layer name")
 
 MAX_SEED = 2 ** 31 - 1     # nnabla's seed is a C int (numpy's RandomState takes up to 2^32 - 1)
 
@@ -301,7 +306,21 @@ class Layer:
     n_inputs: ClassVar[Any] = 1
     role: ClassVar[str] = "layer"
     doc: ClassVar[str] = ""
-    nnabla_function: ClassVar[str] = ""
+    nnabla_function: ClassVar[str] = ""     # the function it lowers to; see __init_subclass__
+    # The nntxt import: `from_nntxt(args, ins, out, params)` turns the nnabla function's argument
+    # message, sample shapes and parameter shapes into this layer's properties (layers/nntxt.py has
+    # the shared rules); None: the layer imports only where the function has no arguments to carry.
+    from_nntxt: ClassVar[Optional[Callable]] = None
+    # Why an .nntxt cannot hold the layer as itself (it lowers to several or other functions, or to
+    # none); empty: it can.
+    nntxt_gap: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # NNC and nnabla share most names: a class that names no nnabla function lowers to its namesake
+        # ("" where it lowers to none)
+        if "nnabla_function" not in cls.__dict__:
+            cls.nnabla_function = cls.__name__
 
     @classmethod
     def type_name(cls) -> str:

@@ -1,11 +1,13 @@
 """Convolution family: Convolution, DepthwiseConvolution, Deconvolution."""
 from __future__ import annotations
 
-from .base import (DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV,
-                   Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from typing import ClassVar
+
+from .base import (DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV, Layer,
+                   ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from .nntxt import Unconvertible, check_base_axis, dims
 from .shape_rules import border_padding, conv_out, deconv_out
 
-_SCOPE_DOC = "Parameter scope; layers with the same scope share parameters. Defaults to the layer name."
 # The properties Convolution and Deconvolution share, after their own.
 _GROUPED_TAIL = {
     "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
@@ -13,7 +15,7 @@ _GROUPED_TAIL = {
     "group": Prop("pint", 1, "Number of groups of channels.", "Group"),
     "channel_last": Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
     "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-    "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+    "parameter_scope": PARAMETER_SCOPE,
 }
 
 
@@ -36,8 +38,15 @@ def _per_axis(values, n, what):
     return values
 
 
-class _ConvBase(Layer):
+class ConvolutionBase(Layer):
+    """What every convolution-like layer shares: padding derived from `border_mode`, the kernel's
+    geometry over the spatial axes, and NNC's cost. Each value on the dense side (the output; the input
+    of a transposed convolution) sums the kernel's taps over the channels it connects to: the input
+    channels of its group (a transposed one: the output maps of its group), or one for a depthwise one."""
+
     category = "Basic"
+    transposed: ClassVar[bool] = False
+    depthwise: ClassVar[bool] = False
 
     def resolve(self, props, name):
         p = super().resolve(props, name)
@@ -55,6 +64,23 @@ class _ConvBase(Layer):
         dil = _per_axis(p["dilation"], n, "dilation")
         return ch, spatial, lead, k, pads, strides, dil
 
+    def _output_spatial(self, shape, p):
+        """(input channels, output spatial sizes, leading axes) of a forward convolution; raises where
+        the kernel does not fit."""
+        ch, spatial, lead, k, pads, strides, dil = self._geometry(shape, p)
+        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
+               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
+        if min(out) < 1:
+            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(shape)} "
+                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
+        return ch, out, lead
+
+    def macs(self, in_shapes, out_shape, p):
+        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p.get("channel_last", False))[0]
+        connected = 1 if self.depthwise else (p["out_maps"] if self.transposed else ch) // p.get("group", 1)
+        dense = in_shapes[0] if self.transposed else out_shape
+        return size_of(dense) * connected * size_of(p["kernel_shape"])
+
 
 def _check_groups(channels, p):
     g = p["group"]
@@ -71,9 +97,8 @@ def _assemble(lead, ch, spatial, channel_last):
     return tuple(lead) + ((*spatial, ch) if channel_last else (ch, *spatial))
 
 
-class Convolution(_ConvBase):
+class Convolution(ConvolutionBase):
     doc = "N-D convolution (nnabla `convolution`); parameters `<scope>/conv/W` and `/b`."
-    nnabla_function = "Convolution"
     props = {
         "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
         "kernel_shape": Prop("pints", [3, 3], "Kernel size per spatial axis.", "KernelShape"),
@@ -85,14 +110,17 @@ class Convolution(_ConvBase):
         **parameter_props(**WEIGHT_AND_BIAS_CONV),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        w = params[0]
+        kernel = list(w[1:-1]) if args.channel_last else list(w[2:])
+        return {"out_maps": w[0], "kernel_shape": kernel, "padding": dims(args.pad), "strides": dims(args.stride),
+                "dilation": dims(args.dilation), "group": args.group or 1, "channel_last": args.channel_last,
+                "with_bias": len(params) > 1}
+
     def infer_shape(self, in_shapes, p):
-        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
+        ch, out, lead = self._output_spatial(in_shapes[0], p)
         _check_groups(ch, p)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(in_shapes[0])} "
-                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
         return _assemble(lead, p["out_maps"], out, p["channel_last"])
 
     def parameters(self, in_shapes, p):
@@ -104,10 +132,6 @@ class Convolution(_ConvBase):
             specs.append(ParamSpec("conv/b", (p["out_maps"],)))
         return specs
 
-    def macs(self, in_shapes, out_shape, p):
-        ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p["channel_last"])[0]
-        return size_of(out_shape) * (ch // p["group"]) * size_of(p["kernel_shape"])
-
     def emit(self, ctx, inputs, p):
         x = inputs[0]
         return ctx.PF.convolution(
@@ -116,9 +140,9 @@ class Convolution(_ConvBase):
             base_axis=x.ndim - len(p["kernel_shape"]) - 1, with_bias=p["with_bias"])
 
 
-class DepthwiseConvolution(_ConvBase):
+class DepthwiseConvolution(ConvolutionBase):
+    depthwise = True
     doc = "Per-channel convolution (nnabla `depthwise_convolution`); parameters `<scope>/depthwise_conv/W`, `/b`."
-    nnabla_function = "DepthwiseConvolution"
     props = {
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
         "border_mode": Prop("option", "valid", "How padding is derived when `padding` is not given.",
@@ -129,10 +153,15 @@ class DepthwiseConvolution(_ConvBase):
         "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
         "multiplier": Prop("pint", 1, "Output maps per input channel.", "Multiplier"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": Prop("str", None, _SCOPE_DOC, "ParameterScope", derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("NormalConvolutionGlorot", 1.0, DECONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        return {"kernel_shape": list(params[0][1:]), "padding": dims(args.pad), "strides": dims(args.stride),
+                "dilation": dims(args.dilation), "multiplier": args.multiplier or 1, "with_bias": len(params) > 1}
 
     def infer_shape(self, in_shapes, p):
         if len(p["kernel_shape"]) > 2:   # nnabla rejects it when the graph is built
@@ -140,12 +169,7 @@ class DepthwiseConvolution(_ConvBase):
                              "depthwise convolution takes 1 or 2.",
                              fix="give kernel_shape 1 or 2 values, or use Convolution with group set to the "
                                  "number of input channels.")
-        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} does not fit input {list(in_shapes[0])} (output would be {out}).",
-                             fix="use a smaller kernel or more padding.")
+        ch, out, lead = self._output_spatial(in_shapes[0], p)
         return _assemble(lead, ch * p["multiplier"], out, False)
 
     def parameters(self, in_shapes, p):
@@ -157,9 +181,6 @@ class DepthwiseConvolution(_ConvBase):
             specs.append(ParamSpec("depthwise_conv/b", (maps,)))
         return specs
 
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(out_shape) * size_of(p["kernel_shape"])
-
     def emit(self, ctx, inputs, p):
         x = inputs[0]
         k = tuple(p["kernel_shape"])
@@ -168,9 +189,9 @@ class DepthwiseConvolution(_ConvBase):
             multiplier=p["multiplier"], base_axis=x.ndim - len(k) - 1, with_bias=p["with_bias"])
 
 
-class Deconvolution(_ConvBase):
+class Deconvolution(ConvolutionBase):
+    transposed = True
     doc = "Transposed convolution (nnabla `deconvolution`); parameters `<scope>/deconv/W`, `/b`."
-    nnabla_function = "Deconvolution"
     props = {
         "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
@@ -179,6 +200,17 @@ class Deconvolution(_ConvBase):
         **parameter_props(W=("NormalConvolutionHeForward", 1.0, DECONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        if any(dims(args.output_padding)):
+            raise Unconvertible("output_padding (NNC's Deconvolution has no such property)")
+        w = params[0]     # (in, per group, *kernel), or (in, *kernel, per group) with channel_last
+        group = args.group or 1
+        per_group, kernel = (w[-1], w[1:-1]) if args.channel_last else (w[1], w[2:])
+        return {"out_maps": per_group * group, "kernel_shape": list(kernel), "padding": dims(args.pad),
+                "strides": dims(args.stride), "dilation": dims(args.dilation), "group": group,
+                "channel_last": args.channel_last, "with_bias": len(params) > 1}
 
     def infer_shape(self, in_shapes, p):
         ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
@@ -199,9 +231,6 @@ class Deconvolution(_ConvBase):
         if p["with_bias"]:
             specs.append(ParamSpec("deconv/b", (p["out_maps"],)))
         return specs
-
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(in_shapes[0]) * (p["out_maps"] // p["group"]) * size_of(p["kernel_shape"])
 
     def emit(self, ctx, inputs, p):
         x = inputs[0]

@@ -8,13 +8,11 @@ come from other layers (an Input layer reads a dataset variable).
 """
 from __future__ import annotations
 
-from .base import (CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop,
-                   ShapeError, parameter_props, size_of)
-from .convolution import _ConvBase, _assemble, _spatial
-from .shape_rules import conv_out, deconv_out
+from .base import (CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer,
+                   ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from .convolution import ConvolutionBase, _assemble, _spatial
+from .shape_rules import deconv_out
 
-_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
-              "layer name.", "ParameterScope", derived="the layer name")
 
 
 def _per_axis(p, names, n):
@@ -29,10 +27,9 @@ def _side_input(shape, want, what, fix):
         raise ShapeError(f"expects the {what} input of shape {list(want)}, got {list(shape)}.", fix=fix)
 
 
-class DeformableConvolution(_ConvBase):
+class DeformableConvolution(ConvolutionBase):
     doc = ("2-D convolution whose sampling positions move by per-pixel offsets (second input) and, optionally, "
            "are weighted by a mask (third input); parameters `<scope>/deformable_conv/W` and `/b`.")
-    nnabla_function = "DeformableConvolution"
     shape_rule = ("like Convolution; the offset input is (2 * kernel size * deformable_group, H, W) and the mask "
                   "(kernel size * deformable_group, H, W), both at the input's H and W")
     n_inputs = (2, 3)
@@ -50,7 +47,7 @@ class DeformableConvolution(_ConvBase):
         "channel_last": Prop("bool", False, "Channels are the last axis (nnabla has no CPU kernel for it).",
                              "ChannelLast"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("NormalConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
@@ -75,11 +72,7 @@ class DeformableConvolution(_ConvBase):
         _side_input(in_shapes[1], _assemble(lead, 2 * taps, spatial, p["channel_last"]), "offset (second)", fix)
         if len(in_shapes) == 3:
             _side_input(in_shapes[2], _assemble(lead, taps, spatial, p["channel_last"]), "mask (third)", fix)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(x)} (output would be {out}).",
-                             fix="use a smaller kernel, padding, or a larger input.")
+        _, out, _ = self._output_spatial(x, p)
         return _assemble(lead, p["out_maps"], out, p["channel_last"])
 
     def parameters(self, in_shapes, p):
@@ -92,10 +85,6 @@ class DeformableConvolution(_ConvBase):
             specs.append(ParamSpec("deformable_conv/b", (p["out_maps"],)))
         return specs
 
-    def macs(self, in_shapes, out_shape, p):
-        ch = _spatial(in_shapes[0], 2, p["channel_last"])[0]
-        return size_of(out_shape) * (ch // p["group"]) * size_of(p["kernel_shape"])
-
     def emit(self, ctx, inputs, p):
         mask = inputs[2] if len(inputs) == 3 else None
         return ctx.PF.deformable_convolution(
@@ -104,11 +93,11 @@ class DeformableConvolution(_ConvBase):
             deformable_group=p["deformable_group"], channel_last=p["channel_last"], with_bias=p["with_bias"])
 
 
-class DepthwiseDeconvolution(Layer):
-    category = "Basic"
+class DepthwiseDeconvolution(ConvolutionBase):
+    transposed = True
+    depthwise = True
     doc = ("Per-channel transposed convolution; every `divisor` input channels sum into one output channel; "
            "parameters `<scope>/depthwise_deconv/W` and `/b`.")
-    nnabla_function = "DepthwiseDeconvolution"
     shape_rule = "channels / divisor maps; each spatial axis stride * (n - 1) + dilation * (k - 1) + 1 - 2 * pad"
     props = {
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis (1 or 2 axes).", "KernelShape"),
@@ -117,7 +106,7 @@ class DepthwiseDeconvolution(Layer):
         "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
         "divisor": Prop("pint", 1, "Input channels per output channel.", "Divisor"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("NormalConvolutionHeForward", 1.0, DECONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
@@ -148,9 +137,6 @@ class DepthwiseDeconvolution(Layer):
             specs.append(ParamSpec("depthwise_deconv/b", (maps,)))
         return specs
 
-    def macs(self, in_shapes, out_shape, p):
-        return size_of(in_shapes[0]) * size_of(p["kernel_shape"])
-
     def emit(self, ctx, inputs, p):
         x = inputs[0]
         k = tuple(p["kernel_shape"])
@@ -163,14 +149,13 @@ class AdaptiveSeparableConvolution(Layer):
     category = "Basic"
     doc = ("Convolves each pixel with its own separable kernel: the vertical (second input) times the "
            "horizontal (third input) 1-D kernel, shared by all channels.")
-    nnabla_function = "AdaptiveSeparableConvolution"
     shape_rule = "(C, H - kv + 1, W - kh + 1) for input (C, H, W) and kernel_shape [kv, kh]"
     n_inputs = 3
     props = {
         "kernel_shape": Prop("pints", [3, 3], "Vertical and horizontal kernel sizes [kv, kh]; the kernel inputs' "
                              "first axes.", "KernelShape"),
         # NNC lists it although the layer has no parameters; kept so NNC projects load unchanged
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
     }
 
     def infer_shape(self, in_shapes, p):
@@ -203,14 +188,16 @@ class AdaptiveSeparableConvolution(Layer):
 class Embed(Layer):
     category = "Basic"
     doc = "Looks up a row of `<scope>/embed/W` for each integer class index in the input."
-    nnabla_function = "Embed"
     shape_rule = "the input shape followed by `shape`"
     props = {
         "num_class": Prop("pint", 100, "Number of classes; indices run from 0 to num_class - 1.", "NumClass"),
         "shape": Prop("pints", [32], "Shape of the vector each index maps to.", "Shape"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(W=("Uniform", 1.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"num_class": params[0][0], "shape": list(params[0][1:])}
 
     def infer_shape(self, in_shapes, p):
         return tuple(in_shapes[0]) + tuple(p["shape"])

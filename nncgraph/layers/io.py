@@ -7,6 +7,7 @@ from .base import Layer, Prop
 class Input(Layer):
     category = "IO"
     role = "input"
+    nnabla_function = ""    # a data variable, not a function
     n_inputs = 0
     doc = "Feeds one dataset variable (a CSV column such as `x`) into the network."
     props = {

@@ -43,7 +43,7 @@ class _LogicalScalar(_Scalar):
 
 
 def _layer(name, base, function, doc, value_doc=""):
-    attrs = {"function": function, "doc": doc, "nnabla_function": name, "__module__": __name__}
+    attrs = {"function": function, "doc": doc, "__module__": __name__}
     if value_doc:
         attrs["props"] = {"value": Prop("float", 0.0, value_doc, "Value")}
     return type(name, (base,), attrs)

@@ -9,6 +9,7 @@ vanish from the runtime variant; the trainer minimizes the mean of every loss.
 from __future__ import annotations
 
 from .base import Layer, Prop, ShapeError, channel_axis
+from .nntxt import axis, axis_only, fields
 
 _TARGET = Prop("str", "y", "Dataset variable (CSV column) holding the target.", "T.Dataset")
 _AXIS = Prop("uint", 0, "Class axis (0 = first axis after the batch).", "Axis")
@@ -37,6 +38,8 @@ class _Categorical(_Loss):
     error_kind = "top1"
     props = {"axis": _AXIS, "target": _TARGET}
 
+    from_nntxt = axis_only
+
     def infer_shape(self, in_shapes, p):
         return self.target_shape(in_shapes[0], p)
 
@@ -53,20 +56,17 @@ class _Categorical(_Loss):
 
 class SoftmaxCrossEntropy(_Categorical):
     doc = "Cross entropy of softmax(x) against integer labels; the runtime variant outputs softmax(x)."
-    nnabla_function = "SoftmaxCrossEntropy"
     function = "softmax_cross_entropy"
     runtime_activation = "Softmax"
 
 
 class CategoricalCrossEntropy(_Categorical):
     doc = "Cross entropy of probabilities x (e.g. after Softmax) against integer labels."
-    nnabla_function = "CategoricalCrossEntropy"
     function = "categorical_cross_entropy"
 
 
 class SigmoidCrossEntropy(_Loss):
     doc = "Binary cross entropy of sigmoid(x) against 0/1 targets; the runtime variant outputs sigmoid(x)."
-    nnabla_function = "SigmoidCrossEntropy"
     function = "sigmoid_cross_entropy"
     error_kind = "binary"
     binary_threshold = 0.0      # x is a logit
@@ -76,7 +76,6 @@ class SigmoidCrossEntropy(_Loss):
 
 class BinaryCrossEntropy(_Loss):
     doc = "Binary cross entropy of probabilities x against 0/1 targets."
-    nnabla_function = "BinaryCrossEntropy"
     function = "binary_cross_entropy"
     error_kind = "binary"
     props = {"target": _TARGET}
@@ -84,23 +83,22 @@ class BinaryCrossEntropy(_Loss):
 
 class SquaredError(_Loss):
     doc = "(x - t)^2, elementwise."
-    nnabla_function = "SquaredError"
     function = "squared_error"
     props = {"target": _TARGET}
 
 
 class AbsoluteError(_Loss):
     doc = "|x - t|, elementwise."
-    nnabla_function = "AbsoluteError"
     function = "absolute_error"
     props = {"target": _TARGET}
 
 
 class HuberLoss(_Loss):
     doc = "Squared error near zero, absolute error beyond `delta`."
-    nnabla_function = "HuberLoss"
     function = "huber_loss"
     props = {"delta": Prop("float", 1.0, "Where the loss turns linear.", "Delta"), "target": _TARGET}
+
+    from_nntxt = fields("delta")
 
     def emit(self, ctx, inputs, p):
         return ctx.F.huber_loss(inputs[0], inputs[1], delta=p["delta"])
@@ -110,9 +108,11 @@ class TopNError(_Categorical):
     category = "Validation"
     role = "metric"
     doc = "1 where the label is not among the N highest scores, else 0 (validation only)."
-    nnabla_function = "TopNError"
     props = {"axis": _AXIS, "n": Prop("uint", 1, "How many top scores count as correct.", "N"),
              "target": _TARGET}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"axis": axis(args.axis), "n": args.n}
 
     def infer_shape(self, in_shapes, p):
         if not 1 <= p["n"] <= self.n_classes(in_shapes[0], p):
@@ -128,7 +128,6 @@ class BinaryError(_Loss):
     category = "Validation"
     role = "metric"
     doc = "1 where (x >= 0.5) differs from (t >= 0.5), else 0 (validation only)."
-    nnabla_function = "BinaryError"
     function = "binary_error"
     error_kind = "binary"
     props = {"target": _TARGET}
@@ -139,9 +138,10 @@ LAYERS = [SoftmaxCrossEntropy, CategoricalCrossEntropy, SigmoidCrossEntropy, Bin
 
 class EpsilonInsensitiveLoss(_Loss):
     doc = "max(|x - t| - epsilon, 0), elementwise: errors within epsilon cost nothing."
-    nnabla_function = "EpsilonInsensitiveLoss"
     function = "epsilon_insensitive_loss"
     props = {"epsilon": Prop("float", 0.0, "Error size that costs nothing.", "Epsilon"), "target": _TARGET}
+
+    from_nntxt = fields("epsilon")
 
     def emit(self, ctx, inputs, p):
         return ctx.F.epsilon_insensitive_loss(inputs[0], inputs[1], epsilon=p["epsilon"])
@@ -150,7 +150,6 @@ class EpsilonInsensitiveLoss(_Loss):
 class KLMultinomial(_Loss):
     doc = ("Kullback-Leibler divergence sum(p log(p / q)) of the distribution x (p) from the target "
            "distribution q, summed over the axes from base_axis on.")
-    nnabla_function = "KLMultinomial"
     function = "kl_multinomial"
     shape_rule = "input axes before `base_axis`, then 1"
     props = {"base_axis": Prop("uint", 0, "First axis the distribution spans (0 = all axes after the batch).",

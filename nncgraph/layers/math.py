@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from .base import Layer, Prop, ShapeError, channel_axis, size_of
+from .nntxt import reduction
 from .shape_rules import broadcast_shape
 
 
@@ -13,6 +14,9 @@ class _Elementwise(Layer):
     function = ""          # nnabla.functions name
     arg_props = {}         # {nnabla argument: property name}
 
+    def from_nntxt(self, args, ins, out, params):
+        return {prop: getattr(args, arg) for arg, prop in self.arg_props.items()}
+
     def emit(self, ctx, inputs, p):
         kwargs = {arg: p[prop] for arg, prop in self.arg_props.items()}
         return getattr(ctx.F, self.function)(inputs[0], **kwargs)
@@ -21,8 +25,7 @@ class _Elementwise(Layer):
 def _simple(name, function, doc, category="Math", props=None, args=None):
     return type(name, (_Elementwise,), {
         "function": function, "doc": doc, "category": category, "props": props or {},
-        "arg_props": args or {}, "nnabla_function": name,  # NNC and nnabla share these names
-        "__module__": __name__})
+        "arg_props": args or {}, "__module__": __name__})
 
 
 Log = _simple("Log", "log", "Natural logarithm (inputs must be positive).")
@@ -52,7 +55,6 @@ class ATan2(Layer):
     category = _TRIG
     doc = ("Angle in radians of the point (second input, first input): atan(first / second) with the "
            "quadrant taken from both signs; the second input is NNC's x connector.")
-    nnabla_function = "ATan2"
     shape_rule = "the inputs broadcast NumPy-style: equal number of axes, each axis equal or 1 in one input"
     n_inputs = 2
 
@@ -86,14 +88,12 @@ def _cumulative_props(what):
 
 class CumSum(_Cumulative):
     doc = "Running sum along `axis`."
-    nnabla_function = "CumSum"
     function = "cumsum"
     props = _cumulative_props("add up")
 
 
 class CumProd(_Cumulative):
     doc = "Running product along `axis`."
-    nnabla_function = "CumProd"
     function = "cumprod"
     props = _cumulative_props("multiply")
 
@@ -118,6 +118,8 @@ class _Reduction(Layer):
     function = ""
     props = _REDUCE_PROPS
 
+    from_nntxt = reduction
+
     def infer_shape(self, in_shapes, p):
         shape = tuple(in_shapes[0])
         gone = {a - 1 for a in reduced_axes(p["axes"], shape)}
@@ -135,19 +137,16 @@ class _Reduction(Layer):
 
 class Sum(_Reduction):
     doc = "Sum over `axes`."
-    nnabla_function = "Sum"
     function = "sum"
 
 
 class Mean(_Reduction):
     doc = "Mean over `axes`."
-    nnabla_function = "Mean"
     function = "mean"
 
 
 class Prod(_Reduction):
     doc = "Product over `axes`."
-    nnabla_function = "Prod"
     function = "prod"
 
 
@@ -159,6 +158,10 @@ class _Extreme(_Reduction):
         "only_index": Prop("bool", False, "Output the position of the extreme instead of its value (counted "
                            "row-major over the reduced axes together).", "OnlyIndex"),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {**reduction(self, args, ins, out, params), "with_index": args.with_index,
+                "only_index": args.only_index}
 
     def emit(self, ctx, inputs, p):
         y = getattr(ctx.F, self.function)(inputs[0], axis=[a + 1 for a in p["axes"]], keepdims=p["keep_dims"],
@@ -174,21 +177,21 @@ class _Extreme(_Reduction):
 
 class Max(_Extreme):
     doc = "Maximum over `axes`, or its position with only_index."
-    nnabla_function = "Max"
     function = "max"
 
 
 class Min(_Extreme):
     doc = "Minimum over `axes`, or its position with only_index."
-    nnabla_function = "Min"
     function = "min"
 
 
 class Norm(_Reduction):
     doc = "p-norm over `axes`: (sum of |x|^p) ^ (1/p)."
-    nnabla_function = "Norm"
     function = "norm"
     props = {"p": Prop("float", 2.0, "Order of the norm (1 or more).", "P"), **_REDUCE_PROPS}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"p": args.p, **reduction(self, args, ins, out, params)}
 
     def infer_shape(self, in_shapes, p):
         # nnabla refuses p < 1, and p = inf silently yields 1 everywhere
@@ -222,7 +225,6 @@ class _SquareMatrix(Layer):
 
 class BatchInv(_SquareMatrix):
     doc = "Inverse of each sample's square matrix."
-    nnabla_function = "BatchInv"
     function = "batch_inv"
     shape_rule = "same shape as the input, a square matrix [n, n]"
 
@@ -233,7 +235,6 @@ class BatchInv(_SquareMatrix):
 
 class BatchDet(_SquareMatrix):
     doc = "Determinant of each sample's square matrix: one number per sample."
-    nnabla_function = "BatchDet"
     function = "batch_det"
     shape_rule = "[] (one number per sample) from a square matrix [n, n]"
 
@@ -244,7 +245,6 @@ class BatchDet(_SquareMatrix):
 
 class BatchLogdet(BatchDet):
     doc = "log |determinant| of each sample's square matrix: one number per sample."
-    nnabla_function = "BatchLogdet"
     function = "batch_logdet"
 
 
@@ -252,7 +252,6 @@ class BatchMatmul(Layer):
     category = "Math"
     doc = ("Matrix product over the last two axes, first input [.., m, k] times the second (NNC's R "
            "connector) [.., k, n]; leading axes broadcast.")
-    nnabla_function = "BatchMatmul"
     shape_rule = "[.., m, n] from [.., m, k] and [.., k, n]; the leading axes broadcast NumPy-style"
     n_inputs = 2
 

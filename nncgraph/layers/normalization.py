@@ -2,25 +2,30 @@
 its fused form, per-sample normalizations and the weight normalizations."""
 from __future__ import annotations
 
-from .base import PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
+from .base import PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
+from .nntxt import Unconvertible, axis
 
 
 class BatchNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes with batch statistics while training and running statistics in the validation and "
            "runtime variants; parameters `<scope>/bn/beta`, `gamma` (trained), `mean`, `var` (running).")
-    nnabla_function = "BatchNormalization"
     props = {
         "axes": Prop("uints", [0], "Axes that keep their own statistics (0 = channels).", "Axes"),
         "decay_rate": Prop("float", 0.9, "Decay of the running mean and variance.", "DecayRate"),
         "epsilon": Prop("float", 0.0001, "Added to the variance for stability.", "Epsilon"),
         "batch_stat": Prop("bool", True, "Use batch statistics while training (NNC's BatchStat).", "BatchStat"),
-        "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
-                                derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         # NNC's defaults: beta 0, gamma 1, running mean 0 and running variance 0
         **parameter_props(beta=("Constant", 0.0, PLAIN_INITIALIZERS), gamma=("Constant", 1.0, PLAIN_INITIALIZERS),
                           mean=("Constant", 0.0, PLAIN_INITIALIZERS), var=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        if args.no_scale or args.no_bias:
+            raise Unconvertible("no_scale/no_bias (NNC's BatchNormalization always has beta and gamma)")
+        return {"axes": [axis(a) for a in args.axes], "decay_rate": args.decay_rate, "epsilon": args.eps,
+                "batch_stat": args.batch_stat}
 
     def _stat_shape(self, shape, p):
         axes = [channel_axis(a, shape, "axes value") - 1 for a in p["axes"]]
@@ -46,8 +51,6 @@ LAYERS = [BatchNormalization]
 
 # -- the rest of NNC's Normalization palette ---------------------------------------
 
-_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
-              "layer name.", "ParameterScope", derived="the layer name")
 _BETA_GAMMA = parameter_props(beta=("Constant", 0.0, PLAIN_INITIALIZERS), gamma=("Constant", 1.0, PLAIN_INITIALIZERS))
 _BATCH_AXIS = Prop("int", -1, "An axis that keeps its own statistics like the batch axis, which always does; "
                    "-1: the batch axis alone.", "BatchAxis")
@@ -57,7 +60,6 @@ class FusedBatchNormalization(Layer):
     category = "Normalization"
     doc = ("BatchNormalization, then the optional second input added, then ReLU, in one nnabla function; "
            "parameters `<scope>/bn/beta`, `gamma` (trained), `mean`, `var` (running).")
-    nnabla_function = "FusedBatchNormalization"
     shape_rule = "same shape as the input; a second input must have that shape too"
     n_inputs = (1, 2)
     props = {
@@ -112,13 +114,12 @@ class GroupNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes each sample over groups of channels (and the other axes), then scales and shifts per "
            "channel; parameters `<scope>/group_normalization/beta` and `gamma`.")
-    nnabla_function = "GroupNormalization"
     props = {
         "channel_axis": Prop("uint", 0, "The channel axis, split into groups.", "ChannelAxis"),
         "batch_axis": _BATCH_AXIS,
         "num_groups": Prop("pint", 4, "Number of channel groups; must divide the channels.", "NumGroups"),
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_BETA_GAMMA,
     }
 
@@ -147,12 +148,11 @@ class InstanceNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes each channel of each sample over its other axes, then scales and shifts per channel; "
            "parameters `<scope>/instance_normalization/beta` and `gamma`.")
-    nnabla_function = "InstanceNormalization"
     props = {
         "channel_axis": Prop("uint", 0, "The channel axis.", "ChannelAxis"),
         "batch_axis": _BATCH_AXIS,
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_BETA_GAMMA,
     }
 
@@ -176,11 +176,10 @@ class LayerNormalization(Layer):
     category = "Normalization"
     doc = ("Normalizes each sample over all its axes, then scales and shifts elementwise; parameters "
            "`<scope>/layer_normalization/beta` and `gamma`, shaped like the sample.")
-    nnabla_function = "LayerNormalization"
     props = {
         "batch_axis": _BATCH_AXIS,
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_BETA_GAMMA,
     }
 
@@ -202,7 +201,6 @@ class LayerNormalization(Layer):
 class NormNormalization(Layer):
     category = "Normalization"
     doc = "Divides the input by its p-norm over `axes` (-1 is the batch axis, so the default spans the minibatch)."
-    nnabla_function = "NormNormalization"
     props = {
         "p": Prop("float", 2.0, "Order of the norm.", "P"),
         "axes": Prop("ints", [-1, 0, 1, 2], "Axes the norm is taken over; -1 is the batch axis. NNC's default "
@@ -260,14 +258,13 @@ class SpectralNorm(Layer):
     category = "Normalization"
     doc = ("Divides a weight (the first sample's copy of its input, e.g. a Parameter) by its largest singular "
            "value, estimated by power iteration on `<scope>/spectral-norm/u`, which training updates.")
-    nnabla_function = "SpectralNorm"
     props = {
         "dim": Prop("uint", 0, "The output axis: the matrix is this axis by all the others.", "Dim"),
         # each is a pass over the weight in every forward pass: a few are the norm (NNC's default is 1)
         "itr": Prop("pint", 1, "Power iterations per forward pass.", "Itr", maximum=1000),
         "epsilon": Prop("float", 1e-12, "Guards the vector normalizations.", "Epsilon"),
         "test": Prop("bool", False, "Keep u fixed while training too (validation never updates it).", "Test"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(u=("Constant", 1.0, PLAIN_INITIALIZERS)),
     }
 
@@ -291,11 +288,10 @@ class WeightNormalization(Layer):
     category = "Normalization"
     doc = ("Rescales each sample's array (normally a weight) to norm `<scope>/wn/g` per index of `dim`, the "
            "norm taken over the sample's other axes.")
-    nnabla_function = "WeightNormalization"
     props = {
         "dim": Prop("uint", 0, "The axis that keeps one scale per index.", "Dim"),
         "epsilon": Prop("float", 1e-12, "Added to the squared norm for stability.", "Epsilon"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(g=("Constant", 1.0, PLAIN_INITIALIZERS)),
     }
 
@@ -322,7 +318,6 @@ class WeightStandardization(Layer):
     category = "Normalization"
     doc = ("Standardizes each sample's array (normally a weight) to mean 0 and variance 1 per index of "
            "`channel_axis`.")
-    nnabla_function = "WeightStandardization"
     props = {
         "channel_axis": Prop("uint", 0, "The axis that keeps its own statistics.", "ChannelAxis"),
         "epsilon": Prop("float", 1e-5, "Added to the variance for stability.", "Epsilon"),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .base import FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, parameter_props, size_of
+from .base import (PARAMETER_SCOPE, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, parameter_props,
+                   size_of)
 
 _ALL_INITIALIZERS = ("Normal", "NormalAffineHeForward", "NormalAffineHeBackward", "NormalAffineGlorot",
                      "NormalConvolutionHeForward", "NormalConvolutionHeBackward", "NormalConvolutionGlorot",
@@ -39,13 +40,13 @@ class Parameter(Layer):
     doc = ("A trained array of shape `size`, the same for every sample; parameter `<scope>/param`. "
            "Its initializer properties are NNC's File, Initializer, ... prefixed with `param_`.")
     nnabla_function = ""
+    nntxt_gap = "no function: its value is a parameter variable of the network"
     shape_rule = "`size`"
     n_inputs = 0
     props = {
         "size": OptionalProp("pints", None, "Shape of the parameter (without the batch axis).", "Size",
                      derived="required (NNC copies it from the layer the parameter feeds)"),
-        "parameter_scope": Prop("str", None, "Parameter scope; layers with the same scope share the parameter. "
-                                "Defaults to the layer name.", "ParameterScope", derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **_unprefixed(parameter_props(param=("Normal", 0.01, _ALL_INITIALIZERS))),
     }
 
@@ -81,6 +82,7 @@ class Constant(Layer):
     doc = ("A fixed array, the same for every sample: one number fills `size`, or `size` numbers fill it in "
            "row-major order; it is not trained.")
     nnabla_function = ""
+    nntxt_gap = "no function: its value is a parameter variable of the network"
     shape_rule = "`size` (default: one axis holding the values)"
     n_inputs = 0
     props = {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import Layer, Prop, ShapeError
+from .nntxt import Unconvertible, dims
 from .shape_rules import pool_out
 
 
@@ -18,6 +19,16 @@ def _pooling_props(**extra):
 
 class _Pooling(Layer):
     category = "Pooling"
+
+    def from_nntxt(self, args, ins, out, params):
+        p = {"kernel_shape": dims(args.kernel), "strides": dims(args.stride), "ignore_border": args.ignore_border,
+             "padding": dims(args.pad)}
+        for name in ("channel_last", "including_pad"):      # where the layer has the property
+            if name in self.props:
+                p[name] = getattr(args, name)
+            elif getattr(args, name, False):
+                raise Unconvertible(name)
+        return p
 
     def resolve(self, props, name):
         p = super().resolve(props, name)
@@ -57,7 +68,6 @@ class _Pooling(Layer):
 
 class MaxPooling(_Pooling):
     doc = "Maximum over each window (nnabla `max_pooling`)."
-    nnabla_function = "MaxPooling"
     props = _pooling_props(channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"))
 
     def emit(self, ctx, inputs, p):
@@ -66,7 +76,6 @@ class MaxPooling(_Pooling):
 
 class AveragePooling(_Pooling):
     doc = "Mean over each window (nnabla `average_pooling`)."
-    nnabla_function = "AveragePooling"
     props = _pooling_props(
         channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
         including_pad=Prop("bool", True, "Count padded zeros in the mean.", "IncludingPad"))
@@ -78,7 +87,6 @@ class AveragePooling(_Pooling):
 
 class SumPooling(_Pooling):
     doc = "Sum over each window (nnabla `sum_pooling`)."
-    nnabla_function = "SumPooling"
     props = _pooling_props()
 
     def emit(self, ctx, inputs, p):
@@ -88,7 +96,6 @@ class SumPooling(_Pooling):
 class GlobalAveragePooling(Layer):
     category = "Pooling"
     doc = "Mean over all spatial positions: (C, H, W) -> (C, 1, 1) (nnabla `global_average_pooling`)."
-    nnabla_function = "GlobalAveragePooling"
     props = {}
 
     def infer_shape(self, in_shapes, p):
@@ -108,9 +115,11 @@ LAYERS = [MaxPooling, AveragePooling, SumPooling, GlobalAveragePooling]
 class Unpooling(Layer):
     category = "Pooling"
     doc = "Repeats each value `kernel_shape` times along the last axes, the inverse of pooling (nnabla `unpooling`)."
-    nnabla_function = "Unpooling"
     shape_rule = "input with its last len(`kernel_shape`) axes multiplied by `kernel_shape`"
     props = {"kernel_shape": Prop("pints", [2, 2], "Repeats per axis, for the last axes.", "KernelShape")}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"kernel_shape": dims(args.kernel)}
 
     def infer_shape(self, in_shapes, p):
         shape, k = in_shapes[0], p["kernel_shape"]

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from .base import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PLAIN_INITIALIZERS, Layer,
-                   ParamSpec, Prop, ShapeError, parameter_props, size_of)
-from .convolution import _ConvBase, _assemble, _spatial
-from .shape_rules import conv_out
+from .affine import AffineBase
+from .base import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE,
+                   PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
+from .convolution import ConvolutionBase, _assemble, _spatial
 
-_SCOPE = Prop("str", None, "Parameter scope; layers with the same scope share parameters. Defaults to the "
-              "layer name.", "ParameterScope", derived="the layer name")
 def _frozen(props, *names):
     """NNC's LRateMultiplier default 0 for parameters nnabla never trains (Wb, the quantization levels)."""
     return {k: dataclasses.replace(v, default=0.0) if k in {f"{n.lower()}_lrate_multiplier" for n in names} else v
@@ -23,25 +21,18 @@ _STE = Prop("bool", True, "Backward passes the gradient only inside the represen
 # -- binary weights ---------------------------------------------------------------
 # nnabla keeps the trained float weights W and writes their binarized copy Wb in every forward pass;
 # Wb (and BinaryWeight's scale alpha) are never trained.
-class _BinaryAffine(Layer):
+class _BinaryAffine(AffineBase):
     category = "Quantize"
-    shape_rule = "`out_shape`"
     pf_scope = ""
     with_alpha = False
     props = {
         "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_frozen(parameter_props(W=("UniformAffineGlorot", 1.0, AFFINE_INITIALIZERS),
                                   Wb=("Constant", 0.0, AFFINE_INITIALIZERS), b=("Constant", 0.0, PLAIN_INITIALIZERS)),
                   "Wb"),
     }
-
-    def infer_shape(self, in_shapes, p):
-        if size_of(in_shapes[0]) == 0:
-            raise ShapeError(f"gets an empty input (shape {list(in_shapes[0])}).",
-                             fix="an earlier layer shrinks the data to nothing; reduce its kernel, stride or pooling.")
-        return tuple(p["out_shape"])
 
     def parameters(self, in_shapes, p):
         out = tuple(p["out_shape"])
@@ -57,7 +48,6 @@ class _BinaryAffine(Layer):
 class BinaryConnectAffine(_BinaryAffine):
     doc = ("Affine with the signs (+1/-1) of its weights, `<scope>/bicon_affine/W`; the binarized copy is "
            "`Wb`, the bias `b`.")
-    nnabla_function = "BinaryConnectAffine"
     pf_scope = "bicon_affine"
 
     def emit(self, ctx, inputs, p):
@@ -67,7 +57,6 @@ class BinaryConnectAffine(_BinaryAffine):
 class BinaryWeightAffine(_BinaryAffine):
     doc = ("Affine with the signs of its weights scaled per output by their mean absolute value (XNOR-Net); "
            "parameters `<scope>/bwn_affine/W`, `Wb`, `alpha`, `b`.")
-    nnabla_function = "BinaryWeightAffine"
     pf_scope = "bwn_affine"
     with_alpha = True
 
@@ -75,7 +64,7 @@ class BinaryWeightAffine(_BinaryAffine):
         return ctx.PF.binary_weight_affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
 
 
-class _BinaryConvolution(_ConvBase):
+class _BinaryConvolution(ConvolutionBase):
     category = "Quantize"
     shape_rule = "like Convolution (group 1, channels first)"
     pf_scope = ""
@@ -90,19 +79,14 @@ class _BinaryConvolution(_ConvBase):
                         derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
         "strides": Prop("pints", [1, 1], "Stride per spatial axis.", "Strides"),
         "dilation": Prop("pints", [1, 1], "Dilation per spatial axis.", "Dilation"),
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_frozen(parameter_props(W=("UniformConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
                                   Wb=("Constant", 0.0, DECONVOLUTION_INITIALIZERS),
                                   b=("Constant", 0.0, PLAIN_INITIALIZERS)), "Wb"),
     }
 
     def infer_shape(self, in_shapes, p):
-        ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)
-        out = [conv_out(s, kernel=kk, pad=pp, stride=st, dilation=dd)
-               for s, kk, pp, st, dd in zip(spatial, k, pads, strides, dil)]
-        if min(out) < 1:
-            raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(in_shapes[0])} "
-                             f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
+        _, out, lead = self._output_spatial(in_shapes[0], p)
         return _assemble(lead, p["out_maps"], out, False)
 
     def parameters(self, in_shapes, p):
@@ -127,7 +111,6 @@ class _BinaryConvolution(_ConvBase):
 class BinaryConnectConvolution(_BinaryConvolution):
     doc = ("Convolution with the signs (+1/-1) of its weights, `<scope>/bicon_conv/W`; the binarized copy is "
            "`Wb`, the bias `b`.")
-    nnabla_function = "BinaryConnectConvolution"
     pf_scope = "bicon_conv"
 
     def emit(self, ctx, inputs, p):
@@ -137,7 +120,6 @@ class BinaryConnectConvolution(_BinaryConvolution):
 class BinaryWeightConvolution(_BinaryConvolution):
     doc = ("Convolution with the signs of its weights scaled per output map by their mean absolute value "
            "(XNOR-Net); parameters `<scope>/bwn_conv/W`, `Wb`, `alpha`, `b`.")
-    nnabla_function = "BinaryWeightConvolution"
     pf_scope = "bwn_conv"
     with_alpha = True
 
@@ -149,7 +131,6 @@ class BinaryWeightConvolution(_BinaryConvolution):
 class BinarySigmoid(Layer):
     category = "Quantize"
     doc = "1 where the input is positive, else 0; the backward pass uses the gradient of a hard sigmoid."
-    nnabla_function = "BinarySigmoid"
 
     def emit(self, ctx, inputs, p):
         return ctx.F.binary_sigmoid(inputs[0])
@@ -158,7 +139,6 @@ class BinarySigmoid(Layer):
 class BinaryTanh(Layer):
     category = "Quantize"
     doc = "1 where the input is positive, else -1; the backward pass uses the gradient of a hard tanh."
-    nnabla_function = "BinaryTanh"
 
     def emit(self, ctx, inputs, p):
         return ctx.F.binary_tanh(inputs[0])
@@ -168,7 +148,6 @@ class BinaryTanh(Layer):
 class FixedPointQuantize(Layer):
     category = "Quantize"
     doc = "Rounds to the nearest multiple of `delta` within the range of an n-bit fixed-point number."
-    nnabla_function = "FixedPointQuantize"
     props = {
         "sign": Prop("bool", True, "Signed: n bits include a sign bit (range +-(2^(n-1) - 1) * delta); "
                      "unsigned: 0 to (2^n - 1) * delta.", "Sign"),
@@ -185,7 +164,6 @@ class FixedPointQuantize(Layer):
 class Pow2Quantize(Layer):
     category = "Quantize"
     doc = "Rounds each value to a signed power of two (or zero) representable in n bits with largest exponent m."
-    nnabla_function = "Pow2Quantize"
     props = {
         "sign": Prop("bool", True, "Keep the sign (one of the n bits).", "Sign"),
         "with_zero": Prop("bool", True, "Zero is representable (one code of the n bits).", "WithZero"),
@@ -221,7 +199,6 @@ class MinMaxQuantize(Layer):
     category = "Quantize"
     doc = ("Quantizes uniformly between the range `<scope>/min_max_quantize/qr_min`..`qr_max` onto the levels "
            "`ql_min`..`ql_max`; the range is trained, or taken from the inputs' min and max.")
-    nnabla_function = "MinMaxQuantize"
     props = {
         "decay": Prop("float", 0.999, "Decay of the moving average of the range (x_min_max and ema).", "Decay"),
         "x_min_max": Prop("bool", False, "Take the range from each batch's min and max.", "XMinMax"),
@@ -230,7 +207,7 @@ class MinMaxQuantize(Layer):
         "ste_fine_grained": _STE,
         "epsilon": Prop("float", 0.01, "Smallest allowed width of the range.", "Epsilon"),
         # NNC has no ParameterScope here; a scope per layer keeps two quantizers from sharing ranges
-        "parameter_scope": _SCOPE,
+        "parameter_scope": PARAMETER_SCOPE,
         **_renamed(_frozen(parameter_props(**{name: ("Constant", value, PLAIN_INITIALIZERS)
                                               for name, _, value, _ in _MIN_MAX_PARAMS}), "ql_min", "ql_max"),
                    {name: nnc for name, nnc, _, _ in _MIN_MAX_PARAMS}),

@@ -5,7 +5,8 @@ graph/recurrent.py before the graph is built; they are not layers here.)
 """
 from __future__ import annotations
 
-from .base import AFFINE_INITIALIZERS, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
+from .base import (AFFINE_INITIALIZERS, PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError,
+                   parameter_props, size_of)
 
 _GATES = ("Affine", "IGate", "FGate", "OGate")     # NNC's names: candidate, input, forget and output gates
 
@@ -16,12 +17,12 @@ class LSTM(Layer):
            "new cell c and state h; outputs every step's h. Parameters `<scope>/<Gate>/affine/W`, `/b` for "
            "Affine (candidate), IGate, FGate and OGate.")
     nnabla_function = "Affine, Sigmoid, Tanh, Mul2, Add2 (unrolled)"
+    nntxt_gap = "written unrolled, one Affine per gate and step"
     shape_rule = "(steps along `axis`, size)"
     props = {
         "axis": Prop("uint", 0, "Time axis of the input (0 = first after the batch).", "Axis"),
         "size": Prop("pint", 100, "Size of the state h and the cell c.", "Size"),
-        "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
-                                derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         "h_initial_generator_multiplier": Prop("float", 0.0, "Value of h before the first step.",
                                                "H.Initial.GeneratorMultiplier"),
         "c_initial_generator_multiplier": Prop("float", 0.0, "Value of c before the first step.",

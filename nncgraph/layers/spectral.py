@@ -17,6 +17,7 @@ class _Fourier(Layer):
     category = "Spectral"
     shape_rule = "same shape as the input"
     sign = -1            # exponent sign of the transform
+    nntxt_gap = "nnabla's nntxt writer cannot write its functions"
     props = {
         "signal_ndim": Prop("pint", 2, "How many axes, before the trailing (real, imaginary) axis, are transformed "
                             "(1, 2 or 3).", "SignalNDim"),
@@ -63,6 +64,7 @@ class _Fourier(Layer):
 class FFT(_Fourier):
     doc = ("Discrete Fourier transform over the `signal_ndim` axes before the trailing (real, imaginary) axis "
            "(as nnabla `fft`, computed with DFT matrices).")
+    nnabla_function = ""    # computed with DFT matrices, not nnabla's fft
     sign = -1
 
     def scale(self, n, normalized):
@@ -72,6 +74,7 @@ class FFT(_Fourier):
 class IFFT(_Fourier):
     doc = ("Inverse discrete Fourier transform over the `signal_ndim` axes before the trailing (real, imaginary) "
            "axis, divided by N (as nnabla `ifft`, computed with DFT matrices).")
+    nnabla_function = ""
     sign = 1
 
     def scale(self, n, normalized):

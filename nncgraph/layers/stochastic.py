@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .base import (LAYER_SEED, PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError,
-                   channel_axis, parameter_props)
+from .base import (LAYER_SEED, PARAMETER_SCOPE, PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop,
+                   ShapeError, channel_axis, parameter_props)
 
 _SKIP = Prop("bool", True, "Skip in the validation and runtime variants (identity there).", "SkipAtTest")
 
@@ -55,7 +55,6 @@ class _Random(Layer):
 class ImageAugmentation(_Random):
     doc = ("Random scale, rotation, aspect ratio, distortion, flips, brightness, contrast and noise on images "
            "(C, H, W) while training; validation and runtime take the centre of each image at `shape`.")
-    nnabla_function = "ImageAugmentation"
     shape_rule = "input with its last len(`shape`) axes replaced by `shape`"
     props = {
         "shape": OptionalProp("pints", None, "Output shape; the last two values are height and width.", "Shape",
@@ -105,7 +104,6 @@ class ImageAugmentation(_Random):
 class RandomCrop(_Random):
     doc = ("Crops a random window of `shape` from the last axes while training; validation and runtime take "
            "the centre window, so evaluation is repeatable.")
-    nnabla_function = "RandomCrop"
     shape_rule = "input with its last len(`shape`) axes replaced by `shape`"
     props = {
         "shape": OptionalProp("pints", None, "Size of the window (the last axes of the input).", "Shape",
@@ -134,7 +132,6 @@ class RandomCrop(_Random):
 class RandomErase(_Random):
     doc = ("Replaces random rectangles of images (C, H, W) with random values while training "
            "(Zhong et al., Random Erasing).")
-    nnabla_function = "RandomErase"
     props = {
         "prob": Prop("float", 0.5, "Probability of erasing, per sample and patch.", "Prob"),
         "area_ratios": FloatsProp("floats", [0.02, 0.4], "[low, high] of a patch's area / the image area.",
@@ -175,7 +172,6 @@ class RandomErase(_Random):
 
 class RandomFlip(_Random):
     doc = "Reverses each of `axes` with probability 0.5, per sample, while training."
-    nnabla_function = "RandomFlip"
     props = {
         "axes": Prop("uints", [0], "Axes that may be reversed (0 = first axis after the batch).", "Axes"),
         "seed": LAYER_SEED,
@@ -195,7 +191,6 @@ class RandomFlip(_Random):
 
 class RandomShift(_Random):
     doc = "Shifts the last len(`shift`) axes by a random amount in -shift to +shift, per sample, while training."
-    nnabla_function = "RandomShift"
     props = {
         "shift": Prop("ints", [0, 0], "Largest shift of each of the last axes.", "Shift"),
         "border_mode": Prop("option", "nearest", "What fills the vacated border: the nearest value or a "
@@ -232,13 +227,11 @@ class MeanSubtraction(Layer):
     category = "Others(Pre Process)"
     doc = ("Subtracts the running mean of the input: training updates it with each batch's mean (a cumulative "
            "average); parameters `<scope>/mean_subtraction/mean` and `/t` (the batch count), not trained.")
-    nnabla_function = "MeanSubtraction"
     props = {
         "base_axis": Prop("uint", 0, "Axes before it are sample axes; the mean has the shape of the rest.",
                           "BaseAxis"),
         "update_running_mean": Prop("bool", True, "Update the mean while training.", "UpdateRunningMean"),
-        "parameter_scope": Prop("str", None, "Parameter scope; defaults to the layer name.", "ParameterScope",
-                                derived="the layer name"),
+        "parameter_scope": PARAMETER_SCOPE,
         **_untrained(mean=("Constant", 0.0, PLAIN_INITIALIZERS), t=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
 
