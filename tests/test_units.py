@@ -9,7 +9,7 @@ from nncgraph.graph.ir import network_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.graph.variants import derive
 from nncgraph.project.load import load_project, parse_project
-from nncgraph.project.render import render_yaml
+from nncgraph.graph.render import render_yaml
 
 UNITS = """
 name: units

@@ -8,6 +8,7 @@ from typing import Dict
 
 from ..layers import REGISTRY
 from ..layers.base import Prop
+from ..layers.structure import RECURRENT_PROPS, REPEAT_PROPS, UNIT_PROPS
 from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_COMMON, OPTIMIZERS, SCHEDULER_COMMON,
                        SCHEDULERS, TRAINING_FIELDS)
 
@@ -34,9 +35,6 @@ def _layer_schema(type_name: str) -> dict:
 
 def _structural_schemas() -> list:
     """Units, repeats and recurrent blocks: expanded before the graph is built (graph/expand.py)."""
-    from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
-    from ..graph.recurrent import RECURRENT_PROPS
-
     def common(kind, doc):
         return {"type": {"const": kind, "description": doc},
                 "name": {"type": "string"},

@@ -22,7 +22,7 @@ from ..graph.ir import network_graph
 from ..graph.shape_pass import infer
 from ..graph.variants import derive
 from ..project.model import Project
-from ..project.render import render_yaml
+from ..graph.render import render_yaml
 from .background_monitor import BackgroundMonitor, compile_monitor, split_parameters
 from .data_binding import BoundData, bind_dataset
 from .evaluation import attach_monitor
