@@ -9,9 +9,7 @@ import pytest
 
 from conftest import run_cli, tiny_project, write, write_digits
 from nncgraph.compile.nnabla_graph import compile_graph
-from nncgraph.graph.ir import network_graph
-from nncgraph.graph.shape_pass import infer
-from nncgraph.graph.variants import derive
+from nncgraph.graph.variants import variant_graph
 from nncgraph.project.load import load_project
 
 ELMAN = """
@@ -28,7 +26,7 @@ network:
 
 def graph_of(tmp_path, network=ELMAN):
     project = load_project(write(tmp_path / "p.yaml", "name: rnn\ndatasets: {}\n" + network))
-    return infer(derive(network_graph(project, "Main"), "training"), "training")
+    return variant_graph(project, "Main", "training")
 
 
 def test_steps_share_parameters_and_stack_back(tmp_path):

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_cli, write
-from nncgraph.graph.ir import network_graph
-from nncgraph.graph.shape_pass import infer
-from nncgraph.graph.variants import derive
-from nncgraph.project.load import load_project, parse_project
+from nncgraph.graph.variants import variant_graph
 from nncgraph.graph.render import render_yaml
+from nncgraph.project.load import load_project, parse_project
 
 UNITS = """
 name: units
@@ -30,7 +28,7 @@ def project(tmp_path, network, units=UNITS):
 
 
 def trained_graph(p, variant="training"):
-    return infer(derive(network_graph(p, "Main"), variant), variant)
+    return variant_graph(p, "Main", variant)
 
 
 def test_unit_arguments_and_names(tmp_path):
