@@ -122,6 +122,29 @@ network:
     assert render_yaml(again) == text
 
 
+def test_unit_bodies_are_typed_at_load(tmp_path):
+    from nncgraph.project.model import ArgumentValue, LayerSpec
+
+    p = project(tmp_path, "network:\n  - {type: Input, size: [3, 8, 8]}\n")
+    conv, bn, relu, wide = p.units["Block"].layers
+    assert all(isinstance(s, LayerSpec) for s in (conv, bn, relu, wide))
+    assert [s.name for s in (conv, bn, relu, wide)] == ["Convolution", "BatchNormalization", "ReLU", "wide"]
+    assert conv.props["kernel_shape"] == [3, 3] and conv.props["with_bias"] is False     # checked already
+    assert conv.props["out_maps"] == ArgumentValue("$maps", conv.prop_locations["out_maps"])
+    assert [type(v) for v in conv.props["strides"]] == [ArgumentValue, ArgumentValue]
+    assert wide.props["out_maps"].written == "$maps * 2"
+    assert (conv.prop_locations["out_maps"].line, wide.location.line) == (7, 10)
+
+
+def test_a_unit_body_is_checked_at_load_even_if_no_layer_uses_it(tmp_path):
+    from nncgraph.errors import UserError
+
+    text = UNITS.replace("{type: ReLU}", "{type: ReLU, slope: 2}") + "network:\n  - {type: Input, size: [3]}\n"
+    with pytest.raises(UserError) as caught:
+        parse_project(text, str(tmp_path / "p.yaml"))
+    assert "p.yaml:10:" in str(caught.value) and "unknown property 'slope'" in str(caught.value)
+
+
 @pytest.mark.parametrize("network, fragments", [
     ("- {type: Unit, unit: Blok}", ["unit 'Blok' is not defined", "'Block'"]),
     ("- {type: Unit, unit: Block, mapz: 3}", ["has no argument 'mapz'", "'maps'"]),

@@ -1,8 +1,8 @@
 """Expand units and repeats into one flat list of layers with explicit inputs.
 
 The pipeline stage between loading and the graph IR:
-- a `Unit` layer becomes a copy of the unit's body, its `$arg` values
-  substituted, its layers named `<instance>/<layer>` and its parameters scoped
+- a `Unit` layer becomes a copy of the unit's body (typed by the loader), its
+  `$arg` values substituted and checked, its layers named `<instance>/<layer>` and its parameters scoped
   under the instance's `parameter_scope` (default: the instance name), so two
   instances with the same scope share parameters, as NNC's ParameterScope does;
 - `repeat: N` on a unit chains N instances (`<name>_1` ... `<name>_N`);
@@ -232,14 +232,15 @@ class _Expander:
         repeat = spec.props.get("repeat", 1)
         body_layers = self.counter.of_unit(unit_name, stack)
         check_layer_count(len(self.out), repeat * body_layers, f"repeat: {repeat:,} of unit {shown(unit_name)}, which "
-                          f"has {body_layers:,} layers", location=located.get("repeat", spec.location), layer=spec.name, layer_type="Unit")
+                          f"has {body_layers:,} layers", location=located.get("repeat", spec.location), layer=spec.name,
+                          layer_type="Unit")
+        body = _instance(unit, args)          # every repetition has the same arguments
         current = inputs
         for i in range(1, repeat + 1):
             name = spec.name if repeat == 1 else f"{spec.name}_{i}"
             own_scope = spec.props.get("parameter_scope", spec.name)
             if repeat > 1:          # repetitions never share parameters
                 own_scope = f"{own_scope}_{i}"
-            body = _instance(unit, args)
             aliases = {local: ref for local, ref in zip(unit.inputs, current)}
             out = self.block(body, prefix=f"{prefix}{name}/", scope=f"{scope or ''}{own_scope}/", aliases=aliases,
                              previous=current[0], stack=stack + (unit_name,))

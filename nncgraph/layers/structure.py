@@ -36,6 +36,12 @@ RECURRENT_PROPS = {
 # Every structural type with its properties, in palette order (schema and docs list them so).
 STRUCTURAL: Dict[str, Dict[str, Prop]] = {"Unit": UNIT_PROPS, "RepeatStart": REPEAT_PROPS, "RepeatEnd": {},
                                           **RECURRENT_PROPS}
+STRUCTURAL_DOCS = {
+    "Unit": "An instance of a unit defined under `units:`; other keys are the unit's arguments.",
+    "RepeatStart": "Start of layers chained `times` times.",
+    "RepeatEnd": "End of a RepeatStart block.",
+    **{k: f"NNC's {k} (recurrent block, unrolled over the time axis)." for k in RECURRENT_PROPS},
+}
 BLOCKS = {"RepeatStart": "RepeatEnd", "RecurrentInput": "RecurrentOutput"}     # opener -> its closer
 OPENERS = tuple(BLOCKS)
 CLOSERS = tuple(BLOCKS.values())
