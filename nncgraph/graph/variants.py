@@ -8,6 +8,7 @@ can never drift apart:
 - runtime: losses, metrics and their targets removed; a loss that includes an
   activation (SoftmaxCrossEntropy, SigmoidCrossEntropy) leaves that activation
   as the output, as NNC's runtime network does.
+`variant_graphs` is the one way from a project's network to its shaped variants.
 """
 from __future__ import annotations
 
