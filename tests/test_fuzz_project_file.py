@@ -14,7 +14,7 @@ from fuzz_oracle import examples, outcome, scratch_file
 from fuzz_project_grammar import as_yaml, project_texts, valid_projects
 from nncgraph.cli.network_table import check_json, check_project, check_text
 from nncgraph.project.load import load_project, parse_project
-from nncgraph.project.render import render_yaml
+from nncgraph.graph.render import render_yaml
 
 TARGET = "project files"
 

@@ -36,7 +36,7 @@ from nncgraph.graph.shape_pass import infer
 from nncgraph.layers import REGISTRY
 from nncgraph.layers.base import PARAMETER_SCOPE
 from nncgraph.project.load import parse_project
-from nncgraph.project.render import render_yaml
+from nncgraph.graph.render import render_yaml
 
 BATCH = 3
 LAYER_NAME = "layer"            # the layer under test; its default parameter_scope

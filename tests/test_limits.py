@@ -301,11 +301,11 @@ def test_the_cyclic_collector_waits_while_check_walks_the_layers(monkeypatch):
     """Its full passes rescan every live object, which made check superlinear in the layer count."""
     import gc
 
-    from nncgraph.cli import network_table
+    from nncgraph.graph import variants
 
     seen = []
-    real = network_table.infer
-    monkeypatch.setattr(network_table, "infer", lambda *a: seen.append(gc.isenabled()) or real(*a))
+    real = variants.infer
+    monkeypatch.setattr(variants, "infer", lambda *a: seen.append(gc.isenabled()) or real(*a))
     checked(project(NETWORK))
     assert seen and not any(seen)
     assert gc.isenabled()

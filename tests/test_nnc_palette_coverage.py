@@ -8,12 +8,10 @@ import os
 import pytest
 
 from conftest import shared_names, shared_path
-from nncgraph.graph.expand import REPEAT_PROPS, UNIT_PROPS
-from nncgraph.graph.recurrent import RECURRENT_PROPS
 from nncgraph.layers import REGISTRY, UNSUPPORTED
+from nncgraph.layers.structure import STRUCTURAL as STRUCTURE
 
 SAMPLES = shared_names("nnc-samples", "*.sdcproj")
-STRUCTURE = {"Unit": UNIT_PROPS, "RepeatStart": REPEAT_PROPS, "RepeatEnd": {}, **RECURRENT_PROPS}
 # NNC's Argument layer marks a unit's arguments inside the unit's own network; nncgraph writes them as
 # `args:` of the unit, so the layer type itself has no counterpart.
 WRITTEN_DIFFERENTLY = {"Argument"}

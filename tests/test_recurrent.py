@@ -9,9 +9,7 @@ import pytest
 
 from conftest import run_cli, tiny_project, write, write_digits
 from nncgraph.compile.nnabla_graph import compile_graph
-from nncgraph.graph.ir import network_graph
-from nncgraph.graph.shape_pass import infer
-from nncgraph.graph.variants import derive
+from nncgraph.graph.variants import variant_graph
 from nncgraph.project.load import load_project
 
 ELMAN = """
@@ -28,7 +26,7 @@ network:
 
 def graph_of(tmp_path, network=ELMAN):
     project = load_project(write(tmp_path / "p.yaml", "name: rnn\ndatasets: {}\n" + network))
-    return infer(derive(network_graph(project, "Main"), "training"), "training")
+    return variant_graph(project, "Main", "training")
 
 
 def test_steps_share_parameters_and_stack_back(tmp_path):
@@ -103,3 +101,29 @@ def test_an_elman_network_trains(tmp_path):
     first, last = (float(r.split(",")[1]) for r in (rows[0], rows[-1]))
     assert last < first
     assert os.path.exists(run / "checkpoints" / "best.h5")
+
+
+def test_the_expansion_shapes_each_layer_once_however_many_blocks_ask(tmp_path, monkeypatch):
+    """A block's steps come from its input's shape; the layers before it are shaped once, not again
+    for every later block (which made stacked recurrent blocks quadratic)."""
+    import nncgraph.graph.expand as expand
+
+    shaped = []
+    real = expand.infer_node_shape
+
+    def counted(node, in_shapes):
+        shaped.append(node.name)
+        return real(node, in_shapes)
+
+    monkeypatch.setattr(expand, "infer_node_shape", counted)
+    block = """
+  - {type: RecurrentInput, name: R#, axis: 1}
+  - {type: Delay, name: h#, size: [1, 4], input: state#}
+  - {type: Concatenate, input: [R#, h#], axis: 1}
+  - {type: Affine, out_shape: [1, 4]}
+  - {type: Tanh, name: state#}
+  - {type: RecurrentOutput, name: out#, axis: 1}"""
+    g = graph_of(tmp_path, ELMAN + block.replace("#", "2") + block.replace("#", "3") + "\n")
+    assert g.info["out3"].out_shape == (1, 6, 4)
+    assert len(shaped) == len(set(shaped)), sorted(n for n in set(shaped) if shaped.count(n) > 1)
+    assert "x" in shaped and "out" in shaped and "out2" in shaped      # the shapes the blocks read

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_cli, write
-from nncgraph.graph.ir import network_graph
-from nncgraph.graph.shape_pass import infer
-from nncgraph.graph.variants import derive
+from nncgraph.graph.variants import variant_graph
+from nncgraph.graph.render import render_yaml
 from nncgraph.project.load import load_project, parse_project
-from nncgraph.project.render import render_yaml
 
 UNITS = """
 name: units
@@ -30,7 +28,7 @@ def project(tmp_path, network, units=UNITS):
 
 
 def trained_graph(p, variant="training"):
-    return infer(derive(network_graph(p, "Main"), variant), variant)
+    return variant_graph(p, "Main", variant)
 
 
 def test_unit_arguments_and_names(tmp_path):
@@ -122,6 +120,29 @@ network:
     again = parse_project(text, str(tmp_path / "p.yaml"))
     assert trained_graph(again).total_params == trained_graph(p).total_params
     assert render_yaml(again) == text
+
+
+def test_unit_bodies_are_typed_at_load(tmp_path):
+    from nncgraph.project.model import ArgumentValue, LayerSpec
+
+    p = project(tmp_path, "network:\n  - {type: Input, size: [3, 8, 8]}\n")
+    conv, bn, relu, wide = p.units["Block"].layers
+    assert all(isinstance(s, LayerSpec) for s in (conv, bn, relu, wide))
+    assert [s.name for s in (conv, bn, relu, wide)] == ["Convolution", "BatchNormalization", "ReLU", "wide"]
+    assert conv.props["kernel_shape"] == [3, 3] and conv.props["with_bias"] is False     # checked already
+    assert conv.props["out_maps"] == ArgumentValue("$maps", conv.prop_locations["out_maps"])
+    assert [type(v) for v in conv.props["strides"]] == [ArgumentValue, ArgumentValue]
+    assert wide.props["out_maps"].written == "$maps * 2"
+    assert (conv.prop_locations["out_maps"].line, wide.location.line) == (7, 10)
+
+
+def test_a_unit_body_is_checked_at_load_even_if_no_layer_uses_it(tmp_path):
+    from nncgraph.errors import UserError
+
+    text = UNITS.replace("{type: ReLU}", "{type: ReLU, slope: 2}") + "network:\n  - {type: Input, size: [3]}\n"
+    with pytest.raises(UserError) as caught:
+        parse_project(text, str(tmp_path / "p.yaml"))
+    assert "p.yaml:10:" in str(caught.value) and "unknown property 'slope'" in str(caught.value)
 
 
 @pytest.mark.e2e

@@ -74,14 +74,12 @@ def layers_markdown() -> str:
 
 def _structure_markdown() -> list:
     """Units, repeats and recurrent blocks: written like layers, expanded before the graph is built."""
-    from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
-    from ..graph.recurrent import RECURRENT_PROPS
+    from ..layers.structure import STRUCTURAL
 
     out = ["## Structure", "",
            "These are written like layers but expanded into ordinary layers before shapes are inferred "
            "(see [project-file.md](project-file.md#units-repeats-and-recurrent-blocks)).", ""]
-    tables = {"Unit": UNIT_PROPS, "RepeatStart": REPEAT_PROPS, "RepeatEnd": {}, **RECURRENT_PROPS}
-    for name, props in tables.items():
+    for name, props in STRUCTURAL.items():
         out += [f"### {name}", ""]
         if props:
             out += ["| property | NNC name | type | default | description |", "|---|---|---|---|---|"]

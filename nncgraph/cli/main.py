@@ -278,7 +278,7 @@ def _cmd_check(args) -> int:
 
 def _cmd_render(args) -> int:
     from ..project.load import load_project
-    from ..project.render import render_yaml
+    from ..graph.render import render_yaml
 
     print(render_yaml(load_project(args.project)), end="")
     return 0

@@ -5,9 +5,8 @@ import contextlib
 import gc
 from typing import Dict
 
-from ..graph.ir import network_graph
-from ..graph.shape_pass import InferredGraph, infer
-from ..graph.variants import VARIANTS, derive
+from ..graph.shape_pass import InferredGraph
+from ..graph.variants import variant_graphs
 from ..project.model import Project
 
 
@@ -27,8 +26,7 @@ def _collector_paused():
 
 @_collector_paused()
 def check_project(project: Project) -> Dict[str, Dict[str, InferredGraph]]:
-    graphs = {name: network_graph(project, name) for name in project.networks}
-    return {name: {v: infer(derive(graph, v), v) for v in VARIANTS} for name, graph in graphs.items()}
+    return {name: variant_graphs(project, name) for name in project.networks}
 
 
 def check_json(results) -> dict:

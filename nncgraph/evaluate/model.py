@@ -115,9 +115,7 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     `backend` overrides the recorded context (a run trained on a GPU, evaluated on a CPU)."""
     from ..compile.context import make_context, quiet_nnabla_logging
     from ..compile.nnabla_graph import compile_graph
-    from ..graph.ir import network_graph
-    from ..graph.shape_pass import infer
-    from ..graph.variants import derive
+    from ..graph.variants import variant_graphs
     from ..project.load import load_project
 
     if not os.path.isdir(folder):
@@ -133,9 +131,7 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     checkpoint = os.path.abspath(find_checkpoint(folder, model))   # metrics.json names it wherever it is read
     folder = os.path.abspath(folder)
     project = load_project(project_file)
-    graph = network_graph(project, project.training.network)
-    validation = infer(derive(graph, "validation"), "validation")
-    runtime = infer(derive(graph, "runtime"), "runtime")
+    validation, runtime = variant_graphs(project, project.training.network, ("validation", "runtime")).values()
 
     quiet_nnabla_logging()
     import nnabla as nn
@@ -152,7 +148,7 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     if missing:
         # the layers created them afresh: predictions would come from random weights
         raise UserError(f"'{checkpoint}' lacks the parameter(s) {', '.join(missing[:5])} of network "
-                        f"'{graph.name}'.",
+                        f"'{validation.graph.name}'.",
                         fix="use the project.yaml the checkpoint was trained with (the run folder's own).")
     outputs = _outputs(validation, runtime)
     trained = TrainedModel(folder, project, checkpoint, validation, runtime, compiled, outputs, batch_size)

@@ -1,8 +1,8 @@
 """Expand units and repeats into one flat list of layers with explicit inputs.
 
 The pipeline stage between loading and the graph IR:
-- a `Unit` layer becomes a copy of the unit's body, its `$arg` values
-  substituted, its layers named `<instance>/<layer>` and its parameters scoped
+- a `Unit` layer becomes a copy of the unit's body (typed by the loader), its
+  `$arg` values substituted and checked, its layers named `<instance>/<layer>` and its parameters scoped
   under the instance's `parameter_scope` (default: the instance name), so two
   instances with the same scope share parameters, as NNC's ParameterScope does;
 - `repeat: N` on a unit chains N instances (`<name>_1` ... `<name>_N`);
@@ -21,24 +21,15 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import UserError, did_you_mean, shown
 from ..layers import get_layer
-from ..layers.base import Prop
-from ..project.located_yaml import LocatedDict
-from ..project.model import LayerSpec, UnitSpec
+from ..layers.structure import CLOSERS, OPENERS, REPEAT_PROPS, UNIT_PROPS, is_structural, takes_no_input
+from ..project.load import coerce_prop
+from ..project.model import LayerSpec, UnitSpec, holds_argument
 from .expressions import (evaluate_shapes, has_shape_expression, no_shape_expressions,
                           shape_expressions, substitute)
-from .limits import LayerCounter, check_layer_count, typed
+from .limits import LayerCounter, check_layer_count
+from .node import infer_node_shape, make_node
 from .recurrent import recurrent_block
 
-UNIT_PROPS = {
-    "unit": Prop("str", None, "Name of the unit (under `units:`) this layer instantiates."),
-    "repeat": Prop("pint", 1, "Chain this many instances of the unit."),
-    "parameter_scope": Prop("str", None, "Parameter scope of the instance's layers (same scope: shared "
-                            "parameters).", "ParameterScope", derived="the instance name"),
-}
-REPEAT_PROPS = {"times": Prop("pint", 3, "How many times the layers up to RepeatEnd are chained.", "Times")}
-OPENERS = ("RepeatStart", "RecurrentInput")
-CLOSERS = ("RepeatEnd", "RecurrentOutput")
-STRUCTURE = ("Unit", "Delay") + OPENERS + CLOSERS
 MAX_DEPTH = 16
 
 
@@ -77,9 +68,9 @@ class _Expander:
         depth = 0
         for spec in specs:      # this list's plain layers may be named before they appear; they shadow outer names
             depth += (spec.type in OPENERS) - (spec.type in CLOSERS)
-            if spec.type in STRUCTURE and spec.type != "Unit":     # their values are checked before any input
+            if is_structural(spec.type) and spec.type != "Unit":     # their values are checked before any input
                 no_shape_expressions(spec)
-            if depth == 0 and spec.type not in STRUCTURE:
+            if depth == 0 and not is_structural(spec.type):
                 aliases[spec.name] = prefix + spec.name
         i = 0
         while i < len(specs):
@@ -125,14 +116,14 @@ class _Expander:
 
     def inputs(self, spec, aliases, previous) -> List[str]:
         if spec.inputs is None:
-            if spec.type not in STRUCTURE and _takes_no_input(spec):
+            if takes_no_input(spec.type):
                 return []
             if previous is None:
                 raise UserError("has no input: it is the first layer.", location=spec.location,
                                 layer=spec.name, layer_type=spec.type,
                                 fix="start with an Input layer, or set `input:`.")
             return [previous]
-        if not spec.inputs and spec.type in STRUCTURE and spec.type != "Unit":     # a Unit counts its inputs
+        if not spec.inputs and is_structural(spec.type) and spec.type != "Unit":     # a Unit counts its inputs
             raise UserError("has `input: []`, which names no layer.", location=spec.location, layer=spec.name,
                             layer_type=spec.type, fix="leave `input` out (the previous layer), or name a layer.")
         resolved = []
@@ -160,12 +151,12 @@ class _Expander:
         for key, value in spec.props.items():
             props[key] = evaluate_shapes(value, shape, where)
             if spec.type != "Unit" and has_shape_expression(value):
-                try:        # the loader left these unchecked (parse_layer_list's `later`)
+                try:        # the instance left these unchecked (`_instance`)
                     props[key] = get_layer(spec.type).props[key].coerce(props[key])
                 except ValueError as exc:
                     written = next(shape_expressions({key: value})).written
                     raise UserError(f"property '{key}' is {props[key]!r} ('{written}' for the input shape "
-                                    f"{list(shape)}), but it {exc}.", location=spec.raw.where(key), **where,
+                                    f"{list(shape)}), but it {exc}.", location=spec.prop_locations[key], **where,
                                     fix=get_layer(spec.type).props[key].doc) from None
         return replace(spec, props=props)
 
@@ -184,7 +175,8 @@ class _Expander:
             waiting = []
             for spec in self.unshaped:
                 if all(i in self.shapes for i in spec.inputs):
-                    self.shapes[spec.name] = _layer_output_shape(spec, tuple(self.shapes[i] for i in spec.inputs))
+                    self.shapes[spec.name] = infer_node_shape(make_node(spec, spec.inputs),
+                                                              tuple(self.shapes[i] for i in spec.inputs))
                     progress = True
                 else:
                     waiting.append(spec)
@@ -198,7 +190,7 @@ class _Expander:
     # -- units ----------------------------------------------------------------
     def unit(self, spec: LayerSpec, inputs, *, prefix, scope, stack) -> str:
         where = dict(location=spec.location, layer=spec.name, layer_type="Unit")
-        raw: LocatedDict = spec.raw
+        located = spec.prop_locations
         unit_name = spec.props.get("unit")
         if unit_name is not None and not isinstance(unit_name, str):
             raise UserError(f"`unit:` must name a unit, got {shown(unit_name)}.", **where,
@@ -219,7 +211,7 @@ class _Expander:
                 continue
             if key not in unit.args:
                 hint = did_you_mean(key, list(unit.args) + list(UNIT_PROPS))
-                raise UserError(f"unit {shown(unit_name)} has no argument {shown(key)}.", location=raw.where(key),
+                raise UserError(f"unit {shown(unit_name)} has no argument {shown(key)}.", location=located[key],
                                 layer=spec.name, layer_type="Unit",
                                 fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(unit.args) or 'none'}.")
             args[key] = value
@@ -232,24 +224,23 @@ class _Expander:
                 try:
                     UNIT_PROPS[key].coerce(spec.props[key])
                 except ValueError as exc:
-                    raise UserError(f"property '{key}' {exc}.", location=raw.where(key), layer=spec.name,
+                    raise UserError(f"property '{key}' {exc}.", location=located[key], layer=spec.name,
                                     layer_type="Unit", fix=UNIT_PROPS[key].doc) from None
         if len(inputs) != len(unit.inputs):
             raise UserError(f"unit {shown(unit_name)} takes {len(unit.inputs)} input(s) ({', '.join(unit.inputs)}), "
                             f"got {len(inputs)}.", **where, fix="set `input:` to that many layer names.")
-        from ..project.load import parse_layer_list
         repeat = spec.props.get("repeat", 1)
         body_layers = self.counter.of_unit(unit_name, stack)
         check_layer_count(len(self.out), repeat * body_layers, f"repeat: {repeat:,} of unit {shown(unit_name)}, which "
-                          f"has {body_layers:,} layers", location=raw.where("repeat") if "repeat" in raw else
-                          spec.location, layer=spec.name, layer_type="Unit")
+                          f"has {body_layers:,} layers", location=located.get("repeat", spec.location), layer=spec.name,
+                          layer_type="Unit")
+        body = _instance(unit, args)          # every repetition has the same arguments
         current = inputs
         for i in range(1, repeat + 1):
             name = spec.name if repeat == 1 else f"{spec.name}_{i}"
             own_scope = spec.props.get("parameter_scope", spec.name)
             if repeat > 1:          # repetitions never share parameters
                 own_scope = f"{own_scope}_{i}"
-            body = parse_layer_list(substitute(unit.layers, args, unit_name), later=has_shape_expression)
             aliases = {local: ref for local, ref in zip(unit.inputs, current)}
             out = self.block(body, prefix=f"{prefix}{name}/", scope=f"{scope or ''}{own_scope}/", aliases=aliases,
                              previous=current[0], stack=stack + (unit_name,))
@@ -272,7 +263,7 @@ class _Expander:
         if unknown:
             raise UserError(f"unknown property '{unknown[0]}'.", location=start.location, layer=start.name,
                             layer_type="RepeatStart", fix="RepeatStart takes `times`; RepeatEnd takes nothing.")
-        body_layers = self.counter.of_layers(typed(body), stack)
+        body_layers = self.counter.of_layers(body, stack)
         check_layer_count(len(self.out), times * body_layers, f"times: {times:,} of {body_layers:,} layers",
                           location=start.location, layer=start.name, layer_type="RepeatStart")
         current = self.inputs(start, aliases, previous)[0]
@@ -302,16 +293,17 @@ def _layer_props(spec):
     return get_layer(spec.type).props
 
 
-def _takes_no_input(spec) -> bool:
-    n = get_layer(spec.type).n_inputs
-    return (n if isinstance(n, int) else n[0]) == 0
-
-
-def _layer_output_shape(spec: LayerSpec, in_shapes) -> Tuple[int, ...]:
-    """What shape_pass.infer computes for one layer's output."""
-    layer = get_layer(spec.type)
-    try:
-        layer.check_inputs(in_shapes)
-        return tuple(layer.infer_shape(in_shapes, layer.resolve(spec.props, spec.name)))
-    except UserError as exc:
-        raise exc.with_context(location=spec.location, layer=spec.name, layer_type=spec.type) from None
+def _instance(unit: UnitSpec, args) -> List[LayerSpec]:
+    """The unit's body for one instance: its arguments substituted, then the values that held them
+    checked as the loader checks a layer's (a `$input_shape` value waits for the layer's input)."""
+    body = [replace(spec, props={k: substitute(v, args, unit.name) for k, v in spec.props.items()})
+            for spec in unit.layers]
+    for written, spec in zip(unit.layers, body):
+        if is_structural(spec.type):
+            continue
+        props = get_layer(spec.type).props
+        for key, value in spec.props.items():
+            if holds_argument(written.props[key]) and not has_shape_expression(value):
+                spec.props[key] = coerce_prop(props[key], value, spec.prop_locations[key], key, layer=spec.name,
+                                              layer_type=spec.type)
+    return body

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from ..errors import Location, UserError, did_you_mean, shown
-from ..project.located_yaml import LocatedDict, LocatedList
-from ..project.model import LayerSpec
+from ..project.model import ArgumentValue, LayerSpec
 
 _ARG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
@@ -44,36 +43,33 @@ class ShapeExpression:
         return self.written
 
 
-def substitute(value: Any, args: Dict[str, Any], unit: str, where: Location = None) -> Any:
-    """A copy of a YAML value with `$arg` (or an arithmetic expression of args, `$maps * 4`) replaced;
-    a value using `$input_shape` becomes a `ShapeExpression`."""
-    if isinstance(value, LocatedDict):
-        out = LocatedDict()
-        out.file, out.line, out.column, out.key_positions = value.file, value.line, value.column, value.key_positions
-        for k, v in value.items():
-            out[k] = substitute(v, args, unit, value.where(k))
-        return out
-    if isinstance(value, LocatedList):
-        out = LocatedList(substitute(v, args, unit, value.where(i)) for i, v in enumerate(value))
-        out.file, out.line, out.column, out.item_positions = value.file, value.line, value.column, \
-            value.item_positions
-        return out
-    if isinstance(value, str) and "$" in value:
-        whole = _ARG.fullmatch(value.strip())
-        names = _ARG.findall(value)
-        for n in names:
-            if n not in args and n != INPUT_SHAPE:
-                hint = did_you_mean(n, list(args) + [INPUT_SHAPE])
-                raise UserError(f"'${n}' is not an argument of unit '{unit}'.", location=where,
-                                fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(args) or 'none'} "
-                                "(and $input_shape[i], axis i of the layer's input shape).")
-        if INPUT_SHAPE in names:
-            return ShapeExpression(_ARG.sub(lambda m: INPUT_SHAPE if m.group(1) == INPUT_SHAPE
-                                            else repr(args[m.group(1)]), value), value, where)
-        if whole:
-            return args[whole.group(1)]
-        return _evaluate(_ARG.sub(lambda m: repr(args[m.group(1)]), value), value, where)
+def substitute(value: Any, args: Dict[str, Any], unit: str) -> Any:
+    """A copy of a unit's value with each `$arg` (or arithmetic expression of args, `$maps * 4`)
+    replaced; a value using `$input_shape` becomes a `ShapeExpression`."""
+    if isinstance(value, ArgumentValue):
+        return _substitute_text(value.written, args, unit, value.where)
+    if isinstance(value, list):
+        return [substitute(v, args, unit) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, args, unit) for k, v in value.items()}
     return value
+
+
+def _substitute_text(value: str, args: Dict[str, Any], unit: str, where: Location) -> Any:
+    whole = _ARG.fullmatch(value.strip())
+    names = _ARG.findall(value)
+    for n in names:
+        if n not in args and n != INPUT_SHAPE:
+            hint = did_you_mean(n, list(args) + [INPUT_SHAPE])
+            raise UserError(f"'${n}' is not an argument of unit '{unit}'.", location=where,
+                            fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(args) or 'none'} "
+                            "(and $input_shape[i], axis i of the layer's input shape).")
+    if INPUT_SHAPE in names:
+        return ShapeExpression(_ARG.sub(lambda m: INPUT_SHAPE if m.group(1) == INPUT_SHAPE
+                                        else repr(args[m.group(1)]), value), value, where)
+    if whole:
+        return args[whole.group(1)]
+    return _evaluate(_ARG.sub(lambda m: repr(args[m.group(1)]), value), value, where)
 
 
 def _evaluate(expression: str, written: str, where, shape: Optional[Tuple[int, ...]] = None) -> Any:

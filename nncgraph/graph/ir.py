@@ -7,29 +7,15 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List
 
-from ..errors import Location, UserError, did_you_mean, shown
-from ..layers import REGISTRY, Layer, get_layer
+from ..errors import UserError, did_you_mean, shown
+from ..layers import REGISTRY, get_layer
+from ..layers.structure import least_inputs, takes_no_input
 from ..project.model import LayerSpec
+from .node import Node, make_node
 
 MAX_CYCLE_NAMES = 10      # a message names this many layers of a cycle, then counts the rest
-
-
-@dataclass(frozen=True)
-class Node:
-    name: str
-    type: str
-    props: Dict[str, Any]           # resolved: every property, defaults filled
-    inputs: Tuple[str, ...]
-    location: Location
-
-    @property
-    def layer(self) -> Layer:
-        return get_layer(self.type)
-
-    def error(self, exc: UserError) -> UserError:
-        return exc.with_context(location=self.location, layer=self.name, layer_type=self.type)
 
 
 @dataclass
@@ -67,8 +53,8 @@ def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
         ctx = dict(location=spec.location, layer=spec.name, layer_type=spec.type)
         inputs = spec.inputs
         if inputs is None:
-            wants = layer.n_inputs if isinstance(layer.n_inputs, int) else layer.n_inputs[0]
-            if wants == 0:
+            wants = least_inputs(layer)
+            if takes_no_input(spec.type):
                 inputs = []
             elif previous is None:
                 raise UserError("has no input: it is the first layer.", **ctx,
@@ -92,12 +78,7 @@ def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
                 raise UserError(f"reads the output of '{source.name}' ({source.type}), a "
                                 f"{REGISTRY[source.type].role}; losses and metrics end a network.", **ctx,
                                 fix=f"take the input from the layer that '{source.name}' reads instead.")
-        try:
-            layer.check_inputs([()] * len(inputs))
-            props = layer.resolve(spec.props, spec.name)
-        except UserError as exc:
-            raise exc.with_context(**ctx) from None
-        nodes.append(Node(spec.name, spec.type, props, tuple(inputs), spec.location))
+        nodes.append(make_node(spec, inputs))
         previous = spec
     return Graph(name, _topological(nodes))
 

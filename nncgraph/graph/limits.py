@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ..errors import UserError, shown
+from ..layers.structure import REPEAT_PROPS
 
 MAX_LAYERS = 200_000                 # after expansion; the largest NNC networks have a few thousand
 MAX_PARAMETERS = 10 ** 10            # 40 GB of float32 weights, before gradients and optimizer state
@@ -50,31 +51,24 @@ class LayerCounter:
         if name not in self.memo:
             if name in stack or len(stack) >= self.max_depth:
                 return 1        # the expander reports the cycle where it meets it
-            self.memo[name] = self.of_layers(typed(self.units[name].layers), stack + (name,))
+            self.memo[name] = self.of_layers(self.units[name].layers, stack + (name,))
         return self.memo[name]
 
-    def of_layers(self, items: Iterable[Tuple[Any, Any]], stack: Tuple[str, ...] = ()) -> int:
+    def of_layers(self, specs: Iterable[Any], stack: Tuple[str, ...] = ()) -> int:
+        """`specs`: LayerSpecs (project/model.py)."""
         total, multiplier = 0, [1]
-        for kind, props in items:
+        for spec in specs:
+            kind, props = spec.type, spec.props
             if kind == "RepeatStart":
-                multiplier.append(multiplier[-1] * _count(props.get("times"), 3))
+                multiplier.append(multiplier[-1] * _count(props.get("times"), REPEAT_PROPS["times"].default))
             elif kind == "RepeatEnd":
                 if len(multiplier) > 1:
                     multiplier.pop()
-            elif kind == "Unit" and props.get("unit") in self.units:
+            elif kind == "Unit" and isinstance(props.get("unit"), str) and props["unit"] in self.units:
                 total += multiplier[-1] * _count(props.get("repeat"), 1) * self.of_unit(props["unit"], stack)
             else:
                 total += multiplier[-1]
         return total
-
-
-def typed(items) -> Iterable[Tuple[Any, Any]]:
-    """(type, properties) of raw YAML layers or of LayerSpecs."""
-    for item in items:
-        if isinstance(item, dict):
-            yield item.get("type"), item
-        elif hasattr(item, "type"):
-            yield item.type, dict(item.props)
 
 
 def check_layer_count(have: int, more: int, what: str, **where) -> None:

@@ -13,24 +13,9 @@ from __future__ import annotations
 from typing import Dict, List
 
 from ..errors import UserError
-from ..layers.base import Prop
+from ..layers.structure import RECURRENT_PROPS
 from ..project.model import LayerSpec
-from .limits import check_layer_count, typed
-
-RECURRENT_PROPS = {
-    "RecurrentInput": {"axis": Prop("uint", 0, "Time axis of the input (0 = first after the batch).", "Axis")},
-    "RecurrentOutput": {"axis": Prop("uint", 0, "Axis along which the steps are stacked.", "Axis")},
-    "Delay": {
-        "size": Prop("pints", None, "Shape of the delayed value (without the batch axis).", "Size"),
-        "initial_dataset": Prop("str", "c", "Dataset variable holding the first step's value, used when "
-                                "initial_generator is None.", "Initial.Dataset"),
-        "initial_generator": Prop("option", "Constant", "Where the first step's value comes from.",
-                                  "Initial.Generator", options=("None", "Constant")),
-        "initial_generator_multiplier": Prop("float", 0.0, "The constant value of the first step.",
-                                             "Initial.GeneratorMultiplier"),
-    },
-}
-
+from .limits import check_layer_count
 
 def _props(spec: LayerSpec) -> Dict:
     table = RECURRENT_PROPS[spec.type]
@@ -73,7 +58,7 @@ def recurrent_block(expander, start: LayerSpec, body: List[LayerSpec], end: Laye
     initial = {d.name: _initial(expander, d, delay_props[d.name], prefix) for d in delays}
     out_name = end.inputs[0] if end.inputs else None
     step_outputs, last_step = [], None
-    body_layers = expander.counter.of_layers(typed(body), stack) + 2       # each step adds a Slice and a Reshape
+    body_layers = expander.counter.of_layers(body, stack) + 2       # each step adds a Slice and a Reshape
     check_layer_count(len(expander.out), steps * body_layers, f"{steps:,} time steps of {body_layers:,} layers",
                       location=start.location, layer=start.name, layer_type=start.type)
     for t in range(steps):

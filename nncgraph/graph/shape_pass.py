@@ -9,8 +9,9 @@ from typing import Dict, List, Tuple
 
 from ..errors import UserError, shown
 from ..layers.base import ParamSpec, Shape, size_of
-from .ir import Graph, Node
+from .ir import Graph
 from .limits import SizeTracker, integer_beyond_nnabla
+from .node import Node, infer_node_shape
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,8 @@ def infer(graph: Graph, variant: str) -> InferredGraph:
     for node in graph.nodes:
         layer = node.layer
         in_shapes = tuple(info[i].out_shape for i in node.inputs)
+        out = infer_node_shape(node, in_shapes)
         try:
-            layer.check_inputs(in_shapes)
-            out = tuple(layer.infer_shape(in_shapes, node.props))
             params = layer.parameters(in_shapes, node.props)
             macs = layer.macs(in_shapes, out, node.props)
         except UserError as exc:

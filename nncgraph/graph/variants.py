@@ -8,12 +8,15 @@ can never drift apart:
 - runtime: losses, metrics and their targets removed; a loss that includes an
   activation (SoftmaxCrossEntropy, SigmoidCrossEntropy) leaves that activation
   as the output, as NNC's runtime network does.
+`variant_graphs` is the one way from a project's network to its shaped variants.
 """
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List
 
-from .ir import Graph, Node
+from .ir import Graph, network_graph
+from .node import Node
+from .shape_pass import InferredGraph, infer
 
 VARIANTS = ("training", "validation", "runtime")
 
@@ -43,3 +46,13 @@ def derive_runtime(graph: Graph) -> Graph:
         props = {"axis": loss.props["axis"]} if "axis" in loss.props else {}
         kept.append(Node(name, activation, props, (source,), loss.location))
     return Graph(graph.name, kept)
+
+
+def variant_graphs(project, network: str, variants=VARIANTS) -> Dict[str, InferredGraph]:
+    """The project's network `network`, expanded once, as each variant with shapes and costs."""
+    graph = network_graph(project, network)
+    return {v: infer(derive(graph, v), v) for v in variants}
+
+
+def variant_graph(project, network: str, variant: str) -> InferredGraph:
+    return variant_graphs(project, network, (variant,))[variant]

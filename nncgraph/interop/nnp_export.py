@@ -60,13 +60,10 @@ class Exporter:
         from ..compile.context import make_context, quiet_nnabla_logging
         from ..compile.nnabla_graph import compile_graph
         from ..evaluate.model import _outputs
-        from ..graph.ir import network_graph
-        from ..graph.shape_pass import infer
-        from ..graph.variants import derive
+        from ..graph.variants import variant_graphs
 
         quiet_nnabla_logging()
-        graph = network_graph(project, project.training.network)
-        self.variants = {v: infer(derive(graph, v), v) for v in ("training", "validation", "runtime")}
+        self.variants = variant_graphs(project, project.training.network, ("training", "validation", "runtime"))
         nn.set_default_context(make_context(project.context))
         nn.clear_parameters()
         batch = project.training.batch_size

@@ -298,9 +298,7 @@ def _parameter_map(source: Source, text: str, parameter_order, output: str) -> D
     """Build the imported project as nncgraph will, and pair each layer's parameters with the file's."""
     import tempfile
 
-    from ..graph.ir import network_graph
-    from ..graph.shape_pass import infer
-    from ..graph.variants import derive
+    from ..graph.variants import variant_graph
     from ..project.load import load_project
 
     shapes = {v.name: tuple(dims(v.shape)) for n in source.proto.network for v in n.variable
@@ -310,7 +308,7 @@ def _parameter_map(source: Source, text: str, parameter_order, output: str) -> D
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         project = load_project(path)
-        inferred = infer(derive(network_graph(project, project.training.network), "training"), "training")
+        inferred = variant_graph(project, project.training.network, "training")
     mapping = {}
     for info in inferred.ordered():
         theirs = parameter_order.get(info.node.name, [])

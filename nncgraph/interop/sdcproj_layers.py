@@ -16,16 +16,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError, shown
-from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
-from ..graph.recurrent import RECURRENT_PROPS
 from ..layers import get_layer
 from ..layers.base import FloatsProp, Prop
+from ..layers.structure import STRUCTURAL as STRUCTURE_PROPS, UNIT_PROPS, default_name
 from .sdcproj_arithmetic import number
 from .sdcproj_ini import IniFile
 from .sdcproj_network import NncLayer
 
-STRUCTURE_PROPS: Dict[str, Dict[str, Prop]] = {"Unit": UNIT_PROPS, "RepeatStart": REPEAT_PROPS, "RepeatEnd": {},
-                                               **RECURRENT_PROPS}
 # NNC properties without an nncgraph counterpart that change nothing nncgraph computes: the GUI's
 # inspection switch, and the IDs/length NNC pairs and sizes blocks with (nncgraph pairs them by nesting
 # and takes the length from the input).
@@ -299,12 +296,6 @@ def _first_misnamed(entries: List[dict], omitted) -> Optional[int]:
     for i, entry in enumerate(entries):
         if i not in omitted:
             continue
-        base = entry.get("unit") if entry["type"] == "Unit" else entry["type"]
-        while True:
-            counts[base] = counts.get(base, 0) + 1
-            name = base if counts[base] == 1 else f"{base}_{counts[base]}"
-            if name not in explicit:
-                break
-        if name != entry["name"]:
+        if default_name(entry["type"], entry.get("unit"), counts, explicit) != entry["name"]:
             return i
     return None

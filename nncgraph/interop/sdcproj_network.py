@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 from ..errors import shown
+from ..layers.structure import BLOCKS as CLOSER_OF
 from .sdcproj_ini import IniFile, IniSection
-
-CLOSER_OF = {"RepeatStart": "RepeatEnd", "RecurrentInput": "RecurrentOutput"}
 
 
 @dataclass

@@ -11,18 +11,17 @@ from typing import Any, Dict, List
 from ..errors import Location, UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.base import Prop
+from ..layers.structure import default_name, is_structural
 from ..optimizers import DEFAULT_OPTIMIZER
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
-from .model import (ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
-                    InitFromSpec, TrainingSpec, UnitSpec)
+from .model import (ArgumentValue, ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
+                    InitFromSpec, TrainingSpec, UnitSpec, holds_argument)
 from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS,
                        check_format)
 
 TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "context",
                   "search")
 LAYER_KEYS = ("type", "name", "input")
-# Layer types that are structure, not computation: expanded before the graph is built (graph/expand.py).
-STRUCTURAL_TYPES = ("Unit", "RepeatStart", "RepeatEnd", "RecurrentInput", "RecurrentOutput", "Delay")
 UNIT_KEYS = ("args", "inputs", "layers", "output")
 
 
@@ -133,7 +132,9 @@ def _reject_search_declarations(doc: LocatedDict, path: str) -> None:
                             "write a single value instead of `{search: ...}` and drop `optional:`.")
 
 
-def _coerce(prop: Prop, value: Any, where: Location, key: str, **ctx) -> Any:
+def coerce_prop(prop: Prop, value: Any, where: Location, key: str, **ctx) -> Any:
+    """A property's value checked by its Prop, or the one-line error naming the key (a unit's values too,
+    once an instance substitutes them)."""
     try:
         return prop.coerce(value)
     except ValueError as exc:
@@ -147,7 +148,7 @@ def _fields(mapping: LocatedDict, fields: Dict[str, Prop], what: str) -> Dict[st
     _reject_unknown(mapping, list(fields), what)
     out = {}
     for key, prop in fields.items():
-        out[key] = _coerce(prop, mapping[key], mapping.where(key), key) if key in mapping else prop.default
+        out[key] = coerce_prop(prop, mapping[key], mapping.where(key), key) if key in mapping else prop.default
     return out
 
 
@@ -195,11 +196,9 @@ def _networks(doc: LocatedDict, path: str):
     return out, locs
 
 
-def _layers(items: LocatedList, later=None) -> List[LayerSpec]:
-    """Layer specs of one layer list (a network, or one instance of a unit's body).
-
-    `later(value)` true: the value is checked by the caller once it can compute it (graph/expand.py's
-    `$input_shape`, known only when the layer's input is)."""
+def _layers(items: LocatedList, in_unit: bool = False) -> List[LayerSpec]:
+    """Layer specs of one layer list: a network, or a unit's body (`in_unit`), whose `$` values are
+    kept as ArgumentValues until an instance substitutes them (graph/expand.py)."""
     specs, counts = [], {}
     explicit = {i.get("name") for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)}
     for index, item in enumerate(items):
@@ -211,7 +210,7 @@ def _layers(items: LocatedList, later=None) -> List[LayerSpec]:
         if not isinstance(type_name, str):
             raise UserError(f"a layer's `type` must be a layer type name, got {shown(type_name)}.",
                             location=item.where("type"), fix="e.g. type: Convolution (`nncgraph layers` lists them)")
-        structural = type_name in STRUCTURAL_TYPES
+        structural = is_structural(type_name)
         if not structural:
             try:
                 layer = get_layer(type_name)
@@ -219,27 +218,38 @@ def _layers(items: LocatedList, later=None) -> List[LayerSpec]:
                 raise exc.with_context(location=item.where("type")) from None
         name = item.get("name")
         if name is None:
-            base = item.get("unit") if type_name == "Unit" and isinstance(item.get("unit"), str) else type_name
-            name = _default_name(base, counts, explicit)
+            unit = item.get("unit")
+            name = default_name(type_name, None if in_unit and isinstance(unit, str) and "$" in unit else unit,
+                                counts, explicit)
         elif not isinstance(name, str) or not name:
             raise UserError(f"layer name {shown(name)} must be a non-empty string.",
                             location=item.where("name"), layer_type=type_name, fix="e.g. name: conv1")
         ctx = dict(layer=name, layer_type=type_name)
+        written = {k: _written(item[k], item.where(k), in_unit) for k in item if k not in LAYER_KEYS}
         if structural:   # checked when expanded, where the unit definitions are known
-            props = {k: v for k, v in item.items() if k not in LAYER_KEYS}
+            props = written
         else:
             allowed = list(LAYER_KEYS) + list(layer.props)
             _reject_unknown(item, allowed, "property", **ctx)
-            props = {k: (item[k] if later and later(item[k]) else
-                         _coerce(layer.props[k], item[k], item.where(k), k, **ctx))
+            props = {k: (written[k] if holds_argument(written[k]) else
+                         coerce_prop(layer.props[k], item[k], item.where(k), k, **ctx))
                      for k in item if k in layer.props}
-        specs.append(LayerSpec(type=type_name, name=name, props=props,
-                               inputs=_inputs(item, ctx), location=where,
-                               raw=item))
+        specs.append(LayerSpec(type=type_name, name=name, props=props, inputs=_inputs(item, ctx), location=where,
+                               prop_locations={k: item.where(k) for k in props}))
     return specs
 
 
-parse_layer_list = _layers
+def _written(value: Any, where: Location, in_unit: bool) -> Any:
+    """A YAML value as plain Python; in a unit's body, a text with `$` becomes an ArgumentValue."""
+    if isinstance(value, dict):
+        return {k: _written(v, value.where(k) if isinstance(value, LocatedDict) else where, in_unit)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_written(v, value.where(i) if isinstance(value, LocatedList) else where, in_unit)
+                for i, v in enumerate(value)]
+    if in_unit and isinstance(value, str) and "$" in value:
+        return ArgumentValue(value, where)
+    return value
 
 
 def _init_from(doc: LocatedDict, base: str):
@@ -297,19 +307,9 @@ def _units(doc: LocatedDict) -> Dict[str, UnitSpec]:
         if output is not None and not isinstance(output, str):
             raise UserError(f"`output` of unit {shown(name)} must be a layer name.", location=body.where("output"),
                             fix="name the layer whose output the unit returns")
-        out[str(name)] = UnitSpec(name=str(name), args=dict(args), inputs=list(inputs), layers=body["layers"],
-                                  output=output, location=where)
+        out[str(name)] = UnitSpec(name=str(name), args=_written(args, where, False), inputs=list(inputs),
+                                  layers=_layers(body["layers"], in_unit=True), output=output, location=where)
     return out
-
-
-def _default_name(type_name: str, counts: Dict[str, int], taken) -> str:
-    # NNC names layers Convolution, Convolution_2, Convolution_3, ...
-    while True:
-        counts[type_name] = counts.get(type_name, 0) + 1
-        n = counts[type_name]
-        name = type_name if n == 1 else f"{type_name}_{n}"
-        if name not in taken:
-            return name
 
 
 def _inputs(item: LocatedDict, ctx) -> Any:
@@ -362,7 +362,7 @@ def _optimizer(raw, parent) -> OptimizerSpec:
     kind, block = _typed_block(raw, parent, "optimizer", OPTIMIZER_FIELDS, DEFAULT_OPTIMIZER)
     fields = OPTIMIZER_FIELDS[kind]
     _reject_unknown(block, ["type"] + list(fields), f"{kind} optimizer parameter")
-    values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
+    values = {k: (coerce_prop(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
     weight_decay = values.pop("weight_decay")
     return OptimizerSpec(type=kind, params=values, weight_decay=weight_decay)
 
@@ -373,6 +373,6 @@ def _scheduler(raw, parent) -> SchedulerSpec:
     kind, block = _typed_block(raw, parent, "lr_scheduler", SCHEDULER_FIELDS, None)
     fields = SCHEDULER_FIELDS[kind]
     _reject_unknown(block, ["type"] + list(fields), f"{kind} lr_scheduler parameter")
-    values = {k: (_coerce(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
+    values = {k: (coerce_prop(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
     warmup = values.pop("warmup_epochs")
     return SchedulerSpec(type=kind, params=values, warmup_epochs=warmup)

@@ -11,10 +11,30 @@ from ..errors import Location
 class LayerSpec:
     type: str
     name: str
-    props: Dict[str, Any]            # as written by the user, type-checked
+    props: Dict[str, Any]            # as written by the user, type-checked (a unit's `$` values: once substituted)
     inputs: Optional[List[str]]      # None: the previous layer
     location: Location
-    raw: Any = None                  # the YAML mapping (structural layers are checked when expanded)
+    prop_locations: Dict[str, Location] = field(default_factory=dict)     # where each property was written
+
+
+@dataclass(frozen=True)
+class ArgumentValue:
+    """A `$` value in a unit's body (`$maps`, `$maps * 2`, `$input_shape[0]`), as written: its layer's
+    value is known, and checked, once an instance substitutes its arguments (graph/expand.py)."""
+
+    written: str
+    where: Location
+
+    def __repr__(self) -> str:      # if one is ever shown, show what the user wrote
+        return self.written
+
+
+def holds_argument(value: Any) -> bool:
+    if isinstance(value, ArgumentValue):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(holds_argument(v) for v in value)
+    return isinstance(value, dict) and any(holds_argument(v) for v in value.values())
 
 
 @dataclass
@@ -24,7 +44,7 @@ class UnitSpec:
     name: str
     args: Dict[str, Any]             # argument -> default (None: required)
     inputs: List[str]                # names the body's `input:` can use for the unit's inputs
-    layers: Any                      # the YAML layer list, expanded per instance after substitution
+    layers: List[LayerSpec]          # the body, typed; values holding ArgumentValues wait for an instance
     output: Optional[str]            # the layer whose output the unit returns (default: the last)
     location: Location
 

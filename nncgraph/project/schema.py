@@ -8,6 +8,7 @@ from typing import Dict
 
 from ..layers import REGISTRY
 from ..layers.base import Prop
+from ..layers.structure import STRUCTURAL, STRUCTURAL_DOCS
 from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, FORMAT_FIELD, OPTIMIZER_FIELDS, SCHEDULER_FIELDS,
                        TRAINING_FIELDS)
 
@@ -34,22 +35,19 @@ def _layer_schema(type_name: str) -> dict:
 
 def _structural_schemas() -> list:
     """Units, repeats and recurrent blocks: expanded before the graph is built (graph/expand.py)."""
-    from ..graph.expand import REPEAT_PROPS, UNIT_PROPS
-    from ..graph.recurrent import RECURRENT_PROPS
-
     def common(kind, doc):
         return {"type": {"const": kind, "description": doc},
                 "name": {"type": "string"},
                 "input": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}
 
-    unit = _object(UNIT_PROPS, common("Unit", "An instance of a unit defined under `units:`; other keys are "
-                                              "the unit's arguments."), required=("type", "unit"))
-    unit["additionalProperties"] = True
-    tables = {"RepeatStart": (REPEAT_PROPS, "Start of layers chained `times` times."),
-              "RepeatEnd": ({}, "End of a RepeatStart block."),
-              **{k: (v, f"NNC's {k} (recurrent block, unrolled over the time axis).")
-                 for k, v in RECURRENT_PROPS.items()}}
-    return [unit] + [_object(fields, common(kind, doc), required=("type",)) for kind, (fields, doc) in tables.items()]
+    out = []
+    for kind, fields in STRUCTURAL.items():
+        unit = kind == "Unit"
+        schema = _object(fields, common(kind, STRUCTURAL_DOCS[kind]), required=("type", "unit") if unit else ("type",))
+        if unit:        # a Unit's other keys are its unit's arguments
+            schema["additionalProperties"] = True
+        out.append(schema)
+    return out
 
 
 def _typed(table: Dict[str, Dict[str, Prop]]) -> dict:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Tuple
 
+from ..layers.structure import default_name
+
 
 @dataclass(frozen=True)
 class Declaration:
@@ -90,8 +92,6 @@ def _declaration(path: Tuple, spec: Any, name: str) -> Declaration:
 def _labels(layers: list) -> List[str]:
     """The loader's default names (Convolution, Convolution_2, ...); a layer whose type is searched
     is "layer<position>", since its name would depend on the choice."""
-    from .load import _default_name
-
     counts: dict = {}
     explicit = {l.get("name") for l in layers if isinstance(l, dict) and isinstance(l.get("name"), str)}
     out = []
@@ -101,9 +101,7 @@ def _labels(layers: list) -> List[str]:
         elif isinstance(layer.get("name"), str):
             out.append(layer["name"])
         elif isinstance(layer.get("type"), str):
-            base = layer.get("unit") if layer["type"] == "Unit" and isinstance(layer.get("unit"), str) \
-                else layer["type"]
-            out.append(_default_name(base, counts, explicit))
+            out.append(default_name(layer["type"], layer.get("unit"), counts, explicit))
         else:
             out.append(f"layer{index}")
     return out

@@ -34,16 +34,14 @@ def write_report(run_dir: str) -> str:
 def _diagram(run_dir: str):
     """(svg or None, network name, total params, why not drawn)."""
     from ..errors import UserError
-    from ..graph.ir import network_graph
-    from ..graph.shape_pass import infer
-    from ..graph.variants import derive
+    from ..graph.variants import variant_graph
     from ..project.load import load_project
 
     try:
         project = load_project(os.path.join(run_dir, "project.yaml"))
         network = project.training.network
         # the validation variant holds every layer (losses and metrics too), as the editor shows them
-        inferred = infer(derive(network_graph(project, network), "validation"), "validation")
+        inferred = variant_graph(project, network, "validation")
     except UserError as exc:
         return None, "", None, str(exc)
     return render_svg(nodes_from_inferred(inferred)), network, inferred.total_params, ""

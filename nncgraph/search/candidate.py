@@ -50,15 +50,12 @@ def absolute_paths(doc: dict, base_dir: str) -> dict:
 
 def build_candidate(doc: dict, path: str, header: str = "") -> Candidate:
     """Parse and shape-check `doc` as if it were the file `path`; raises UserError when invalid."""
-    from ..graph.ir import network_graph
-    from ..graph.shape_pass import infer
-    from ..graph.variants import VARIANTS, derive
+    from ..graph.variants import variant_graphs
     from ..project.load import parse_project
 
     text = project_text(doc, header)
     project = parse_project(text, path)
-    graph = network_graph(project, project.training.network)
-    inferred = {v: infer(derive(graph, v), v) for v in VARIANTS}
+    inferred = variant_graphs(project, project.training.network)
     if not any(i.node.layer.role == "loss" for i in inferred["training"].ordered()):
         raise UserError("the candidate has no loss layer.", fix="keep the loss layer out of the search.")
     return Candidate(text, project, inferred["runtime"].total_macs, inferred["training"].total_params)

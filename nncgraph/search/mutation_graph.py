@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..layers import REGISTRY
-from ..project.load import _default_name
-
-BLOCKS = {"RepeatStart": "RepeatEnd", "RecurrentInput": "RecurrentOutput"}
+from ..layers.structure import BLOCKS, default_name, takes_no_input
 # Layers that set their output's map or feature count themselves, so a change upstream stops there.
 SHAPE_SETTERS = ("Affine", "Convolution", "Deconvolution")
 # Layers whose output does not depend on the input's height and width.
@@ -95,7 +93,7 @@ class Net:
                 if "input" in owner:
                     entry.written = owner["input"]
                     entry.inputs = _as_list(owner["input"])
-                elif not _reads_nothing(owner["type"]) and previous is not None:
+                elif not takes_no_input(owner["type"]) and previous is not None:
                     entry.inputs = [previous.name]
                 previous = entry
             net.entries.append(entry)
@@ -190,13 +188,9 @@ class Net:
     def fresh(self, type_name: str) -> str:
         """An unused NNC-style name (ReLU, ReLU_2, ...); parameter scopes count as used, so a new layer
         never shares parameters by accident."""
-        n = 1
-        while True:
-            name = type_name if n == 1 else f"{type_name}_{n}"
-            if name not in self.taken:
-                self.taken.add(name)
-                return name
-            n += 1
+        name = default_name(type_name, None, {}, self.taken)
+        self.taken.add(name)
+        return name
 
     def new_layer(self, type_name: str, inputs: List[str], props: Optional[dict] = None) -> Entry:
         name = self.fresh(type_name)
@@ -247,9 +241,7 @@ def name_all(flat: List[dict]) -> None:
     for layer in flat:
         type_name, name = layer["type"], layer.get("name")
         if not isinstance(name, str) or not name:
-            unit = layer.get("unit")
-            name = _default_name(unit if type_name == "Unit" and isinstance(unit, str) else type_name, counts,
-                                 explicit)
+            name = default_name(type_name, layer.get("unit"), counts, explicit)
         rest = {k: v for k, v in layer.items() if k not in ("type", "name")}
         layer.clear()
         layer["type"], layer["name"] = type_name, name
@@ -275,13 +267,6 @@ def _as_list(value: Any) -> List:
 def _written_inputs(layer: dict) -> List[str]:
     return [ref for ref in _as_list(layer.get("input")) if isinstance(ref, str)]
 
-
-def _reads_nothing(type_name: str) -> bool:
-    layer = REGISTRY.get(type_name)
-    if layer is None:
-        return False
-    wants = layer.n_inputs if isinstance(layer.n_inputs, int) else layer.n_inputs[0]
-    return wants == 0
 
 
 def _names_in_use(flat: List[dict]) -> Set[str]:

@@ -18,11 +18,9 @@ from ..compile.nnabla_graph import compile_graph
 from ..data.csv_dataset import to_float32
 from ..errors import UserError
 from ..finite_checks import NonFiniteError, column_sums, diverged, first_non_finite, is_finite_number, kind_of
-from ..graph.ir import network_graph
-from ..graph.shape_pass import infer
-from ..graph.variants import derive
+from ..graph.variants import variant_graphs
 from ..project.model import Project
-from ..project.render import render_yaml
+from ..graph.render import render_yaml
 from .background_monitor import BackgroundMonitor, compile_monitor, split_parameters
 from .data_binding import BoundData, bind_dataset
 from .evaluation import attach_monitor
@@ -61,13 +59,12 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
     import nnabla as nn
 
     spec = project.training
-    graph = network_graph(project, spec.network)
-    inferred = {v: infer(derive(graph, v), v) for v in ("training", "validation")}
+    inferred = variant_graphs(project, spec.network, ("training", "validation"))
     if not any(i.node.layer.role == "loss" for i in inferred["training"].ordered()):
         raise UserError(f"network '{spec.network}' has no loss layer, so there is nothing to train.",
                         location=project.network_locations[spec.network],
                         fix="end the network with a loss such as {type: SoftmaxCrossEntropy, target: y}.")
-    _check_backend_support(graph, project.context.backend)
+    _check_backend_support(inferred["validation"].graph, project.context.backend)
     train_data = bind_dataset(project, "training", inferred["validation"])
     valid_data = bind_dataset(project, "validation", inferred["validation"]) if "validation" in project.datasets \
         else None

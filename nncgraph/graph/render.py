@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 from typing import Any, Dict
 
-from ..graph.expand import expand_network
-from ..graph.ir import build_graph
-from .model import Project
-from .sections import FORMAT
-from .yaml_text import dump
+from ..project.model import Project
+from ..project.sections import FORMAT
+from ..project.yaml_text import dump
+from .expand import expand_network
+from .ir import build_graph
 
 
 def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, Any]:
