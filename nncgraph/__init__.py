@@ -2,7 +2,7 @@
 
 The package reads like the pipeline:
 project (load/validate) -> graph (IR, variants, shape+cost pass)
--> compile (nnabla) -> train / data -> cli.
+-> engines (nnabla: compile, step) -> train / evaluate -> cli.
 """
 
 __version__ = "0.1.0"

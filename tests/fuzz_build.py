@@ -31,7 +31,7 @@ def build_and_run_if_small(project, results) -> bool:
         return False
     import nnabla as nn
 
-    from nncgraph.compile.nnabla_graph import compile_graph
+    from nncgraph.engines.nnabla.graph import compile_graph
     from nncgraph.train.trainer import _check_backend_support
 
     try:

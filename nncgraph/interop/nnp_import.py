@@ -16,7 +16,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from ..atomic_files import atomic_write
-from ..compile.h5_bytes import parameters_h5
+from ..engines.parameter_file import parameters_h5
 from ..errors import Location, UserError
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
