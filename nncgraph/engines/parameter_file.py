@@ -15,26 +15,18 @@ OSError it can report in one line.
 from __future__ import annotations
 
 import io
-from typing import AbstractSet, Dict, Iterator, Mapping
+from typing import AbstractSet, Dict, Mapping
 
 import numpy as np
 
 
-class Parameters(Mapping[str, np.ndarray]):
-    """Parameter values by NNC name ("conv1/conv/W"); `fixed` names those no gradient updates
-    (batch statistics, frozen layers), which the file records as need_grad false."""
+class Parameters(dict):
+    """Parameter values by NNC name ("conv1/conv/W") -> ndarray; `fixed` names those no gradient
+    updates (batch statistics), which the file records as need_grad false."""
 
     def __init__(self, values: Dict[str, np.ndarray], fixed: AbstractSet[str] = frozenset()):
-        self._values, self.fixed = values, frozenset(fixed)
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
+        super().__init__(values)
+        self.fixed = frozenset(fixed)
 
 
 def parameters_h5(params: Mapping) -> bytes:
