@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "search.json"))
     args = parser.parse_args()
 
-    from nncgraph.compile.context import quiet_nnabla_logging
+    from nncgraph.engines.nnabla.context import quiet_nnabla_logging
     from nncgraph.data.mnist_sample import write_mnist_sample
 
     quiet_nnabla_logging()

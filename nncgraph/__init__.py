@@ -2,7 +2,7 @@
 
 The package reads like the pipeline:
 project (load/validate) -> graph (IR, variants, shape+cost pass)
--> compile (nnabla) -> train / data -> cli.
+-> engines (nnabla: compile, step) -> train / evaluate -> cli.
 """
 
 # The one place the version is written: pyproject.toml reads it, `nncgraph --version` prints it, and

@@ -184,14 +184,3 @@ def h5_arrays(path: str, values: bool = True) -> Dict:
     except Exception as exc:    # h5py reports damage as OSError, KeyError, RuntimeError, ValueError...
         raise damaged(path, detail_of(exc)) from None
     return out
-
-
-def load_parameters(path: str) -> None:
-    """nnabla's load_parameters on a run's .h5, with damage reported naming the file."""
-    import nnabla as nn
-
-    check_file(path)
-    try:
-        nn.load_parameters(path)
-    except Exception as exc:
-        raise damaged(path, detail_of(exc)) from None

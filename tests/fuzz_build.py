@@ -31,12 +31,14 @@ def build_and_run_if_small(project, results) -> bool:
         return False
     import nnabla as nn
 
-    from nncgraph.compile.nnabla_graph import compile_graph
-    from nncgraph.train.trainer import _check_backend_support
+    from nncgraph.engines import make_engine
+    from nncgraph.engines.nnabla.graph import compile_graph
+    from nncgraph.project.model import ContextSpec
 
     try:
+        engine = make_engine(ContextSpec(backend="cpu", device_id=0, precision="float"))
         for variants in results.values():
-            _check_backend_support(variants["training"].graph, "cpu")
+            engine.check_supported(variants["training"].graph)
             for variant in ("training", "validation"):
                 nn.clear_parameters()
                 compiled = compile_graph(variants[variant], 2, os.path.dirname(project.path))

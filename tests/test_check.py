@@ -73,7 +73,7 @@ def test_check_json_has_exactly_the_documented_keys():
 def test_inferred_shapes_equal_what_nnabla_builds():
     import nnabla as nn
 
-    from nncgraph.compile.nnabla_graph import compile_graph
+    from nncgraph.engines.nnabla.graph import compile_graph
     from nncgraph.graph.ir import build_graph
     from nncgraph.graph.shape_pass import infer
     from nncgraph.graph.variants import VARIANTS, derive

@@ -61,7 +61,7 @@ def test_imported_best_nnp_starts_from_the_trained_parameters(tmp_path):
     assert "init_from: 4 parameters loaded" in out
     # and before training, the imported network computes what the run's own model computes
     import nnabla as nn
-    from nncgraph.compile.nnabla_graph import compile_graph
+    from nncgraph.engines.nnabla.graph import compile_graph
     from nncgraph.evaluate.model import load_model
     from nncgraph.train.init_from import apply_init_from
 

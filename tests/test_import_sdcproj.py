@@ -54,7 +54,7 @@ def assert_shapes_match_nnabla(project):
     """Every layer's inferred shape equals what nnabla builds, for every network and variant."""
     import nnabla as nn
 
-    from nncgraph.compile.nnabla_graph import compile_graph
+    from nncgraph.engines.nnabla.graph import compile_graph
 
     for name in project.networks:
         graph = network_graph(project, name)

@@ -222,7 +222,7 @@ def test_an_output_in_proc_is_one_line(trained, tmp_path, capsys, command):
     assert not os.path.exists(where)
 
 
-# -- HDF5 files are built in memory (compile/h5_bytes.py): the same files nnabla writes ----------------
+# -- HDF5 files are built in memory (engines/parameter_file.py): the same files nnabla writes ----------------
 def _h5_tree(path):
     import h5py
 
@@ -240,7 +240,7 @@ def test_solver_states_built_in_memory_are_the_file_save_states_writes(tmp_path,
     import nnabla.solvers as S
     import numpy as np
 
-    from nncgraph.compile.h5_bytes import solver_states_h5
+    from nncgraph.engines.nnabla.solver_states import solver_states_h5
 
     nn.clear_parameters()
     x = nn.Variable.from_numpy_array(np.random.RandomState(0).rand(2, 1, 4, 4).astype(np.float32))

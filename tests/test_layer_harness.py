@@ -29,7 +29,7 @@ import yaml
 
 from layer_case import Arrays, Case, Params
 
-from nncgraph.compile.nnabla_graph import compile_graph, emit_context
+from nncgraph.engines.nnabla.graph import compile_graph, emit_context
 from nncgraph.errors import ShapeError
 from nncgraph.graph.ir import build_graph
 from nncgraph.graph.shape_pass import infer

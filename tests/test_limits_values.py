@@ -41,7 +41,7 @@ def test_a_random_layers_seed_is_minus_1_or_a_seed_nnabla_takes(value, fragment)
 def test_the_largest_accepted_seed_seeds_nnabla():
     pytest.importorskip("nnabla")
     from nncgraph.project.sections import MAX_SEED
-    from nncgraph.train.trainer import seed_everything
+    from nncgraph.engines.nnabla.engine import seed_everything
 
     assert parse_project(project(NETWORK + f"training: {{seed: {MAX_SEED}}}\n"), "p.yaml").training.seed == MAX_SEED
     seed_everything(MAX_SEED)

@@ -176,19 +176,15 @@ def test_a_nan_init_from_is_a_user_error_before_anything_is_written(tmp_path):
 
 def compiled_monitor(folder, network=None):
     """The validation graph a run monitors with, built from a real project, with its monitor attached."""
-    import nnabla as nn
-
-    from nncgraph.compile.nnabla_graph import compile_graph
+    from nncgraph.engines import make_engine
     from nncgraph.graph.ir import network_graph
     from nncgraph.graph.shape_pass import infer
     from nncgraph.graph.variants import derive
     from nncgraph.project.load import load_project
-    from nncgraph.train.evaluation import attach_monitor
 
     project = load_project(project_with(folder, "", **({"network": network} if network else {})))
-    nn.clear_parameters()
     inferred = infer(derive(network_graph(project, project.training.network), "validation"), "validation")
-    return attach_monitor(compile_graph(inferred, 4, str(folder)))
+    return make_engine(project.context).compile(inferred, 4, str(folder))
 
 
 def test_the_monitor_counts_nan_predictions_as_errors(tmp_path):

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from conftest import write, write_digits
-from nncgraph.compile.nnabla_graph import compile_graph
+from nncgraph.engines.nnabla.engine import seed_everything
+from nncgraph.engines.nnabla.graph import compile_graph
 from nncgraph.errors import UserError
 from nncgraph.graph.ir import network_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.graph.variants import derive
 from nncgraph.project.load import load_project
 from nncgraph.train.run_folder import RunFolder
-from nncgraph.train.trainer import seed_everything, train_project
+from nncgraph.train.trainer import train_project
 
 
 def make_project(tmp_path, fc_props="", optimizer="{type: Sgd, learning_rate: 0.1}", epochs=1, batch=12):

@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT, main_in_process, write
 from nncgraph import __version__
 from nncgraph.project.load import load_project
-from nncgraph.project.render import render_yaml
+from nncgraph.graph.render import render_yaml
 from nncgraph.project.sections import FORMAT
 
 NETWORK = "network:\n  - {type: Input, size: [4]}\n  - {type: Affine, out_shape: 2}\n"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli, tiny_project, write, write_digits
-from nncgraph.compile.nnabla_graph import compile_graph
+from nncgraph.engines.nnabla.graph import compile_graph
 from nncgraph.graph.variants import variant_graph
 from nncgraph.project.load import load_project
 

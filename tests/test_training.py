@@ -72,15 +72,13 @@ def test_same_seed_gives_the_same_metrics(tiny):
 
 def test_validation_error_from_the_best_checkpoint_is_reproducible(tiny):
     """best.h5 holds the parameters that scored the best validation error."""
-    import nnabla as nn
-
-    from nncgraph.compile.nnabla_graph import compile_graph
+    from nncgraph.engines import make_engine
     from nncgraph.graph.ir import build_graph
     from nncgraph.graph.shape_pass import infer
     from nncgraph.graph.variants import derive
     from nncgraph.project.load import load_project
     from nncgraph.train.data_binding import bind_dataset
-    from nncgraph.train.evaluation import attach_monitor, evaluate
+    from nncgraph.train.evaluation import evaluate
 
     folder, train, valid = tiny
     project_path = tiny_project(folder, train, valid, epochs=3)
@@ -88,12 +86,11 @@ def test_validation_error_from_the_best_checkpoint_is_reproducible(tiny):
     assert run_cli("run", project_path, "-o", run)[0] == 0
     result = json.load(open(os.path.join(run, "result.json")))
     project = load_project(project_path)
-    nn.clear_parameters()
     graph = infer(derive(build_graph("Main", project.networks["Main"]), "validation"), "validation")
-    compiled = compile_graph(graph, 8)
-    nn.load_parameters(os.path.join(run, "checkpoints", "best.h5"))
-    attach_monitor(compiled)
-    _, error = evaluate(compiled, bind_dataset(project, "validation", graph), 8)
+    engine = make_engine(project.context)
+    executor = engine.compile(graph, 8)
+    engine.load_parameters(os.path.join(run, "checkpoints", "best.h5"))
+    _, error = evaluate(executor, bind_dataset(project, "validation", graph), 8)
     assert error == pytest.approx(result["best_valid_error"], abs=1e-9)
 
 

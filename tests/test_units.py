@@ -47,7 +47,7 @@ network:
 def test_same_scope_shares_parameters_different_scope_does_not(tmp_path):
     import nnabla as nn
 
-    from nncgraph.compile.nnabla_graph import compile_graph
+    from nncgraph.engines.nnabla.graph import compile_graph
 
     p = project(tmp_path, """
 network:

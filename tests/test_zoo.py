@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run_cli
-from nncgraph.compile.nnabla_graph import compile_graph
+from nncgraph.engines.nnabla.graph import compile_graph
 from nncgraph.graph.ir import network_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.graph.variants import VARIANTS, derive

@@ -170,7 +170,7 @@ def _cmd_run(args) -> int:
     ctx.backend = args.context or ctx.backend
     ctx.device_id = ctx.device_id if args.device_id is None else args.device_id
     ctx.precision = args.precision or ctx.precision
-    from ..compile.context import make_context
+    from ..engines.nnabla.context import make_context
     make_context(ctx)    # fail on a missing GPU extension before anything is written
     if args.resume:
         if args.output or args.kfold:

@@ -14,9 +14,9 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from ..data.csv_dataset import to_float32
+from ..engines.batches import padded_batches
 from ..errors import Location, UserError
-from ..run_files import check_file, load_parameters
+from ..run_files import check_file
 from ..graph.shape_pass import InferredGraph, NodeInfo
 
 BATCH_SIZE = 64
@@ -54,14 +54,14 @@ class TrainedModel:
     checkpoint: str
     validation: InferredGraph
     runtime: InferredGraph
-    compiled: object                 # CompiledGraph of the runtime variant
+    engine: object                   # engines.base.Engine holding the checkpoint's parameters
+    executor: object                 # the runtime variant on it
     outputs: List[Output]
     batch_size: int
-    _sink: object = None
 
     @property
     def input_shapes(self) -> Dict[str, Tuple[int, ...]]:
-        return {name: tuple(var.shape[1:]) for name, var in self.compiled.inputs.items()}
+        return dict(self.executor.inputs)
 
     def predict(self, arrays: Mapping[str, np.ndarray], scales: Mapping[str, float], n: int
                 ) -> Iterator[Tuple[int, int, Dict[str, np.ndarray]]]:
@@ -69,26 +69,14 @@ class TrainedModel:
 
         `arrays` holds the stored samples of every input (uint8 images are turned
         into values with `scales`, as training did)."""
-        batch = self.batch_size
-        feeds = [(var, arrays[name], scales.get(name, 1.0)) for name, var in self.compiled.inputs.items()]
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            for var, array, scale in feeds:
-                chunk = to_float32(array[start:stop], scale)
-                if stop - start < batch:     # the graph has a fixed batch size
-                    chunk = np.concatenate([chunk, np.zeros((batch - (stop - start), *chunk.shape[1:]),
-                                                            chunk.dtype)])
-                var.d = chunk
-            self._sink.forward(clear_buffer=True)
-            yield start, stop, {o.column: self.compiled.outputs[o.node].d[:stop - start].copy()
-                                for o in self.outputs}
+        nodes = [o.node for o in self.outputs]
+        for start, stop, batch in padded_batches(arrays, self.batch_size, self.executor.inputs, scales, n):
+            values = self.executor.forward(batch, nodes)
+            yield start, stop, {o.column: values[o.node][:stop - start] for o in self.outputs}
 
     def compile_validation(self):
         """The validation variant on the same parameters, with its per-sample (cost, error) monitor."""
-        from ..compile.nnabla_graph import compile_graph
-        from ..train.evaluation import attach_monitor
-
-        return attach_monitor(compile_graph(self.validation, self.batch_size, self.run_dir))
+        return self.engine.compile(self.validation, self.batch_size, self.run_dir)
 
 
 def find_checkpoint(folder: str, model: Optional[str]) -> str:
@@ -113,8 +101,7 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     """Load RUN_DIR's project.yaml and checkpoint, and build the runtime variant once.
 
     `backend` overrides the recorded context (a run trained on a GPU, evaluated on a CPU)."""
-    from ..compile.context import make_context, quiet_nnabla_logging
-    from ..compile.nnabla_graph import compile_graph
+    from ..engines import make_engine
     from ..graph.variants import variant_graphs
     from ..project.load import load_project
 
@@ -133,32 +120,20 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     project = load_project(project_file)
     validation, runtime = variant_graphs(project, project.training.network, ("validation", "runtime")).values()
 
-    quiet_nnabla_logging()
-    import nnabla as nn
-
     if backend:
         project.context.backend = backend
-    nn.set_default_context(make_context(project.context))
-    nn.clear_parameters()
-    load_parameters(checkpoint)
-    loaded = {k: tuple(v.shape) for k, v in nn.get_parameters(grad_only=False).items()}
+    engine = make_engine(project.context)
+    loaded = engine.load_parameters(checkpoint)
     _check_parameters(runtime, loaded, checkpoint)
-    compiled = compile_graph(runtime, batch_size, folder)
-    missing = sorted(set(nn.get_parameters(grad_only=False)) - set(loaded))
+    executor = engine.compile(runtime, batch_size, folder)
+    missing = sorted(set(engine.parameters()) - set(loaded))
     if missing:
         # the layers created them afresh: predictions would come from random weights
         raise UserError(f"'{checkpoint}' lacks the parameter(s) {', '.join(missing[:5])} of network "
                         f"'{validation.graph.name}'.",
                         fix="use the project.yaml the checkpoint was trained with (the run folder's own).")
-    outputs = _outputs(validation, runtime)
-    trained = TrainedModel(folder, project, checkpoint, validation, runtime, compiled, outputs, batch_size)
-    variables = [compiled.outputs[o.node] for o in outputs]
-    for var in variables:
-        var.persistent = True      # forward(clear_buffer=True) must not free what we read
-    import nnabla.functions as F
-
-    trained._sink = variables[0] if len(variables) == 1 else F.sink(*variables)
-    return trained
+    return TrainedModel(folder, project, checkpoint, validation, runtime, engine, executor,
+                        _outputs(validation, runtime), batch_size)
 
 
 def _check_parameters(runtime: InferredGraph, loaded: Dict[str, tuple], checkpoint: str) -> None:

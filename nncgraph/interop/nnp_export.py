@@ -57,8 +57,8 @@ class Exporter:
         import nnabla as nn
         from nnabla.utils.save import create_proto
 
-        from ..compile.context import make_context, quiet_nnabla_logging
-        from ..compile.nnabla_graph import compile_graph
+        from ..engines.nnabla.context import make_context, quiet_nnabla_logging
+        from ..engines.nnabla.graph import compile_graph
         from ..evaluate.model import _outputs
         from ..graph.variants import variant_graphs
 
@@ -95,7 +95,7 @@ class Exporter:
         import nnabla as nn
 
         from ..evaluate.model import _check_parameters
-        from ..run_files import load_parameters
+        from ..engines.nnabla.engine import load_parameters
 
         if checkpoint:
             # the variables exist already, so loading fills them in place under the same graph
@@ -268,10 +268,10 @@ def _atomic_bytes(path: str, data: bytes) -> None:
 
 def _write_nnp(path: str, proto, params) -> None:
     """nnp = zip(nnp_version.txt, network.nntxt, parameter.h5), as nnabla.utils.save writes it; built in
-    memory (compile/h5_bytes.py says why), so the only write is the atomic one to `path`."""
+    memory (engines/parameter_file.py says why), so the only write is the atomic one to `path`."""
     from nnabla.utils.nnp_format import nnp_version
 
-    from ..compile.h5_bytes import parameters_h5
+    from ..engines.parameter_file import parameters_h5
 
     staged = io.BytesIO()
     with zipfile.ZipFile(staged, "w") as z:

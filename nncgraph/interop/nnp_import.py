@@ -16,7 +16,7 @@ import re
 from typing import Dict, List, Optional
 
 from ..atomic_files import atomic_write
-from ..compile.h5_bytes import parameters_h5
+from ..engines.parameter_file import parameters_h5
 from ..errors import UserError
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 from .nnp_functions import Unconvertible, convert_function, dims

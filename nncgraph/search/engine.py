@@ -35,7 +35,7 @@ def run_search(project_path: str, out: str, settings: SearchSettings, *, storage
                study_name: Optional[str] = None, resume: bool = False, log: Callable = print,
                doc: Optional[dict] = None) -> dict:
     """`doc`: the project as read_project gave it, when the caller has read it already."""
-    from ..compile.context import quiet_nnabla_logging
+    from ..engines.nnabla.context import quiet_nnabla_logging
     from .fidelity import make_pruner
     from .results import write_results
     from .study import make_sampler, make_storage, open_study

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Dict
+from typing import Dict, Mapping
 
 import numpy as np
 
@@ -94,32 +94,41 @@ def _nnp_parameters(path: str) -> Dict[str, np.ndarray]:
                     fix="export it with parameters: `nncgraph export RUN_DIR -o model.nnp`.")
 
 
-def apply_init_from(spec: InitFromSpec, live: Dict, log=print) -> int:
-    """Copy matching source parameters into the live ones; returns how many were loaded."""
+def init_from_values(spec: InitFromSpec, parameters: Mapping, log=print) -> Dict[str, np.ndarray]:
+    """The source values for the network's `parameters` (name -> current values, for their shapes)
+    that match the map, by the network's names; the engine loads them."""
     path = source_file(spec.path)
     source = read_parameters(path)
-    loaded = 0
-    for name, var in live.items():
+    values = {}
+    for name, current in parameters.items():
         mapped = _mapped_name(name, spec.mapping)
         if mapped is None:
             continue
         if mapped not in source:
             raise UserError(f"init_from: parameter '{name}' maps to '{mapped}', which {spec.path} does not have.",
                             location=spec.location, fix="correct init_from.map, or check which run it points at.")
-        values = source[mapped]
-        if tuple(values.shape) != tuple(var.shape):
-            raise UserError(f"init_from: '{mapped}' has shape {list(values.shape)} but '{name}' needs "
-                            f"{list(var.shape)}.", location=spec.location,
+        found = source[mapped]
+        if tuple(found.shape) != tuple(current.shape):
+            raise UserError(f"init_from: '{mapped}' has shape {list(found.shape)} but '{name}' needs "
+                            f"{list(current.shape)}.", location=spec.location,
                             fix="map only the layers whose shapes are unchanged (e.g. the shared unit, not the head).")
-        check_loaded_parameter(np.asarray(values, np.float32), path, mapped, location=spec.location)
-        var.d = values
-        loaded += 1
-    if loaded == 0:
+        values[name] = np.asarray(found, np.float32)
+        check_loaded_parameter(values[name], path, mapped, location=spec.location)
+    if not values:
         raise UserError(f"init_from: no parameter of the network matches {sorted(spec.mapping)}.",
                         location=spec.location, fix="the map's keys are patterns of this network's parameter "
                         "names, e.g. 'Share_Unit/*' (see `nncgraph check`).")
-    log(f"init_from: {loaded} parameters loaded from {spec.path}")
-    return loaded
+    log(f"init_from: {len(values)} parameters loaded from {spec.path}")
+    return values
+
+
+def apply_init_from(spec: InitFromSpec, live: Dict, log=print) -> int:
+    """init_from_values written into `live`, variables with a writable `.d` (the interop code's nnabla
+    ones); returns how many were loaded."""
+    values = init_from_values(spec, live, log)
+    for name, array in values.items():
+        live[name].d = array
+    return len(values)
 
 
 def _mapped_name(name: str, mapping: Dict[str, str]):

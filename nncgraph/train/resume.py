@@ -30,12 +30,13 @@ from ..run_files import damaged, detail_of
 from .resume_check import FOLDER, STATE, find_resume_point, read_state
 
 
-def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: List[Dict],
+def save_resume_point(run, live, optimizers: List, rng_state: tuple, rows: List[Dict],
                       pending: Optional[Dict], best: Dict, described: Dict,
                       in_epoch: Optional[Dict] = None) -> None:
-    """`pending`: the last trained epoch's row, whose validation is still to come (None inside an epoch,
+    """`live`: the parameters (engines' Parameters); `optimizers`: the engine's, whose solver states are
+    saved; `pending`: the last trained epoch's row, whose validation is still to come (None inside an epoch,
     where the trainer has finished it); `in_epoch`: {"epoch", "iteration", "totals"} of a partial epoch."""
-    from ..compile.h5_bytes import parameters_h5, solver_states_h5
+    from ..engines.parameter_file import parameters_h5
 
     final = run.file("checkpoints", FOLDER)
     check_saved_parameters(live, final)     # a resume point of NaN weights would resume into nothing
@@ -46,13 +47,14 @@ def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: Li
              "pending": None if pending is None else {k: v for k, v in pending.items() if not k.startswith("_")},
              "in_epoch": in_epoch, "run": described,
              "best": best, "rng": {"kind": kind, "keys": keys.tolist(), "pos": pos, "has_gauss": has_gauss,
-                                   "cached": cached}, "solvers": len(solvers)}
+                                   "cached": cached}, "solvers": sum(o.n_states for o in optimizers)}
     old = final + ".old"
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
         files = {"parameters.h5": parameters_h5(live)}      # HDF5 writes to memory, we to the disk
-        files.update({f"solver_{i}.h5": solver_states_h5(solver) for i, (_, solver) in enumerate(solvers)})
+        states = [data for optimizer in optimizers for data in optimizer.states()]
+        files.update({f"solver_{i}.h5": data for i, data in enumerate(states)})
         for name, data in files.items():
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(data)
@@ -72,21 +74,20 @@ def save_resume_point(run, live: Dict, solvers: List, rng_state: tuple, rows: Li
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_resume_point(run, solvers: List, rng: np.random.RandomState) -> Dict:
-    """Load parameters, solver states and the generator; returns the saved state (epoch, rows, ...).
+def load_resume_point(run, engine, optimizers: List, rng: np.random.RandomState) -> Dict:
+    """Load parameters (into `engine`), solver states and the generator; returns the saved state.
 
     resume_check.check_resume_point has vetted the point; the files are read again here, and damage
     that only a full read finds (truncated arrays) is still reported naming the file."""
-    import nnabla as nn
-
     folder = find_resume_point(run.path)
     state = read_state(folder)
     path = os.path.join(folder, "parameters.h5")
     try:
-        nn.load_parameters(path)
-        for i, (_, solver) in enumerate(solvers):
-            path = os.path.join(folder, f"solver_{i}.h5")
-            solver.load_states(path)
+        engine.load_parameters(path)
+        first = 0
+        for optimizer in optimizers:      # a damaged state file is reported by the engine, naming it
+            optimizer.load_states([os.path.join(folder, f"solver_{first + i}.h5") for i in range(optimizer.n_states)])
+            first += optimizer.n_states
         path = os.path.join(folder, STATE)
         r = state["rng"]
         rng.set_state((r["kind"], np.array(r["keys"], dtype=np.uint32), r["pos"], r["has_gauss"], r["cached"]))

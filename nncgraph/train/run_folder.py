@@ -56,8 +56,8 @@ class RunFolder:
         atomic_write(self.file("metrics.csv"), buf.getvalue())
 
     def save_parameters(self, name: str, params: Dict) -> str:
-        """nnabla parameter file (.h5), written atomically (built in memory: compile/h5_bytes.py says why)."""
-        from ..compile.h5_bytes import parameters_h5
+        """The parameter file (.h5, by NNC names), written atomically (built in memory: engines/parameter_file.py says why)."""
+        from ..engines.parameter_file import parameters_h5
 
         path = self.file("checkpoints", name)
         check_saved_parameters(params, path)    # a non-finite best/last would pass for a trained model

@@ -1,4 +1,4 @@
-"""The training loop: build each variant once, feed arrays, update, monitor.
+"""The training loop: build each variant once on an engine, feed arrays, step, monitor.
 
 Validation of epoch e runs on a second thread (see background_monitor) while
 epoch e+1 trains, so its row of metrics.csv is completed one epoch later.
@@ -13,20 +13,18 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..compile.context import make_context, quiet_nnabla_logging
-from ..compile.nnabla_graph import compile_graph
 from ..data.csv_dataset import to_float32
+from ..engines import make_engine
 from ..errors import UserError
 from ..finite_checks import NonFiniteError, column_sums, diverged, first_non_finite, is_finite_number, kind_of
 from ..graph.variants import variant_graphs
 from ..project.model import Project
 from ..graph.render import render_yaml
-from .background_monitor import BackgroundMonitor, compile_monitor, split_parameters
+from .background_monitor import BackgroundMonitor
 from .data_binding import BoundData, bind_dataset
-from .evaluation import attach_monitor
 from .learning_curve import plot_learning_curve
-from .optimizer import applies_weight_decay, base_learning_rate, learning_rate_multipliers, make_solvers
-from .init_from import apply_init_from
+from .optimizer import base_learning_rate
+from .init_from import init_from_values
 from .resume import ResumeTimer, load_resume_point, save_resume_point
 from .resume_check import check_resume_point, describe_run
 from .run_claim import claim_run_folder
@@ -46,52 +44,37 @@ class TrainResult:
         return self.rows[-1]
 
 
-def seed_everything(seed: int) -> None:
-    import nnabla as nn
-
-    np.random.seed(seed)          # anything drawing from NumPy's global generator
-    nn.random.seed(seed)          # nnabla's generator: initializers (nnabla.random.prng) and Dropout (seed -1)
-
-
 def train_project(project: Project, run: RunFolder, *, log=print, resume: bool = False) -> TrainResult:
     """Train into `run`; with `resume`, continue from the run's last resume point."""
-    quiet_nnabla_logging()
-    import nnabla as nn
-
     spec = project.training
     inferred = variant_graphs(project, spec.network, ("training", "validation"))
     if not any(i.node.layer.role == "loss" for i in inferred["training"].ordered()):
         raise UserError(f"network '{spec.network}' has no loss layer, so there is nothing to train.",
                         location=project.network_locations[spec.network],
                         fix="end the network with a loss such as {type: SoftmaxCrossEntropy, target: y}.")
-    _check_backend_support(inferred["validation"].graph, project.context.backend)
     train_data = bind_dataset(project, "training", inferred["validation"])
     valid_data = bind_dataset(project, "validation", inferred["validation"]) if "validation" in project.datasets \
         else None
 
-    nn.set_default_context(make_context(project.context))
-    nn.clear_parameters()
-    seed_everything(spec.seed)
+    engine = make_engine(project.context, seed=spec.seed)
+    engine.check_supported(inferred["validation"].graph)
     base_dir = os.path.dirname(project.path)
-    trainer_graph = compile_graph(inferred["training"], spec.batch_size, base_dir)
-    attach_monitor(trainer_graph)
-    monitor_graph = compile_monitor(nn, lambda g, b: compile_graph(g, b, base_dir), inferred["validation"],
-                                    spec.batch_size)
-    live, snapshot = split_parameters(nn)
-    trainable = {k: v for k, v in nn.get_parameters().items() if k in live}   # grad_only: frozen ones excluded
-    solvers = make_solvers(spec.optimizer, trainable, learning_rate_multipliers(inferred["training"]))
-    described = describe_run(project, live, {"training": train_data, **({"validation": valid_data}
-                                                                         if valid_data else {})}, inferred["training"])
+    network = engine.compile(inferred["training"], spec.batch_size, base_dir)
+    # validation beside training, on a copy of the weights of its own
+    monitor = BackgroundMonitor(engine.compile(inferred["validation"], spec.batch_size, base_dir, private=True),
+                                network, spec.batch_size)
+    optimizers = [engine.optimizer(network, spec.optimizer)]
+    described = describe_run(project, network.parameters(), {"training": train_data, **(
+        {"validation": valid_data} if valid_data else {})}, inferred["training"])
     if spec.resume_every <= 0:
         raise UserError(f"training.resume_every must be more than 0 minutes, got {spec.resume_every:g}.",
                         location=project.locations.get("training"), fix="e.g. resume_every: 10")
     if resume:      # everything checkable is checked before the claim, the first write
-        check_resume_point(run, project, described, len(solvers))
+        check_resume_point(run, project, described, sum(o.n_states for o in optimizers))
     elif project.init_from is not None:     # a bad source is refused before the folder is written
-        apply_init_from(project.init_from, live, log)
+        network.set_parameters(init_from_values(project.init_from, network.parameters(), log))
     claim = claim_run_folder(run, resume=resume)
-    monitor = BackgroundMonitor(monitor_graph, live, snapshot, spec.batch_size)
-    loop = _EpochLoop(project, trainer_graph, solvers, train_data)
+    loop = _EpochLoop(project, optimizers[0], train_data)
     rows: List[Dict] = []
     best = {"error": None, "epoch": None}
     waiting: Optional[Dict] = None        # the row whose validation runs in the background
@@ -106,7 +89,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         if is_finite_number(row.get("valid_error")) and spec.save_best and (
                 best["error"] is None or row["valid_error"] < best["error"]):
             best.update(error=row["valid_error"], epoch=row["epoch"])
-            run.save_parameters("best.h5", snapshot)    # the weights that were validated
+            run.save_parameters("best.h5", monitor.snapshot())    # the weights that were validated
         row["seconds"] = round(time.perf_counter() - row.pop("_started"), 3)
         rows.append(row)
         run.write_metrics(rows)
@@ -121,14 +104,14 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         if waiting is not None:     # its snapshot weights would not survive a resume from here
             finish(waiting)
             waiting = None
-        save_resume_point(run, live, solvers, loop.epoch_start_state, rows, None, best, described,
+        save_resume_point(run, network.parameters(), optimizers, loop.epoch_start_state, rows, None, best, described,
                           {"epoch": epoch, "iteration": iteration, "totals": totals.tolist()})
         timer.reset()
 
     first_epoch, partial = 1, None
     try:
         if resume:
-            state = load_resume_point(run, solvers, loop.rng)
+            state = load_resume_point(run, engine, optimizers, loop.rng)
             rows.extend(state["rows"])
             best.update(state["best"])
             first_epoch, partial = state["epoch"] + 1, state.get("in_epoch")
@@ -152,8 +135,9 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
                 raise
             if waiting is not None:
                 finish(waiting)
+            live = network.parameters()
             run.save_parameters("last.h5", live)
-            save_resume_point(run, live, solvers, loop.rng.get_state(), rows, row, best, described)
+            save_resume_point(run, live, optimizers, loop.rng.get_state(), rows, row, best, described)
             timer.reset()
             jobs = _monitor_jobs(spec, train_data, valid_data, epoch)
             if jobs:
@@ -179,18 +163,16 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
 class _EpochLoop:
     """One pass over the training set: no per-batch work beyond feeding arrays."""
 
-    def __init__(self, project: Project, compiled, solvers, data: BoundData):
+    def __init__(self, project: Project, optimizer, data: BoundData):
         self.spec = project.training
         self.location = project.locations.get("training")
         self.shuffle = project.datasets["training"].shuffle
-        self.compiled, self.solvers = compiled, solvers
-        self.feeds = [(var, data[name], data.scales[name]) for name, var in compiled.inputs.items()]
+        self.optimizer = optimizer
+        self.feeds = [(name, data[name], data.scales[name]) for name in optimizer.executor.inputs]
         self.n = len(self.feeds[0][1])
         self.iterations = -(-self.n // self.spec.batch_size)
         self.rng = np.random.RandomState(self.spec.seed)
         self.base_lr = base_learning_rate(self.spec.optimizer)
-        opt = self.spec.optimizer
-        self.decay = opt.weight_decay if applies_weight_decay(opt) else 0.0
 
     def run(self, epoch: int, partial: Optional[Dict] = None, on_iteration=None) -> Dict:
         """`partial`: an in-epoch resume point's {"iteration", "totals"} to continue from (the generator
@@ -208,25 +190,17 @@ class _EpochLoop:
         # summed cost and error of this epoch's samples
         totals = np.array(partial["totals"], np.float64) if partial else np.zeros(2, np.float64)
         first = partial["iteration"] if partial else 0
-        step, loss, monitor = self.compiled.step, self.compiled.loss, self.compiled.monitor
+        step = self.optimizer.step
         bar = tqdm(range(first, self.iterations), initial=first, total=self.iterations,
                    desc=f"epoch {epoch}/{spec.max_epoch}", leave=False,
                    disable=not sys.stderr.isatty(), file=sys.stderr)
         for it in bar:
             idx = order[it * batch:(it + 1) * batch]
-            for var, array, scale in self.feeds:
-                var.d = to_float32(array[idx], scale)   # reads only these rows of a memory-mapped cache
+            # reads only these rows of a memory-mapped cache
+            feed = {name: to_float32(array[idx], scale) for name, array, scale in self.feeds}
             lr = learning_rate(spec.lr_scheduler, self.base_lr, epoch - 1 + it / self.iterations, spec.max_epoch)
-            for multiplier, solver in self.solvers:
-                solver.set_learning_rate(lr * multiplier)
-                solver.zero_grad()
-            step.forward(clear_no_need_grad=True)
-            loss.backward(clear_buffer=True)
-            for _, solver in self.solvers:
-                if self.decay:
-                    solver.weight_decay(self.decay)
-                solver.update()
-            totals += column_sums(monitor.d[:min(batch, n - it * batch)])   # wrapped samples not counted
+            per_sample = step(feed, lr)
+            totals += column_sums(per_sample[:min(batch, n - it * batch)])   # wrapped samples not counted
             if not np.isfinite(totals[0]):      # one scalar: the cost stays non-finite once it is
                 raise self._diverged(f"cost became {kind_of(totals[0])}", epoch, it, lr, idx)
             if on_iteration is not None and it + 1 < self.iterations:
@@ -239,18 +213,16 @@ class _EpochLoop:
 
     def _diverged(self, subject: str, epoch: int, it: int, lr: float, idx) -> NonFiniteError:
         """The error for iteration `it` (0-based) on the rows `idx`; only built once training has failed."""
-        bad = [name for name, (_, array, scale) in zip(self.compiled.inputs, self.feeds)
-               if not np.isfinite(to_float32(array[idx], scale)).all()]
+        bad = [name for name, array, scale in self.feeds if not np.isfinite(to_float32(array[idx], scale)).all()]
         return diverged(subject, epoch, it + 1, lr, self.spec.optimizer, bad_inputs=bad,
                         updates_done=(epoch - 1) * self.iterations + it, location=self.location)
 
     def _check_weights(self, epoch: int, lr: float, idx) -> None:
         """The epoch's last update can make the weights non-finite with a finite cost: they would be saved."""
-        for _, solver in self.solvers:
-            bad = first_non_finite(solver.get_parameters())
-            if bad is not None:
-                raise self._diverged(f"parameter '{bad[0]}' became {bad[1]} in the last update", epoch,
-                                     self.iterations - 1, lr, idx)
+        bad = first_non_finite(self.optimizer.trained_parameters())
+        if bad is not None:
+            raise self._diverged(f"parameter '{bad[0]}' became {bad[1]} in the last update", epoch,
+                                 self.iterations - 1, lr, idx)
 
 
 def _monitor_jobs(spec, train_data, valid_data, epoch: int) -> Dict:
@@ -260,16 +232,6 @@ def _monitor_jobs(spec, train_data, valid_data, epoch: int) -> Dict:
     if valid_data is not None and (epoch % spec.monitor_interval == 0 or epoch == spec.max_epoch):
         jobs["validation"] = valid_data
     return jobs
-
-
-def _check_backend_support(graph, backend: str) -> None:
-    if backend != "cpu":
-        return
-    for node in graph.nodes:
-        if node.props.get("channel_last"):
-            raise node.error(UserError(
-                "has channel_last: true, which nnabla's CPU kernels cannot run.",
-                fix="use channel_last: false on the CPU, or run with --context cudnn on a GPU."))
 
 
 def _epoch_line(row: Dict, max_epoch: int) -> str:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from ..console import quiet_libraries
-from ..errors import UserError
-from ..project.model import ContextSpec
+from ...console import quiet_libraries
+from ...errors import UserError
+from ...project.model import ContextSpec
 
 
 def quiet_nnabla_logging() -> None:

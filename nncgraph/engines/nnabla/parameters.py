@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
-from ..errors import UserError, file_state
-from ..layers.base import ParamSpec, size_of
-from ..finite_checks import check_loaded_parameter
+from ...errors import UserError, file_state
+from ...layers.base import ParamSpec, size_of
+from ...finite_checks import check_loaded_parameter
 
 
 def fans(spec: ParamSpec):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
-from ..graph.shape_pass import InferredGraph
-from ..layers.base import EmitContext
+from ...graph.shape_pass import InferredGraph
+from ...layers.base import EmitContext
 from .parameters import create_parameters
 
 
