@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UserError
+from .shared import display_path
 
 EXPORT_FORMATS = ("nnp", "nntxt", "onnx")
 
@@ -39,7 +40,6 @@ def export_format(path: str, given) -> str:
 def cmd_export(args) -> int:
     from ..interop.nnp_export import export_project
     from ..project.load import load_project
-    from .main import _display_path      # here, not at the top: main imports this module
 
     fmt = export_format(args.output, args.format)
     if args.batch_size < 1:
@@ -70,8 +70,8 @@ def cmd_export(args) -> int:
         summary = export_onnx(project, args.output, checkpoint, base_dir, args.batch_size)
     else:
         summary = export_project(project, args.output, fmt, checkpoint, base_dir, args.batch_size)
-    print(f"wrote {_display_path(summary.path)}: networks {', '.join(summary.networks)}; "
-          f"parameters from {_display_path(summary.parameter_source) if checkpoint else summary.parameter_source}"
+    print(f"wrote {display_path(summary.path)}: networks {', '.join(summary.networks)}; "
+          f"parameters from {display_path(summary.parameter_source) if checkpoint else summary.parameter_source}"
           + (f" ({summary.parameters} arrays)" if summary.parameters else " (initializers only)"))
     return 0
 
@@ -91,7 +91,6 @@ def add_import_parser(subparsers):
 
 def cmd_import(args) -> int:
     from ..atomic_files import atomic_write
-    from .main import _display_path
 
     suffix = os.path.splitext(args.source)[1].lower()
     if suffix not in IMPORT_SUFFIXES:
@@ -118,6 +117,6 @@ def cmd_import(args) -> int:
     folder = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(folder, exist_ok=True)
     atomic_write(args.output, text)
-    print(f"wrote {_display_path(args.output)}; `nncgraph check {_display_path(args.output)}` shows its shapes, "
+    print(f"wrote {display_path(args.output)}; `nncgraph check {display_path(args.output)}` shows its shapes, "
           "and `nncgraph run` trains it (--dataset NAME=CSV points it at your data)")
     return 0

@@ -11,6 +11,7 @@ import sys
 from typing import List, Optional
 
 from ..errors import UserError
+from .shared import display_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,7 +188,7 @@ def _cmd_run(args) -> int:
 
         for line in summary_lines(run_kfold(project, run, args.kfold)):
             print(line)
-        print(f"run folder: {_display_path(run.path)}")
+        print(f"run folder: {display_path(run.path)}")
         return 0
     result = train_project(project, run, resume=bool(args.resume))
     final = result.final
@@ -207,8 +208,8 @@ def _cmd_run(args) -> int:
     export_run_models(run.path)
     from ..report import write_report
 
-    print(f"report: {_display_path(write_report(run.path))}")
-    print(f"run folder: {_display_path(run.path)}")
+    print(f"report: {display_path(write_report(run.path))}")
+    print(f"run folder: {display_path(run.path)}")
     return 0
 
 
@@ -231,7 +232,7 @@ def _cmd_evaluate(args) -> int:
     from ..evaluate.evaluation import evaluate_run, summary_lines
 
     for line in summary_lines(evaluate_run(args.run_dir, args.dataset, args.model, args.context),
-                               _display_path):
+                               display_path):
         print(line)
     return 0
 
@@ -252,7 +253,7 @@ def _cmd_infer(args) -> int:
 def _cmd_report(args) -> int:
     from ..report import write_report
 
-    print(f"report: {_display_path(write_report(args.run_dir))}")
+    print(f"report: {display_path(write_report(args.run_dir))}")
     return 0
 
 
@@ -261,7 +262,7 @@ def _cmd_compare(args) -> int:
 
     for line in table_lines(compare_runs(args.run_dirs, args.output)):
         print(line)
-    print(f"wrote {_display_path(os.path.join(os.path.abspath(args.output), 'compare.png'))} and compare.csv")
+    print(f"wrote {display_path(os.path.join(os.path.abspath(args.output), 'compare.png'))} and compare.csv")
     return 0
 
 
@@ -332,7 +333,7 @@ def _cmd_kfold(args) -> int:
 
     for fold in write_kfold(args.csv, args.k, args.output, seed=args.seed, label=args.label):
         print(f"fold {fold['fold']}: {fold['n_train']} training, {fold['n_valid']} validation samples -> "
-              f"{_display_path(os.path.dirname(fold['train_csv']))}")
+              f"{display_path(os.path.dirname(fold['train_csv']))}")
     return 0
 
 
@@ -341,14 +342,8 @@ def _cmd_mnist_sample(args) -> int:
 
     info = write_mnist_sample(args.output, seed=args.seed, size=args.size, channels=args.channels)
     print(f"wrote {info['n_train']} training and {info['n_valid']} validation digits: "
-          f"{_display_path(info['train_csv'])}, {_display_path(info['valid_csv'])}")
+          f"{display_path(info['train_csv'])}, {display_path(info['valid_csv'])}")
     return 0
-
-
-def _display_path(path: str) -> str:
-    """Relative to the working directory when inside it, else absolute."""
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
 
 
 COMMANDS = {"run": _cmd_run, "evaluate": _cmd_evaluate, "infer": _cmd_infer, "report": _cmd_report,
