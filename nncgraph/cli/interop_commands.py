@@ -46,23 +46,17 @@ def cmd_export(args) -> int:
         raise UserError(f"--batch-size must be 1 or more, got {args.batch_size}.", fix="e.g. --batch-size 1")
     checkpoint = None
     if os.path.isdir(args.source):
-        from ..evaluate.model import find_checkpoint
+        from ..train.run_folder import RunFolder
 
-        from ..run_files import check_file
-
-        if os.path.lexists(os.path.join(args.source, "project.yaml")):
-            check_file(os.path.join(args.source, "project.yaml"))      # a folder in its place says so
-        if not os.path.isfile(os.path.join(args.source, "project.yaml")):
-            raise UserError(f"'{args.source}' has no project.yaml, so it is not a run folder.",
-                            fix="give a run folder of `nncgraph run` or a project file.")
-        project_file = os.path.join(args.source, "project.yaml")
-        checkpoint = find_checkpoint(args.source, args.model)
+        run = RunFolder.open(args.source)
+        project_file, checkpoint = run.project_file, run.find_checkpoint(args.model)
+        project = run.load_project()
     else:
         if args.model:
             raise UserError("--model picks a run folder's checkpoint; a project file has none.",
                             fix="drop --model, or export a run folder.")
         project_file = args.source
-    project = load_project(project_file)
+        project = load_project(project_file)
     base_dir = os.path.dirname(os.path.abspath(project_file))
     if fmt == "onnx":
         from ..interop.onnx_export import export_onnx

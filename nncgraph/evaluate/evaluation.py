@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+from dataclasses import replace
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -22,7 +23,8 @@ import numpy as np
 from ..atomic_files import atomic_write
 from ..errors import Location, UserError
 from ..finite_checks import finite_rows, is_finite_number
-from ..project.model import DatasetSpec
+from ..project.model import DatasetSpec, Project
+from ..train.run_folder import RunFolder
 from .model import TrainedModel, check_labels, load_model, read_csv_table, read_labels
 from .plots import plot_confusion_matrix, plot_likelihood
 
@@ -32,14 +34,15 @@ NON_FINITE = "non-finite"       # the confusion matrix's column for samples whos
 
 
 def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[str] = None,
-                 backend: Optional[str] = None) -> Dict:
-    """Evaluate RUN_DIR's model on its validation CSV (or `dataset`); returns metrics.json's content."""
+                 backend: Optional[str] = None, project=None) -> Dict:
+    """Evaluate RUN_DIR's model on its validation CSV (or `dataset`); returns metrics.json's content.
+
+    `project`: the run's project when the caller holds it (the one it trained), else its project.yaml's."""
     from ..train.data_binding import bind_dataset
     from ..train.evaluation import evaluate
 
-    trained = load_model(run_dir, model, backend=backend)
-    project = trained.project
-    name, folder = _choose_dataset(project, dataset, run_dir)
+    trained = load_model(run_dir, model, backend=backend, project=project)
+    project, name, folder = _choose_dataset(trained.project, dataset, RunFolder(trained.run_dir))
     spec = project.datasets[name]
     data = bind_dataset(project, name, trained.validation)
     n = data.n_samples
@@ -91,21 +94,20 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
     return metrics
 
 
-def _choose_dataset(project, dataset: Optional[str], run_dir: str):
-    """(dataset name in the project, output folder)."""
+def _choose_dataset(project: Project, dataset: Optional[str], run: RunFolder):
+    """(the project, with `dataset` added when given; its name there; the output folder)."""
     if dataset is None:
         if "validation" not in project.datasets:
             raise UserError("the run has no validation dataset to evaluate on.",
-                            location=Location(os.path.join(run_dir, "project.yaml")),
+                            location=Location(run.project_file),
                             fix="give one: `nncgraph evaluate RUN_DIR --dataset path/to/data.csv`.")
-        return "validation", os.path.join(run_dir, "evaluation")
+        return project, "validation", run.evaluation_folder()
     stem = os.path.splitext(os.path.basename(dataset))[0]
     like = project.datasets.get("validation") or project.datasets.get("training")
     # the project's own normalization: the network was trained on those values
-    project.datasets[stem] = DatasetSpec(
-        name=stem, csv=os.path.abspath(dataset), csv_as_written=dataset, shuffle=False,
-        image_normalization=like.image_normalization if like else True, location=Location("--dataset"))
-    return stem, os.path.join(run_dir, f"evaluation-{stem}")
+    spec = DatasetSpec(name=stem, csv=os.path.abspath(dataset), csv_as_written=dataset, shuffle=False,
+                       image_normalization=like.image_normalization if like else True, location=Location("--dataset"))
+    return replace(project, datasets={**project.datasets, stem: spec}), stem, run.evaluation_folder(stem)
 
 
 def _top_columns(probs: np.ndarray, labels: Optional[List[str]]):
