@@ -20,9 +20,8 @@ def export_run_models(run_dir: str, project=None) -> List[str]:
     checkpoints = run.saved_checkpoints()
     if not checkpoints:
         return []
-    # the copy's paths are absolute; the project in hand resolves its files from its own folder
-    base_dir = run.path if project is None else os.path.dirname(project.path)
-    exporter = Exporter(project or run.load_project(), base_dir=base_dir)       # one graph for both models
+    project = project or run.load_project()
+    exporter = Exporter(project, base_dir=os.path.dirname(project.path))       # one graph for both models
     written = []
     for model, checkpoint in checkpoints:
         exporter.write(run.model_file(model), "nnp", checkpoint)
