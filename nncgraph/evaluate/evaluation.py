@@ -24,7 +24,8 @@ from ..atomic_files import atomic_write
 from ..errors import Location, UserError
 from ..finite_checks import finite_rows, is_finite_number
 from ..project.model import DatasetSpec, Project
-from ..train.run_folder import RunFolder
+from ..train.run_folder import (CONFUSION_MATRIX, CONFUSION_PLOT, EVALUATION_METRICS, LIKELIHOOD_PLOT,
+                                 OUTPUT_RESULT, PER_CLASS, RunFolder)
 from .model import TrainedModel, check_labels, load_model, read_csv_table, read_labels
 from .plots import plot_confusion_matrix, plot_likelihood
 
@@ -71,7 +72,7 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
         for row, values in zip(extra, predicted[out.column].reshape(n, -1)):
             row.extend(map(str, values))    # float32's shortest text that reads back the same value
     os.makedirs(folder, exist_ok=True)
-    files = ["output_result.csv", "metrics.json"]
+    files = [OUTPUT_RESULT, EVALUATION_METRICS]
     title = f"{project.name}: {os.path.basename(spec.csv)} ({os.path.basename(trained.checkpoint)})"
     classifier = next((o for o in trained.outputs if o.classification), None)
     if classifier is not None:
@@ -84,12 +85,12 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
             row.extend(cells)
         metrics.update(_classification(trained, classifier, predicted[classifier.column], truth, labels,
                                        folder, title))
-        files += ["confusion_matrix.csv", "confusion_matrix.png", "per_class.csv", "likelihood.png"]
+        files += [CONFUSION_MATRIX, CONFUSION_PLOT, PER_CLASS, LIKELIHOOD_PLOT]
     else:
         metrics["mean_absolute_error"] = _mean_absolute_errors(trained, predicted, data)
-    _write_csv(os.path.join(folder, "output_result.csv"), [header + extra_header] +
+    _write_csv(os.path.join(folder, OUTPUT_RESULT), [header + extra_header] +
                [cells + more for cells, more in zip(rows, extra)])
-    atomic_write(os.path.join(folder, "metrics.json"), json.dumps(metrics, indent=2) + "\n")
+    atomic_write(os.path.join(folder, EVALUATION_METRICS), json.dumps(metrics, indent=2) + "\n")
     metrics["folder"], metrics["files"] = folder, files
     return metrics
 
@@ -151,16 +152,16 @@ def _classification(trained: TrainedModel, out, probs: np.ndarray, truth: np.nda
                   "non_finite": int((~finite).sum())}
 
     columns = names + ([NON_FINITE] if matrix.shape[1] > classes else [])
-    _write_csv(os.path.join(folder, "confusion_matrix.csv"),
+    _write_csv(os.path.join(folder, CONFUSION_MATRIX),
                [["true \\ predicted"] + columns] + [[names[i]] + [str(c) for c in matrix[i]]
                                                      for i in range(classes)])
-    _write_csv(os.path.join(folder, "per_class.csv"),
+    _write_csv(os.path.join(folder, PER_CLASS),
                [["index", "label", "precision", "recall", "f_measure", "support"]] +
                [[str(r["index"]), r["label"], repr(r["precision"]), repr(r["recall"]), repr(r["f_measure"]),
                  str(r["support"])] for r in per_class])
-    plot_confusion_matrix(matrix, names, os.path.join(folder, "confusion_matrix.png"), title, columns)
+    plot_confusion_matrix(matrix, names, os.path.join(folder, CONFUSION_PLOT), title, columns)
     plot_likelihood(edges, likelihood["correct"], likelihood["incorrect"],
-                    os.path.join(folder, "likelihood.png"), title)
+                    os.path.join(folder, LIKELIHOOD_PLOT), title)
     return {"output": out.column, "accuracy": float(hits.sum() / max(1, len(truth))), "correct": int(hits.sum()),
             "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()),
                       "f_measure": float(f_measure.mean())},

@@ -12,7 +12,7 @@ from html import escape
 from typing import Dict, List, Optional
 
 from .charts import line_chart
-from ..train.run_folder import Evaluation
+from ..train.run_folder import LIKELIHOOD_PLOT, Evaluation
 from .run_data import count_misclassified, misclassified, png_uri
 
 STYLE = """
@@ -120,9 +120,9 @@ def confusion_section(ev: Evaluation) -> str:
         cells.append("</table>")
         per = "<h3>Per class</h3>" + "".join(cells)
     likelihood = ""
-    if "likelihood.png" in ev.plots:
+    if LIKELIHOOD_PLOT in ev.plots:
         likelihood = (f'<h3>Likelihood of the top-1 class</h3><img alt="likelihood histogram" width="560" '
-                      f'src="{png_uri(ev.plots["likelihood.png"])}">')
+                      f'src="{png_uri(ev.plots[LIKELIHOOD_PLOT])}">')
     return head + summary + "".join(out) + per + likelihood
 
 

@@ -35,6 +35,11 @@ EVALUATION_FIELDS = {"samples": run_files.COUNT, "correct": run_files.COUNT, "da
                      "output": run_files.TEXT}
 
 
+# the files of evaluation/ (evaluate/evaluation.py writes them)
+OUTPUT_RESULT, EVALUATION_METRICS, PER_CLASS = "output_result.csv", "metrics.json", "per_class.csv"
+CONFUSION_MATRIX, CONFUSION_PLOT, LIKELIHOOD_PLOT = "confusion_matrix.csv", "confusion_matrix.png", "likelihood.png"
+
+
 @dataclass
 class Evaluation:
     """evaluation/ as `nncgraph evaluate` writes it; missing files stay empty."""
@@ -52,6 +57,7 @@ class RunFolder:
     METRIC_COLUMNS = ("epoch", "cost", "train_error", "valid_cost", "valid_error", "learning_rate",
                       "train_seconds", "seconds")
     PROJECT, METRICS, RESULT, REPORT = "project.yaml", "metrics.csv", "result.json", "report.html"
+    LEARNING_CURVE = "learning_curve.png"
     CHECKPOINTS, EVALUATION = "checkpoints", "evaluation"
 
     def __init__(self, path: str, unique: bool = False):
@@ -164,14 +170,14 @@ class RunFolder:
         ev = Evaluation(folder, os.path.isdir(folder))
         if not ev.present:
             return ev
-        path = os.path.join(folder, "metrics.json")
+        path = os.path.join(folder, EVALUATION_METRICS)
         ev.metrics = run_files.check_fields(path, run_files.read_json(path, optional=True), EVALUATION_FIELDS)
-        ev.confusion = run_files.read_csv(os.path.join(folder, "confusion_matrix.csv"), optional=True)
-        ev.per_class = run_files.read_table(os.path.join(folder, "per_class.csv"), optional=True)
-        ev.results = run_files.read_csv(os.path.join(folder, "output_result.csv"), optional=True)
-        data = run_files.read_bytes(os.path.join(folder, "likelihood.png"), optional=True)
+        ev.confusion = run_files.read_csv(os.path.join(folder, CONFUSION_MATRIX), optional=True)
+        ev.per_class = run_files.read_table(os.path.join(folder, PER_CLASS), optional=True)
+        ev.results = run_files.read_csv(os.path.join(folder, OUTPUT_RESULT), optional=True)
+        data = run_files.read_bytes(os.path.join(folder, LIKELIHOOD_PLOT), optional=True)
         if data is not None:
-            ev.plots["likelihood.png"] = data
+            ev.plots[LIKELIHOOD_PLOT] = data
         return ev
 
     # -- writing -----------------------------------------------------------------------------
@@ -197,11 +203,23 @@ class RunFolder:
             writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in self.METRIC_COLUMNS})
         atomic_write(self.file(self.METRICS), buf.getvalue())
 
-    def save_parameters(self, name: str, params: Dict) -> str:
-        """nnabla parameter file (.h5), written atomically (built in memory: compile/h5_bytes.py says why)."""
+    def write_project(self, text: str) -> None:
+        self.write_text(self.PROJECT, text)
+
+    def write_result(self, result: Dict) -> None:
+        self.write_json(self.RESULT, result)
+
+    @property
+    def learning_curve_file(self) -> str:
+        return self.file(self.LEARNING_CURVE)
+
+    def save_checkpoint(self, model: str, params: Dict) -> str:
+        """checkpoints/<model>.h5, nnabla's parameter file, written atomically (built in memory:
+        compile/h5_bytes.py says why)."""
         from ..compile.h5_bytes import parameters_h5
 
-        path = self.file(self.CHECKPOINTS, name)
+        self._ensure()
+        path = self.checkpoint_file(model)
         check_saved_parameters(params, path)    # a non-finite best/last would pass for a trained model
         atomic_write(path, parameters_h5(params), "wb")
         return path
