@@ -86,6 +86,7 @@ def test_nncgraph_run_parses_the_project_file_once(tiny, tmp_path, capsys, monke
 
 DOC = os.path.join(ROOT, "docs", "python-api.md")
 EXAMPLE = os.path.join(ROOT, "examples", "python-api.py")
+THIS_CHECKOUT = {"PYTHONPATH": ROOT}     # run outside ROOT, a process imports this nncgraph, not an installed one
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,8 @@ def test_the_docs_examples_run_and_train_lenet_as_make_run_does(digits_folder, m
         exec(compile(block, f"{DOC} (python block {i + 1})", "exec"), namespace)
     run = namespace["run"]
     assert run.metrics and [row["epoch"] for row in run.metrics] == list(range(1, 11))
-    status, out, err = run_cli("run", "projects/lenet-mnist.yaml", "-o", "runs/lenet-cli", cwd=digits_folder)
+    status, out, err = run_cli("run", "projects/lenet-mnist.yaml", "-o", "runs/lenet-cli", cwd=digits_folder,
+                               env=THIS_CHECKOUT)
     assert status == 0, err
     cli = nncgraph.open_run(str(digits_folder / "runs" / "lenet-cli"))
     assert [row["valid_error"] for row in cli.metrics] == [row["valid_error"] for row in run.metrics]
@@ -130,7 +132,8 @@ def test_the_docs_examples_run_and_train_lenet_as_make_run_does(digits_folder, m
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_the_notebook_example_runs(digits_folder):
-    proc = subprocess.run([sys.executable, EXAMPLE], cwd=digits_folder, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([sys.executable, EXAMPLE], cwd=digits_folder, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **THIS_CHECKOUT})
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert lines[0].split()[0] == "Input" and "accuracy" in proc.stdout
