@@ -122,11 +122,11 @@ def test_a_checkpoint_with_non_finite_weights_is_refused_and_the_old_one_kept(tm
 
     run = RunFolder(str(tmp_path / "run"))
     good = {"w": nn.Variable.from_numpy_array(np.ones((2, 2), np.float32))}
-    path = run.save_parameters("best.h5", good)
+    path = run.save_checkpoint("best", good)
     before = open(path, "rb").read()
     bad = {"w": nn.Variable.from_numpy_array(np.array([[1, np.inf], [0, 0]], np.float32))}
     with pytest.raises(NonFiniteError) as info:
-        run.save_parameters("best.h5", bad)
+        run.save_checkpoint("best", bad)
     assert "parameter 'w' holds inf" in str(info.value)
     assert open(path, "rb").read() == before
     assert os.listdir(os.path.dirname(path)) == ["best.h5"]      # no temporary file left either

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .shared import display_path
+
 
 def add_create_parser(dataset_subparsers):
     """Add `create` to the `dataset` sub-parsers (the object add_subparsers returned)."""
@@ -32,7 +34,6 @@ def add_create_parser(dataset_subparsers):
 
 def cmd_create(args) -> int:
     from ..data.create import create_dataset
-    from .main import _display_path     # here, not at the top: main imports this module
 
     report = create_dataset(args.source, args.output, width=args.width, height=args.height,
                             channels=args.channels, mode=args.mode, split=args.split, seed=args.seed,
@@ -43,7 +44,7 @@ def cmd_create(args) -> int:
     skipped = report["skipped"]
     print(f"wrote {sum(total.values())} images of {len(report['classes'])} classes "
           f"({splits}) as {s['width']}x{s['height']} {'gray' if s['channels'] == 1 else 'RGB'} "
-          f"({s['mode']}) to {_display_path(os.path.abspath(args.output))}; "
+          f"({s['mode']}) to {display_path(os.path.abspath(args.output))}; "
           f"{len(skipped)} file{'' if len(skipped) == 1 else 's'} skipped{':' if skipped else ''}")
     for item in skipped:
         print(f"  skipped {item['file']}: {item['reason']}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UserError
+from .shared import display_path
 
 EXPORT_FORMATS = ("nnp", "nntxt", "onnx")
 
@@ -39,30 +40,23 @@ def export_format(path: str, given) -> str:
 def cmd_export(args) -> int:
     from ..interop.nnp_export import export_project
     from ..project.load import load_project
-    from .main import _display_path      # here, not at the top: main imports this module
 
     fmt = export_format(args.output, args.format)
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be 1 or more, got {args.batch_size}.", fix="e.g. --batch-size 1")
     checkpoint = None
     if os.path.isdir(args.source):
-        from ..evaluate.model import find_checkpoint
+        from ..train.run_folder import RunFolder
 
-        from ..run_files import check_file
-
-        if os.path.lexists(os.path.join(args.source, "project.yaml")):
-            check_file(os.path.join(args.source, "project.yaml"))      # a folder in its place says so
-        if not os.path.isfile(os.path.join(args.source, "project.yaml")):
-            raise UserError(f"'{args.source}' has no project.yaml, so it is not a run folder.",
-                            fix="give a run folder of `nncgraph run` or a project file.")
-        project_file = os.path.join(args.source, "project.yaml")
-        checkpoint = find_checkpoint(args.source, args.model)
+        run = RunFolder.open(args.source)
+        project_file, checkpoint = run.project_file, run.find_checkpoint(args.model)
+        project = run.load_project()
     else:
         if args.model:
             raise UserError("--model picks a run folder's checkpoint; a project file has none.",
                             fix="drop --model, or export a run folder.")
         project_file = args.source
-    project = load_project(project_file)
+        project = load_project(project_file)
     base_dir = os.path.dirname(os.path.abspath(project_file))
     if fmt == "onnx":
         from ..interop.onnx_export import export_onnx
@@ -70,8 +64,8 @@ def cmd_export(args) -> int:
         summary = export_onnx(project, args.output, checkpoint, base_dir, args.batch_size)
     else:
         summary = export_project(project, args.output, fmt, checkpoint, base_dir, args.batch_size)
-    print(f"wrote {_display_path(summary.path)}: networks {', '.join(summary.networks)}; "
-          f"parameters from {_display_path(summary.parameter_source) if checkpoint else summary.parameter_source}"
+    print(f"wrote {display_path(summary.path)}: networks {', '.join(summary.networks)}; "
+          f"parameters from {display_path(summary.parameter_source) if checkpoint else summary.parameter_source}"
           + (f" ({summary.parameters} arrays)" if summary.parameters else " (initializers only)"))
     return 0
 
@@ -91,7 +85,6 @@ def add_import_parser(subparsers):
 
 def cmd_import(args) -> int:
     from ..atomic_files import atomic_write
-    from .main import _display_path
 
     suffix = os.path.splitext(args.source)[1].lower()
     if suffix not in IMPORT_SUFFIXES:
@@ -118,6 +111,6 @@ def cmd_import(args) -> int:
     folder = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(folder, exist_ok=True)
     atomic_write(args.output, text)
-    print(f"wrote {_display_path(args.output)}; `nncgraph check {_display_path(args.output)}` shows its shapes, "
+    print(f"wrote {display_path(args.output)}; `nncgraph check {display_path(args.output)}` shows its shapes, "
           "and `nncgraph run` trains it (--dataset NAME=CSV points it at your data)")
     return 0

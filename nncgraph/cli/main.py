@@ -12,6 +12,7 @@ from typing import List, Optional
 
 from .. import __version__
 from ..errors import UserError
+from .shared import display_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -153,95 +154,60 @@ def _run_command(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from ..project.load import load_project
-    from ..train.run_folder import RunFolder
-    from ..train.trainer import train_project
+    from .. import api
 
-    project = load_project(args.project)
-    for item in args.dataset:
-        override_dataset(project, item)
-    if args.kfold is not None and args.kfold < 2:
-        raise UserError(f"--kfold needs 2 or more folds, got {args.kfold}.", fix="e.g. --kfold 5")
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise UserError(f"--epochs must be 1 or more, got {args.epochs}.", fix="e.g. --epochs 10")
-        project.training.max_epoch = args.epochs
-    ctx = project.context
-    ctx.backend = args.context or ctx.backend
-    ctx.device_id = ctx.device_id if args.device_id is None else args.device_id
-    ctx.precision = args.precision or ctx.precision
-    from ..engines.nnabla.context import make_context
-    make_context(ctx)    # fail on a missing GPU extension before anything is written
-    if args.resume:
-        if args.output or args.kfold:
-            raise UserError("--resume continues its own run folder; it takes no -o or --kfold.",
-                            fix=f"run `nncgraph run {args.project} --resume {args.resume}`.")
-        from ..train.resume_check import find_resume_point
-
-        find_resume_point(args.resume)      # early and read-only; train_project checks it all before writing
-    elif args.output:
-        from ..train.run_claim import refuse_non_empty
-
-        refuse_non_empty(os.path.abspath(args.output))     # early; the claim checks it again
-    run = RunFolder(args.resume or args.output) if (args.resume or args.output) else RunFolder.new("runs", project.name)
+    if args.resume and (args.output or args.kfold):
+        raise UserError("--resume continues its own run folder; it takes no -o or --kfold.",
+                        fix=f"run `nncgraph run {args.project} --resume {args.resume}`.")
+    project = api.load(args.project).with_overrides(
+        datasets=dict(dataset_override(item) for item in args.dataset), epochs=args.epochs,
+        backend=args.context, device_id=args.device_id, precision=args.precision)
     if args.kfold is not None:
-        from ..train.cross_validation import run_kfold, summary_lines
+        summary = project.cross_validate(args.kfold, args.output)
+        from ..train.cross_validation import summary_lines
 
-        for line in summary_lines(run_kfold(project, run, args.kfold)):
+        for line in summary_lines(summary):
             print(line)
-        print(f"run folder: {_display_path(run.path)}")
+        print(f"run folder: {display_path(summary['folder'])}")
         return 0
-    result = train_project(project, run, resume=bool(args.resume))
-    final = result.final
+    run = project.train(args.resume or args.output, resume=bool(args.resume))
+    final = run.result["final"]
     if final.get("valid_error") is not None:
         from ..train.evaluation import error_is_the_loss
 
-        if error_is_the_loss(project):     # a regression: its error is the loss, 1 - loss means nothing
+        if error_is_the_loss(project.spec):     # a regression: its error is the loss, 1 - loss means nothing
             print(f"validation error (the loss) {final['valid_error']:.6g} after {final['epoch']} epochs")
         else:
             print(f"validation accuracy {1 - final['valid_error']:.4f} (error {final['valid_error']:.4f}) "
                   f"after {final['epoch']} epochs")
-        from ..evaluate.evaluation import evaluate_run
-
-        evaluate_run(run.path, None, None)      # the report's confusion matrix and misclassified examples
-    from ..interop.run_models import export_run_models
-
-    export_run_models(run.path)
-    from ..report import write_report
-
-    print(f"report: {_display_path(write_report(run.path))}")
-    print(f"run folder: {_display_path(run.path)}")
+    print(f"report: {display_path(run.folder.report_file)}")
+    print(f"run folder: {display_path(run.path)}")
     return 0
 
 
-def override_dataset(project, item: str) -> None:
-    """--dataset NAME=CSV: a path relative to the working directory, as typed."""
-    from ..project.model import DatasetSpec
-    from ..errors import Location
-
+def dataset_override(item: str):
+    """--dataset NAME=CSV as (NAME, CSV): a path relative to the working directory, as typed."""
     name, sep, csv = item.partition("=")
     if not sep or not name or not csv:
         raise UserError(f"--dataset needs NAME=CSV, got '{item}'.", fix="e.g. --dataset training=data/train.csv")
-    old = project.datasets.get(name)
-    project.datasets[name] = DatasetSpec(
-        name=name, csv=os.path.abspath(csv), csv_as_written=os.path.abspath(csv),
-        shuffle=old.shuffle if old else name == "training",
-        image_normalization=old.image_normalization if old else True, location=Location("--dataset"))
+    return name, csv
 
 
 def _cmd_evaluate(args) -> int:
-    from ..evaluate.evaluation import evaluate_run, summary_lines
+    from .. import api
+    from ..evaluate.evaluation import summary_lines
 
-    for line in summary_lines(evaluate_run(args.run_dir, args.dataset, args.model, args.context),
-                               _display_path):
+    metrics = api.open_run(args.run_dir).evaluate(args.dataset, args.model, args.context)
+    for line in summary_lines(metrics, display_path):
         print(line)
     return 0
 
 
 def _cmd_infer(args) -> int:
-    from ..evaluate.inference import infer_inputs, json_text, text_lines
+    from .. import api
+    from ..evaluate.inference import json_text, text_lines
 
-    results = infer_inputs(args.run_dir, args.inputs, args.model, args.context)
+    results = api.open_run(args.run_dir).infer(args.inputs, args.model, args.context)
     print(json_text(results) if args.json else "\n".join(text_lines(results)))
     broken = sum(1 for r in results if r.get("non_finite"))
     if broken:
@@ -252,9 +218,9 @@ def _cmd_infer(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from ..report import write_report
+    from .. import api
 
-    print(f"report: {_display_path(write_report(args.run_dir))}")
+    print(f"report: {display_path(api.open_run(args.run_dir).report())}")
     return 0
 
 
@@ -263,24 +229,27 @@ def _cmd_compare(args) -> int:
 
     for line in table_lines(compare_runs(args.run_dirs, args.output)):
         print(line)
-    print(f"wrote {_display_path(os.path.join(os.path.abspath(args.output), 'compare.png'))} and compare.csv")
+    print(f"wrote {display_path(os.path.join(os.path.abspath(args.output), 'compare.png'))} and compare.csv")
     return 0
 
 
 def _cmd_check(args) -> int:
-    from ..project.load import load_project
-    from .network_table import check_json, check_project, check_text
+    from .. import api
 
-    results = check_project(load_project(args.project))
-    print(json.dumps(check_json(results), indent=1) if args.json else check_text(results), end="\n" if args.json else "")
+    project = api.load(args.project)
+    if args.json:
+        print(json.dumps(project.check(), indent=1))
+    else:
+        from .network_table import check_project, check_text
+
+        print(check_text(check_project(project.spec)), end="")
     return 0
 
 
 def _cmd_render(args) -> int:
-    from ..project.load import load_project
-    from ..graph.render import render_yaml
+    from .. import api
 
-    print(render_yaml(load_project(args.project)), end="")
+    print(api.load(args.project).render(), end="")
     return 0
 
 
@@ -334,7 +303,7 @@ def _cmd_kfold(args) -> int:
 
     for fold in write_kfold(args.csv, args.k, args.output, seed=args.seed, label=args.label):
         print(f"fold {fold['fold']}: {fold['n_train']} training, {fold['n_valid']} validation samples -> "
-              f"{_display_path(os.path.dirname(fold['train_csv']))}")
+              f"{display_path(os.path.dirname(fold['train_csv']))}")
     return 0
 
 
@@ -343,14 +312,8 @@ def _cmd_mnist_sample(args) -> int:
 
     info = write_mnist_sample(args.output, seed=args.seed, size=args.size, channels=args.channels)
     print(f"wrote {info['n_train']} training and {info['n_valid']} validation digits: "
-          f"{_display_path(info['train_csv'])}, {_display_path(info['valid_csv'])}")
+          f"{display_path(info['train_csv'])}, {display_path(info['valid_csv'])}")
     return 0
-
-
-def _display_path(path: str) -> str:
-    """Relative to the working directory when inside it, else absolute."""
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
 
 
 COMMANDS = {"run": _cmd_run, "evaluate": _cmd_evaluate, "infer": _cmd_infer, "report": _cmd_report,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UserError
+from .shared import display_path
 
 
 def add_search_parser(subparsers):
@@ -39,7 +40,6 @@ def cmd_search(args) -> int:
     from ..project.load import check_name
     from ..search.engine import read_project, run_search
     from ..search.settings import Fidelity, from_project, parse_duration, with_overrides
-    from .main import _display_path
 
     doc = read_project(args.project)
     try:
@@ -66,7 +66,7 @@ def cmd_search(args) -> int:
     print(f"{summary['trials']} trials: {summary['complete']} trained, {summary['pruned']} stopped early, "
           f"{summary['diverged']} diverged (NaN or inf, no score), {summary['invalid']} invalid (not trained)")
     print(f"Pareto-optimal: {', '.join(f'trial {n}' for n in summary['pareto']) or 'none yet'}")
-    print(f"search.csv: {_display_path(summary['csv'])}")
-    print(f"trade-off plot: {_display_path(summary['plot'])}")
-    print(f"Pareto projects: {_display_path(summary['pareto_dir'])}  (each runs with `nncgraph run`)")
+    print(f"search.csv: {display_path(summary['csv'])}")
+    print(f"trade-off plot: {display_path(summary['plot'])}")
+    print(f"Pareto projects: {display_path(summary['pareto_dir'])}  (each runs with `nncgraph run`)")
     return 0

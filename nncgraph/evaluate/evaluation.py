@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+from dataclasses import replace
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -22,7 +23,9 @@ import numpy as np
 from ..atomic_files import atomic_write
 from ..errors import Location, UserError
 from ..finite_checks import finite_rows, is_finite_number
-from ..project.model import DatasetSpec
+from ..project.model import DatasetSpec, Project
+from ..train.run_folder import (CONFUSION_MATRIX, CONFUSION_PLOT, EVALUATION_METRICS, LIKELIHOOD_PLOT,
+                                 OUTPUT_RESULT, PER_CLASS, RunFolder)
 from .model import TrainedModel, check_labels, load_model, read_csv_table, read_labels
 from .plots import plot_confusion_matrix, plot_likelihood
 
@@ -32,14 +35,15 @@ NON_FINITE = "non-finite"       # the confusion matrix's column for samples whos
 
 
 def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[str] = None,
-                 backend: Optional[str] = None) -> Dict:
-    """Evaluate RUN_DIR's model on its validation CSV (or `dataset`); returns metrics.json's content."""
+                 backend: Optional[str] = None, project=None) -> Dict:
+    """Evaluate RUN_DIR's model on its validation CSV (or `dataset`); returns metrics.json's content.
+
+    `project`: the run's project when the caller holds it (the one it trained), else its project.yaml's."""
     from ..train.data_binding import bind_dataset
     from ..train.evaluation import evaluate
 
-    trained = load_model(run_dir, model, backend=backend)
-    project = trained.project
-    name, folder = _choose_dataset(project, dataset, run_dir)
+    trained = load_model(run_dir, model, backend=backend, project=project)
+    project, name, folder = _choose_dataset(trained.project, dataset, RunFolder(trained.run_dir))
     spec = project.datasets[name]
     data = bind_dataset(project, name, trained.validation)
     n = data.n_samples
@@ -68,7 +72,7 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
         for row, values in zip(extra, predicted[out.column].reshape(n, -1)):
             row.extend(map(str, values))    # float32's shortest text that reads back the same value
     os.makedirs(folder, exist_ok=True)
-    files = ["output_result.csv", "metrics.json"]
+    files = [OUTPUT_RESULT, EVALUATION_METRICS]
     title = f"{project.name}: {os.path.basename(spec.csv)} ({os.path.basename(trained.checkpoint)})"
     classifier = next((o for o in trained.outputs if o.classification), None)
     if classifier is not None:
@@ -81,31 +85,30 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
             row.extend(cells)
         metrics.update(_classification(trained, classifier, predicted[classifier.column], truth, labels,
                                        folder, title))
-        files += ["confusion_matrix.csv", "confusion_matrix.png", "per_class.csv", "likelihood.png"]
+        files += [CONFUSION_MATRIX, CONFUSION_PLOT, PER_CLASS, LIKELIHOOD_PLOT]
     else:
         metrics["mean_absolute_error"] = _mean_absolute_errors(trained, predicted, data)
-    _write_csv(os.path.join(folder, "output_result.csv"), [header + extra_header] +
+    _write_csv(os.path.join(folder, OUTPUT_RESULT), [header + extra_header] +
                [cells + more for cells, more in zip(rows, extra)])
-    atomic_write(os.path.join(folder, "metrics.json"), json.dumps(metrics, indent=2) + "\n")
+    atomic_write(os.path.join(folder, EVALUATION_METRICS), json.dumps(metrics, indent=2) + "\n")
     metrics["folder"], metrics["files"] = folder, files
     return metrics
 
 
-def _choose_dataset(project, dataset: Optional[str], run_dir: str):
-    """(dataset name in the project, output folder)."""
+def _choose_dataset(project: Project, dataset: Optional[str], run: RunFolder):
+    """(the project, with `dataset` added when given; its name there; the output folder)."""
     if dataset is None:
         if "validation" not in project.datasets:
             raise UserError("the run has no validation dataset to evaluate on.",
-                            location=Location(os.path.join(run_dir, "project.yaml")),
+                            location=Location(run.project_file),
                             fix="give one: `nncgraph evaluate RUN_DIR --dataset path/to/data.csv`.")
-        return "validation", os.path.join(run_dir, "evaluation")
+        return project, "validation", run.evaluation_folder()
     stem = os.path.splitext(os.path.basename(dataset))[0]
     like = project.datasets.get("validation") or project.datasets.get("training")
     # the project's own normalization: the network was trained on those values
-    project.datasets[stem] = DatasetSpec(
-        name=stem, csv=os.path.abspath(dataset), csv_as_written=dataset, shuffle=False,
-        image_normalization=like.image_normalization if like else True, location=Location("--dataset"))
-    return stem, os.path.join(run_dir, f"evaluation-{stem}")
+    spec = DatasetSpec(name=stem, csv=os.path.abspath(dataset), csv_as_written=dataset, shuffle=False,
+                       image_normalization=like.image_normalization if like else True, location=Location("--dataset"))
+    return replace(project, datasets={**project.datasets, stem: spec}), stem, run.evaluation_folder(stem)
 
 
 def _top_columns(probs: np.ndarray, labels: Optional[List[str]]):
@@ -149,16 +152,16 @@ def _classification(trained: TrainedModel, out, probs: np.ndarray, truth: np.nda
                   "non_finite": int((~finite).sum())}
 
     columns = names + ([NON_FINITE] if matrix.shape[1] > classes else [])
-    _write_csv(os.path.join(folder, "confusion_matrix.csv"),
+    _write_csv(os.path.join(folder, CONFUSION_MATRIX),
                [["true \\ predicted"] + columns] + [[names[i]] + [str(c) for c in matrix[i]]
                                                      for i in range(classes)])
-    _write_csv(os.path.join(folder, "per_class.csv"),
+    _write_csv(os.path.join(folder, PER_CLASS),
                [["index", "label", "precision", "recall", "f_measure", "support"]] +
                [[str(r["index"]), r["label"], repr(r["precision"]), repr(r["recall"]), repr(r["f_measure"]),
                  str(r["support"])] for r in per_class])
-    plot_confusion_matrix(matrix, names, os.path.join(folder, "confusion_matrix.png"), title, columns)
+    plot_confusion_matrix(matrix, names, os.path.join(folder, CONFUSION_PLOT), title, columns)
     plot_likelihood(edges, likelihood["correct"], likelihood["incorrect"],
-                    os.path.join(folder, "likelihood.png"), title)
+                    os.path.join(folder, LIKELIHOOD_PLOT), title)
     return {"output": out.column, "accuracy": float(hits.sum() / max(1, len(truth))), "correct": int(hits.sum()),
             "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()),
                       "f_measure": float(f_measure.mean())},

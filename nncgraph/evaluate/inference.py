@@ -33,9 +33,11 @@ class ImageFormat:
 
 
 def infer_inputs(run_dir: str, inputs: List[str], model: Optional[str] = None,
-                 backend: Optional[str] = None) -> List[Dict]:
-    """One result per image or CSV row, in the order given (folders sorted, recursively)."""
-    trained = load_model(run_dir, model, backend=backend)
+                 backend: Optional[str] = None, project=None) -> List[Dict]:
+    """One result per image or CSV row, in the order given (folders sorted, recursively).
+
+    `project`: the run's project when the caller holds it, else its project.yaml's."""
+    trained = load_model(run_dir, model, backend=backend, project=project)
     training = trained.project.datasets.get("training")
     names = None
     classifier = next((o for o in trained.outputs if o.classification), None)

@@ -9,18 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from ..engines.batches import padded_batches
 from ..errors import Location, UserError
-from ..run_files import check_file
 from ..graph.shape_pass import InferredGraph, NodeInfo
+from ..train.run_folder import RunFolder
 
 BATCH_SIZE = 64
-MODELS = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -79,49 +78,23 @@ class TrainedModel:
         return self.engine.compile(self.validation, self.batch_size, self.run_dir)
 
 
-def find_checkpoint(folder: str, model: Optional[str]) -> str:
-    """checkpoints/<model>.h5 of a run folder, or <model>.h5 beside a model folder's project.yaml."""
-    names = [model] if model else list(MODELS)
-    for name in names:
-        for place in (os.path.join(folder, "checkpoints"), folder):
-            path = os.path.join(place, f"{name}.h5")
-            if os.path.lexists(path) and check_file(path):     # a folder in its place says so
-                return path
-    if model:
-        other = [m for m in MODELS if m != model][0]
-        raise UserError(f"'{folder}' has no {model} model (checkpoints/{model}.h5).",
-                        fix=f"use --model {other}; best.h5 is only saved when the project has validation data "
-                            "and training.save_best is true.")
-    raise UserError(f"'{folder}' has no trained parameters (checkpoints/best.h5 or last.h5).",
-                    fix="train it first: `nncgraph run PROJECT -o RUN_DIR`.")
-
-
 def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH_SIZE,
-               backend: Optional[str] = None) -> TrainedModel:
+               backend: Optional[str] = None, project=None) -> TrainedModel:
     """Load RUN_DIR's project.yaml and checkpoint, and build the runtime variant once.
 
-    `backend` overrides the recorded context (a run trained on a GPU, evaluated on a CPU)."""
+    `backend` overrides the recorded context (a run trained on a GPU, evaluated on a CPU); `project`: the
+    run's project when the caller holds it already (the one it trained), so project.yaml is not parsed again."""
     from ..engines import make_engine
     from ..graph.variants import variant_graphs
-    from ..project.load import load_project
 
-    if not os.path.isdir(folder):
-        state = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
-        raise UserError(f"run folder '{folder}' {state}.",
-                        fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
-    project_file = os.path.join(folder, "project.yaml")
-    if os.path.lexists(project_file):
-        check_file(project_file)        # a folder in its place says so
-    if not os.path.isfile(project_file):
-        raise UserError(f"'{folder}' has no project.yaml, so it is not a run folder.",
-                        fix="give the folder `nncgraph run` wrote (it holds project.yaml and checkpoints/).")
-    checkpoint = os.path.abspath(find_checkpoint(folder, model))   # metrics.json names it wherever it is read
-    folder = os.path.abspath(folder)
-    project = load_project(project_file)
+    run = RunFolder.open(folder)
+    checkpoint = os.path.abspath(run.find_checkpoint(model))   # metrics.json names it wherever it is read
+    folder = run.path
+    project = project or run.load_project()
     validation, runtime = variant_graphs(project, project.training.network, ("validation", "runtime")).values()
 
-    if backend:
-        project.context.backend = backend
+    if backend:     # a new project: the caller's keeps its own context
+        project = replace(project, context=replace(project.context, backend=backend))
     engine = make_engine(project.context)
     loaded = engine.load_parameters(checkpoint)
     _check_parameters(runtime, loaded, checkpoint)

@@ -12,18 +12,18 @@ from typing import List
 from .nnp_export import Exporter
 
 
-def export_run_models(run_dir: str) -> List[str]:
-    from ..project.load import load_project
+def export_run_models(run_dir: str, project=None) -> List[str]:
+    """`project`: the run's project when the caller holds it (the one it trained), else its project.yaml's."""
+    from ..train.run_folder import RunFolder
 
-    project = load_project(os.path.join(run_dir, "project.yaml"))
-    checkpoints = [(model, os.path.join(run_dir, "checkpoints", f"{model}.h5")) for model in ("best", "last")]
-    checkpoints = [(model, path) for model, path in checkpoints if os.path.isfile(path)]
+    run = RunFolder.open(run_dir)
+    checkpoints = run.saved_checkpoints()
     if not checkpoints:
         return []
-    exporter = Exporter(project, base_dir=run_dir)       # one graph for both models
+    project = project or run.load_project()
+    exporter = Exporter(project, base_dir=os.path.dirname(project.path))       # one graph for both models
     written = []
     for model, checkpoint in checkpoints:
-        path = os.path.join(run_dir, f"{model}.nnp")
-        exporter.write(path, "nnp", checkpoint)
-        written.append(path)
+        exporter.write(run.model_file(model), "nnp", checkpoint)
+        written.append(run.model_file(model))
     return written

@@ -9,17 +9,17 @@ from typing import Dict, List, Sequence
 
 from ..atomic_files import atomic_write, make_folder
 from ..errors import UserError
-from .run_data import check_run_dir, read_metrics, read_result
+from ..train.run_folder import RunFolder
 
 COLUMNS = ("run", "epochs", "final_train_error", "final_valid_error", "best_valid_error", "params", "seconds")
 
 
-def run_summary(run_dir: str, label: str) -> Dict:
-    rows = read_metrics(run_dir)
-    result = read_result(run_dir)
+def run_summary(run: RunFolder, label: str) -> Dict:
+    rows = run.read_metrics()
+    result = run.read_result()
     if not rows:
-        what = "rows: no epoch finished" if os.path.exists(os.path.join(run_dir, "metrics.csv")) else "file"
-        raise UserError(f"run folder '{run_dir}' has no metrics.csv {what}.",
+        what = "rows: no epoch finished" if run.has_metrics() else "file"
+        raise UserError(f"run folder '{run.path}' has no metrics.csv {what}.",
                         fix="compare runs that trained at least one epoch.")
     valid = [r["valid_error"] for r in rows if r.get("valid_error") is not None]
     final = rows[-1]
@@ -42,8 +42,8 @@ def labels_for(run_dirs: Sequence[str]) -> List[str]:
 def compare_runs(run_dirs: Sequence[str], output: str) -> List[Dict]:
     if len(run_dirs) < 1:
         raise UserError("compare needs at least one run folder.", fix="nncgraph compare RUN_DIR RUN_DIR ...")
-    dirs = [check_run_dir(d) for d in run_dirs]
-    summaries = [run_summary(d, label) for d, label in zip(dirs, labels_for(dirs))]
+    runs = [RunFolder.open(d) for d in run_dirs]
+    summaries = [run_summary(r, label) for r, label in zip(runs, labels_for([r.path for r in runs]))]
     make_folder(output)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -12,7 +12,8 @@ from html import escape
 from typing import Dict, List, Optional
 
 from .charts import line_chart
-from .run_data import Evaluation, count_misclassified, misclassified
+from ..train.run_folder import LIKELIHOOD_PLOT, Evaluation
+from .run_data import count_misclassified, misclassified, png_uri
 
 STYLE = """
 body{font-family:sans-serif;margin:0;padding:0 24px 40px;color:#222;background:#fff}
@@ -119,9 +120,9 @@ def confusion_section(ev: Evaluation) -> str:
         cells.append("</table>")
         per = "<h3>Per class</h3>" + "".join(cells)
     likelihood = ""
-    if "likelihood.png" in ev.images:
+    if LIKELIHOOD_PLOT in ev.plots:
         likelihood = (f'<h3>Likelihood of the top-1 class</h3><img alt="likelihood histogram" width="560" '
-                      f'src="{ev.images["likelihood.png"]}">')
+                      f'src="{png_uri(ev.plots[LIKELIHOOD_PLOT])}">')
     return head + summary + "".join(out) + per + likelihood
 
 

@@ -12,6 +12,7 @@ import os
 import random
 import socket
 import time
+from dataclasses import replace
 from typing import Callable, Optional
 
 import yaml
@@ -243,9 +244,9 @@ def _train_trial(trial, candidate, change, ctx) -> None:
             train_log.flush()
         try:
             for i, epochs in enumerate(stages):
-                project.training.max_epoch = epochs
-                try:
-                    result = train_project(project, run, log=quiet, resume=i > 0)
+                try:        # each stage a new project: the candidate's own stays as built
+                    result = train_project(replace(project, training=replace(project.training, max_epoch=epochs)),
+                                           run, log=quiet, resume=i > 0)
                 except NonFiniteError as exc:       # the candidate diverged: a failed trial, not a score
                     diverged = exc.message
                     quiet(f"stopped: {diverged}")

@@ -7,11 +7,11 @@ validation accuracy.
 """
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import os
 import statistics
+from dataclasses import replace
 from typing import Dict, List
 
 from ..data.kfold import write_kfold
@@ -43,13 +43,11 @@ def _run_folds(project: Project, run: RunFolder, source: DatasetSpec, k: int, lo
     loss_is_error = error_is_the_loss(project)
     for fold in folds:
         log(f"fold {fold['fold']}/{k}: {fold['n_train']} training, {fold['n_valid']} validation samples")
-        fold_project = copy.deepcopy(project)
-        fold_project.datasets["training"] = DatasetSpec(
+        fold_project = replace(project, datasets={**project.datasets, "training": DatasetSpec(
             "training", fold["train_csv"], os.path.relpath(fold["train_csv"], run.path), source.shuffle,
-            source.image_normalization, source.location)
-        fold_project.datasets["validation"] = DatasetSpec(
+            source.image_normalization, source.location), "validation": DatasetSpec(
             "validation", fold["valid_csv"], os.path.relpath(fold["valid_csv"], run.path), False,
-            source.image_normalization, source.location)
+            source.image_normalization, source.location)})
         try:
             result = train_project(fold_project, RunFolder(run.file(f"fold_{fold['fold']}")), log=log)
         except NonFiniteError as exc:     # no summary: a mean over the folds that did not diverge would lie

@@ -19,13 +19,14 @@ from ..errors import UserError, file_state
 from ..run_files import check_file, detail_of
 from ..project.model import InitFromSpec
 from ..finite_checks import check_loaded_parameter
+from .run_folder import MODELS, RunFolder
 
 
 def source_file(path: str) -> str:
     """The file init_from reads: `path` itself, or a run folder's best (else last) checkpoint."""
     if os.path.isdir(path):
-        for name in ("best.h5", "last.h5"):
-            candidate = os.path.join(path, "checkpoints", name)
+        for model in MODELS:
+            candidate = RunFolder(path).checkpoint_file(model)
             if os.path.lexists(candidate) and check_file(candidate):     # a folder in its place says so
                 path = candidate
                 break

@@ -152,7 +152,7 @@ def _check_epochs(run: RunFolder, state: Dict, max_epoch: int) -> None:
 def _completed(run: RunFolder, finished: int) -> bool:
     """Whether result.json reports the run ending at `finished` epochs (else it was killed before the end)."""
     try:
-        with open(run.existing("result.json"), encoding="utf-8") as f:
+        with open(run.existing(run.RESULT), encoding="utf-8") as f:
             result = json.load(f)
         return result["epochs"] == finished and result["final"]["epoch"] == finished
     except (OSError, ValueError, KeyError, TypeError):

@@ -89,7 +89,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         if is_finite_number(row.get("valid_error")) and spec.save_best and (
                 best["error"] is None or row["valid_error"] < best["error"]):
             best.update(error=row["valid_error"], epoch=row["epoch"])
-            run.save_parameters("best.h5", monitor.snapshot())    # the weights that were validated
+            run.save_checkpoint("best", monitor.snapshot())    # the weights that were validated
         row["seconds"] = round(time.perf_counter() - row.pop("_started"), 3)
         rows.append(row)
         run.write_metrics(rows)
@@ -124,7 +124,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
                 f"after epoch {state['epoch']}"
             log(f"resuming {where} of {spec.max_epoch}")
         # the run folder's copy must load from there: its dataset paths are absolute
-        run.write_text("project.yaml", render_yaml(project, absolute_paths=True))
+        run.write_project(render_yaml(project, absolute_paths=True))
         for epoch in range(first_epoch, spec.max_epoch + 1):
             try:
                 row = loop.run(epoch, partial if epoch == first_epoch else None,
@@ -136,7 +136,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
             if waiting is not None:
                 finish(waiting)
             live = network.parameters()
-            run.save_parameters("last.h5", live)
+            run.save_checkpoint("last", live)
             save_resume_point(run, live, optimizers, loop.rng.get_state(), rows, row, best, described)
             timer.reset()
             jobs = _monitor_jobs(spec, train_data, valid_data, epoch)
@@ -145,9 +145,9 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
             waiting = row
         if waiting is not None:
             finish(waiting)
-        plot_learning_curve(rows, run.file("learning_curve.png"), project.name)
+        plot_learning_curve(rows, run.learning_curve_file, project.name)
         n = len(next(iter(train_data.values())))
-        run.write_json("result.json", {
+        run.write_result({
             "project": project.name, "epochs": spec.max_epoch, "final": rows[-1],
             "best_epoch": best["epoch"], "best_valid_error": best["error"],
             "total_params": inferred["training"].total_params, "total_macs": inferred["training"].total_macs,
