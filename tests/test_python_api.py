@@ -20,6 +20,7 @@ def tiny(tmp_path):
     return tiny_project(str(tmp_path), data, data, epochs=2)
 
 
+@pytest.mark.e2e
 def test_importing_nncgraph_imports_no_nnabla_and_load_and_check_need_none():
     code = ("import sys, nncgraph; p = nncgraph.load('projects/lenet-mnist.yaml'); c = p.check(); "
             "print('nnabla' in sys.modules, c['networks']['Main']['variants']['runtime']['total_params'])")
