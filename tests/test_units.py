@@ -181,6 +181,23 @@ network:
 
 
 @pytest.mark.e2e
+def test_a_dollar_name_in_a_unit_body_is_refused_at_its_line(tmp_path):
+    path = write(tmp_path / "p.yaml", """
+name: bad
+datasets: {}
+units:
+  Odd:
+    args: {n: a}
+    layers:
+      - {type: ReLU, name: $n}
+network:
+  - {type: Input, size: [3]}
+""")
+    status, _, err = run_cli("check", path)
+    assert status == 2 and "p.yaml:7:" in err and "stands for a property's value, not a name" in err, err
+
+
+@pytest.mark.e2e
 def test_a_unit_cannot_contain_itself(tmp_path):
     path = write(tmp_path / "p.yaml", """
 name: bad

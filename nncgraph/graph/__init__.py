@@ -1,1 +1,2 @@
-"""Graph IR: named nodes and edges, their variants, and the shape + cost pass."""
+"""Graph IR: units expanded into named nodes and edges, their variants, the shape + cost pass, and the
+expanded project rendered back as YAML."""

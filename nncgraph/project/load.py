@@ -224,6 +224,10 @@ def _layers(items: LocatedList, in_unit: bool = False) -> List[LayerSpec]:
         elif not isinstance(name, str) or not name:
             raise UserError(f"layer name {shown(name)} must be a non-empty string.",
                             location=item.where("name"), layer_type=type_name, fix="e.g. name: conv1")
+        elif in_unit and "$" in name:
+            raise UserError(f"layer name {shown(name)}: a `$` value stands for a property's value, not a name.",
+                            location=item.where("name"), layer_type=type_name,
+                            fix="write the name out (an instance's layers are named <instance>/<name>).")
         ctx = dict(layer=name, layer_type=type_name)
         written = {k: _written(item[k], item.where(k), in_unit) for k in item if k not in LAYER_KEYS}
         if structural:   # checked when expanded, where the unit definitions are known
