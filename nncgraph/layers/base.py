@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import ShapeError, UserError, shown
 
@@ -287,6 +287,22 @@ WEIGHT_AND_BIAS_AFFINE = dict(W=("NormalAffineGlorot", 1.0, AFFINE_INITIALIZERS)
                               b=("Constant", 0.0, PLAIN_INITIALIZERS))
 
 
+# What a layer's `mutation_traits` may say, and what each means to NNC's structure-search rules.
+MUTATION_TRAITS = {
+    "activation": "InsertActivation, and the blocks InsertAffine and InsertConvolution add, insert it",
+    "removable_activation": "RemoveActivation removes it",
+    "pooling": "RemovePooling removes it",
+    "inserted_pooling": "InsertPooling inserts it",
+    "basic": "RemoveBasicLayer removes it",
+    "insertion_site": "activations, pooling, Dropout and BatchNormalization are inserted after it",
+    "convolution": "InsertConvolution adds a block after it; Branch puts a copy beside it",
+    "join": "it joins branches: a branch RemoveBranch removes ends at it",
+    "sets_size": "it sets its output's map or feature count itself, so a change upstream stops there",
+    "absorbs_spatial": "its output does not depend on its input's height and width",
+    "keeps_channels": "its output has as many channels as its input",
+}
+
+
 class Layer:
     """Base class of every layer type. Subclasses are stateless.
 
@@ -314,6 +330,12 @@ class Layer:
     # Why an .nntxt cannot hold the layer as itself (it lowers to several or other functions, or to
     # none); empty: it can.
     nntxt_gap: ClassVar[str] = ""
+    # Structure search (search/mutation.py): the parts NNC's mutation rules give the layer (names from
+    # MUTATION_TRAITS), the properties NNC marks SearchParameter, and what a mutation that inserts the
+    # layer writes on it.
+    mutation_traits: ClassVar[FrozenSet[str]] = frozenset()
+    searchable: ClassVar[Tuple[str, ...]] = ()
+    inserted_props: ClassVar[Dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
