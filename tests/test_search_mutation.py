@@ -285,7 +285,7 @@ def test_network_helpers():
 
 
 def test_the_rules_read_nnc_policy_off_the_layers():
-    from nncgraph.layers.base import MUTATION_TRAITS
+    from nncgraph.layers.mutation_traits import MUTATION_TRAITS
     from nncgraph.search.mutation import INSERTIONS, REMOVALS, SEARCHABLE
     from nncgraph.search.mutation_graph import CHANNEL_KEEPERS, SHAPE_SETTERS, SPATIAL_ABSORBERS
 

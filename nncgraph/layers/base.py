@@ -287,22 +287,6 @@ WEIGHT_AND_BIAS_AFFINE = dict(W=("NormalAffineGlorot", 1.0, AFFINE_INITIALIZERS)
                               b=("Constant", 0.0, PLAIN_INITIALIZERS))
 
 
-# What a layer's `mutation_traits` may say, and what each means to NNC's structure-search rules.
-MUTATION_TRAITS = {
-    "activation": "InsertActivation, and the blocks InsertAffine and InsertConvolution add, insert it",
-    "removable_activation": "RemoveActivation removes it",
-    "pooling": "RemovePooling removes it",
-    "inserted_pooling": "InsertPooling inserts it",
-    "basic": "RemoveBasicLayer removes it",
-    "insertion_site": "activations, pooling, Dropout and BatchNormalization are inserted after it",
-    "convolution": "InsertConvolution adds a block after it; Branch puts a copy beside it",
-    "join": "it joins branches: a branch RemoveBranch removes ends at it",
-    "sets_size": "it sets its output's map or feature count itself, so a change upstream stops there",
-    "absorbs_spatial": "its output does not depend on its input's height and width",
-    "keeps_channels": "its output has as many channels as its input",
-}
-
-
 class Layer:
     """Base class of every layer type. Subclasses are stateless.
 
@@ -331,7 +315,7 @@ class Layer:
     # none); empty: it can.
     nntxt_gap: ClassVar[str] = ""
     # Structure search (search/mutation.py): the parts NNC's mutation rules give the layer (names from
-    # MUTATION_TRAITS), the properties NNC marks SearchParameter, and what a mutation that inserts the
+    # layers/mutation_traits.py), the properties NNC marks SearchParameter, and what a mutation that inserts the
     # layer writes on it.
     mutation_traits: ClassVar[FrozenSet[str]] = frozenset()
     searchable: ClassVar[Tuple[str, ...]] = ()
@@ -358,13 +342,29 @@ class Layer:
         return out
 
     # -- shape and cost -----------------------------------------------------
+    # -- arity: what `n_inputs` says, read in one place ------------------------
+    @classmethod
+    def input_range(cls) -> Tuple[int, Optional[int]]:
+        """(fewest, most) inputs; most None: any number."""
+        n = cls.n_inputs
+        return (n, n) if isinstance(n, int) else (n[0], n[1])
+
+    @classmethod
+    def takes_no_input(cls) -> bool:
+        """Parameter, Constant and Input read nothing; no `input:` means none, not the layer before."""
+        return cls.input_range()[0] == 0
+
+    @classmethod
+    def wanted_inputs(cls) -> str:
+        """The input count in words: "2", "at least 2", "1 to 3"."""
+        lo, hi = cls.input_range()
+        return str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
+
     def check_inputs(self, in_shapes: Sequence[Shape]) -> None:
-        n = self.n_inputs
-        lo, hi = (n, n) if isinstance(n, int) else n
+        lo, hi = self.input_range()
         count = len(in_shapes)
         if count < lo or (hi is not None and count > hi):
-            want = str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
-            raise UserError(f"takes {want} input(s), got {count}.",
+            raise UserError(f"takes {self.wanted_inputs()} input(s), got {count}.",
                             fix="set `input:` to the right layer name(s).")
 
     def infer_shape(self, in_shapes: Sequence[Shape], p: Dict[str, Any]) -> Shape:

@@ -282,10 +282,7 @@ def _written_inputs(layer: dict) -> List[str]:
 
 def _reads_nothing(type_name: str) -> bool:
     layer = REGISTRY.get(type_name)
-    if layer is None:
-        return False
-    wants = layer.n_inputs if isinstance(layer.n_inputs, int) else layer.n_inputs[0]
-    return wants == 0
+    return layer is not None and layer.takes_no_input()
 
 
 def _names_in_use(flat: List[dict]) -> Set[str]:
