@@ -314,9 +314,9 @@ class Layer:
     # Why an .nntxt cannot hold the layer as itself (it lowers to several or other functions, or to
     # none); empty: it can.
     nntxt_gap: ClassVar[str] = ""
-    # Structure search (search/mutation.py): the parts NNC's mutation rules give the layer (names from
-    # layers/mutation_traits.py), the properties NNC marks SearchParameter, and what a mutation that inserts the
-    # layer writes on it.
+    # Structure search (search/mutation.py): the parts NNC's mutation rules give the layer (words of
+    # layers/mutation_traits.py), the properties NNC marks SearchParameter, and what a mutation that
+    # inserts the layer writes on it.
     mutation_traits: ClassVar[FrozenSet[str]] = frozenset()
     searchable: ClassVar[Tuple[str, ...]] = ()
     inserted_props: ClassVar[Dict[str, Any]] = {}
@@ -341,8 +341,7 @@ class Layer:
             out["parameter_scope"] = name
         return out
 
-    # -- shape and cost -----------------------------------------------------
-    # -- arity: what `n_inputs` says, read in one place ------------------------
+    # -- arity: what `n_inputs` says, read in one place ----------------------
     @classmethod
     def input_range(cls) -> Tuple[int, Optional[int]]:
         """(fewest, most) inputs; most None: any number."""
@@ -367,6 +366,7 @@ class Layer:
             raise UserError(f"takes {self.wanted_inputs()} input(s), got {count}.",
                             fix="set `input:` to the right layer name(s).")
 
+    # -- shape and cost -----------------------------------------------------
     def infer_shape(self, in_shapes: Sequence[Shape], p: Dict[str, Any]) -> Shape:
         """Output shape without the batch axis. Pure; raises ShapeError."""
         return tuple(in_shapes[0])

@@ -27,7 +27,7 @@ BLOCKS = {"RepeatStart": "RepeatEnd", "RecurrentInput": "RecurrentOutput"}
 
 
 def layers_with(trait: str) -> Tuple[str, ...]:
-    """The layer types whose `mutation_traits` include `trait` (layers/base.py MUTATION_TRAITS), in
+    """The layer types whose `mutation_traits` include `trait` (layers/mutation_traits.py), in
     registry order."""
     return tuple(name for name, layer in REGISTRY.items() if trait in layer.mutation_traits)
 
