@@ -30,7 +30,7 @@ import yaml
 from layer_case import Arrays, Case, Params
 
 from nncgraph.engines.nnabla.graph import compile_graph, emit_context
-from nncgraph.errors import ShapeError
+from nncgraph.errors import ShapeError, UserError
 from nncgraph.graph.ir import build_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.layers import REGISTRY
@@ -299,3 +299,11 @@ def test_binary_layers_cost_what_their_float_counterparts_cost(binary, plain, in
         p = layer.resolve({k: layer.props[k].coerce(v) for k, v in props.items()}, LAYER_NAME)
         costs.append(layer.macs([in_shape], layer.infer_shape([in_shape], p), p))
     assert costs[0] == costs[1] > 0
+
+
+def test_arity_is_read_from_n_inputs():
+    assert [t for t, layer in REGISTRY.items() if layer.takes_no_input()] == ["Input", "Parameter", "Constant"]
+    assert [REGISTRY[t].wanted_inputs() for t in ("ReLU", "Add2", "Concatenate", "DeformableConvolution")] == \
+        ["1", "2", "at least 2", "2 to 3"]
+    with pytest.raises(UserError, match="takes 2 to 3 input"):
+        REGISTRY["DeformableConvolution"].check_inputs([(3, 4, 4)])

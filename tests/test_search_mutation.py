@@ -285,3 +285,27 @@ def test_network_helpers():
     assert with_network(several, [])["networks"] == {"Main": [{"type": "Input"}], "Other": []}
     with pytest.raises(ValueError):
         network_layers({"name": "nothing"})
+
+
+def test_the_rules_read_nnc_policy_off_the_layers():
+    from nncgraph.layers.mutation_traits import MUTATION_TRAITS
+    from nncgraph.search.mutation import INSERTIONS, REMOVALS, SEARCHABLE
+    from nncgraph.search.mutation_graph import CHANNEL_KEEPERS, SHAPE_SETTERS, SPATIAL_ABSORBERS
+
+    assert all(layer.mutation_traits <= set(MUTATION_TRAITS) for layer in REGISTRY.values())
+    assert {rule: set(types) for rule, types in REMOVALS.items()} == {
+        "RemoveActivation": {"Tanh", "ReLU", "ELU", "Abs"},
+        "RemovePooling": {"MaxPooling", "AveragePooling", "SumPooling"}, "RemoveDropout": {"Dropout"},
+        "RemoveBatchNormalization": {"BatchNormalization"},
+        "RemoveBasicLayer": {"Convolution", "DepthwiseConvolution", "Affine"}}
+    assert {rule: (set(after), set(choices)) for rule, (after, choices) in INSERTIONS.items()} == {
+        "InsertActivation": ({"Convolution", "Affine"}, {"Tanh", "ReLU", "PReLU", "LeakyReLU", "ELU", "SELU", "Swish"}),
+        "InsertPooling": ({"Convolution", "Affine"}, {"MaxPooling", "AveragePooling"}),
+        "InsertDropout": ({"Convolution", "Affine"}, {"Dropout"}),
+        "InsertBatchNormalization": ({"Convolution", "Affine"}, {"BatchNormalization"})}
+    assert SEARCHABLE == {"Convolution": ("out_maps", "kernel_shape"), "Deconvolution": ("out_maps", "kernel_shape"),
+                          "DepthwiseConvolution": ("kernel_shape",), "Affine": ("out_shape",)}
+    assert set(SHAPE_SETTERS) == {"Affine", "Convolution", "Deconvolution"}
+    assert set(SPATIAL_ABSORBERS) == {"Affine", "GlobalAveragePooling"}
+    assert {"ReLU", "BatchNormalization", "MaxPooling", "Identity"} <= set(CHANNEL_KEEPERS)
+    assert REGISTRY["MaxPooling"].inserted_props == {"kernel_shape": [2, 2]}

@@ -11,7 +11,7 @@ from typing import Dict, List
 
 from ..errors import UserError, did_you_mean, shown
 from ..layers import REGISTRY, get_layer
-from ..layers.structure import least_inputs, takes_no_input
+from ..layers.structure import takes_no_input
 from ..project.model import LayerSpec
 from .node import Node, make_node
 
@@ -53,7 +53,7 @@ def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
         ctx = dict(location=spec.location, layer=spec.name, layer_type=spec.type)
         inputs = spec.inputs
         if inputs is None:
-            wants = least_inputs(layer)
+            wants = layer.input_range()[0]
             if takes_no_input(spec.type):
                 inputs = []
             elif previous is None:

@@ -19,30 +19,38 @@ class _Elementwise(Layer):
         return getattr(ctx.F, self.function)(inputs[0], **kwargs)
 
 
-def _simple(name, function, doc, props=None, args=None):
+def _simple(name, function, doc, props=None, args=None, traits=()):
     return type(name, (_Elementwise,), {
-        "function": function, "doc": doc, "props": props or {}, "arg_props": args or {}, "__module__": __name__})
+        "function": function, "doc": doc, "props": props or {}, "arg_props": args or {},
+        "mutation_traits": frozenset(traits), "__module__": __name__})
+
+
+# NNC's structure search inserts the first kind, removes the second; both keep the channel count
+_INSERTED = ("activation", "keeps_channels")
+_INSERTED_AND_REMOVED = ("activation", "removable_activation", "keeps_channels")
 
 
 ReLU = _simple("ReLU", "relu", "max(x, 0).",
                {"in_place": Prop("bool", False, "Accepted for NNC projects; nnabla plans memory itself, so it "
-                                 "changes nothing.", "InPlace")})
+                                 "changes nothing.", "InPlace")}, traits=_INSERTED_AND_REMOVED)
 LeakyReLU = _simple("LeakyReLU", "leaky_relu", "x if x > 0 else alpha * x.",
-                    {"alpha": Prop("float", 0.1, "Slope for negative inputs.", "Alpha")}, {"alpha": "alpha"})
+                    {"alpha": Prop("float", 0.1, "Slope for negative inputs.", "Alpha")}, {"alpha": "alpha"},
+                    traits=_INSERTED)
 ELU = _simple("ELU", "elu", "x if x > 0 else alpha * (exp(x) - 1).",
-              {"alpha": Prop("float", 1.0, "Scale of the negative part.", "Alpha")}, {"alpha": "alpha"})
+              {"alpha": Prop("float", 1.0, "Scale of the negative part.", "Alpha")}, {"alpha": "alpha"},
+              traits=_INSERTED_AND_REMOVED)
 SELU = _simple("SELU", "selu", "scale * (x if x > 0 else alpha * (exp(x) - 1)).",
                {"scale": Prop("float", 1.05070098735548, "Output scale.", "Scale"),
                 "alpha": Prop("float", 1.673263242354377, "Scale of the negative part.", "Alpha")},
-               {"scale": "scale", "alpha": "alpha"})
-Swish = _simple("Swish", "swish", "x * sigmoid(x).")
-Sigmoid = _simple("Sigmoid", "sigmoid", "1 / (1 + exp(-x)).")
-Tanh = _simple("Tanh", "tanh", "Hyperbolic tangent.")
+               {"scale": "scale", "alpha": "alpha"}, traits=_INSERTED)
+Swish = _simple("Swish", "swish", "x * sigmoid(x).", traits=_INSERTED)
+Sigmoid = _simple("Sigmoid", "sigmoid", "1 / (1 + exp(-x)).", traits=("keeps_channels",))
+Tanh = _simple("Tanh", "tanh", "Hyperbolic tangent.", traits=_INSERTED_AND_REMOVED)
 HardTanh = _simple("HardTanh", "hard_tanh", "x clipped to [-1, 1].")
 TanhShrink = _simple("TanhShrink", "tanh_shrink", "x - tanh(x).")
 HardSigmoid = _simple("HardSigmoid", "hard_sigmoid", "0.2 * x + 0.5, clipped to [0, 1].")
 LogSigmoid = _simple("LogSigmoid", "log_sigmoid", "log(sigmoid(x)), computed stably.")
-Abs = _simple("Abs", "abs", "|x|.")
+Abs = _simple("Abs", "abs", "|x|.", traits=("removable_activation", "keeps_channels"))
 ReLU6 = _simple("ReLU6", "relu6", "min(max(x, 0), 6).")
 GELU = _simple("GELU", "gelu", "Gaussian error linear unit x * P(N(0, 1) < x), in its tanh approximation "
                                "x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) / 2.")
@@ -110,6 +118,7 @@ class CELU(_Doubling):
 
 
 class PReLU(Layer):
+    mutation_traits = frozenset({"activation", "keeps_channels"})
     category = "Activation"
     doc = "Leaky ReLU with a learned slope per channel; parameter `<scope>/prelu/slope`."
     props = {

@@ -24,6 +24,8 @@ class AffineBase(Layer):
 
 
 class Affine(AffineBase):
+    mutation_traits = frozenset({"basic", "insertion_site", "sets_size", "absorbs_spatial"})
+    searchable = ("out_shape",)
     doc = "Fully connected layer (nnabla `affine`); parameters `<scope>/affine/W` and `/b`."
     props = {
         "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),

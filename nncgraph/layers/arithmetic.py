@@ -84,6 +84,7 @@ class _Binary(Layer):
 
 
 class Add2(_Binary):
+    mutation_traits = frozenset({"join"})
     doc = "Elementwise sum of two inputs (residual connections)."
     function = "add2"
     props = {"in_place": Prop("bool", False, "Ignored: nnabla decides in-place execution itself.", "InPlace")}
@@ -139,6 +140,7 @@ class _Nary(Layer):
 
 
 class AddN(_Nary):
+    mutation_traits = frozenset({"join"})
     doc = "Elementwise sum of any number of equal-shaped inputs."
     function = "add_n"
 

@@ -6,6 +6,7 @@ from .nntxt import axis_only, fields, out_shape
 
 
 class Concatenate(Layer):
+    mutation_traits = frozenset({"join"})
     category = "Others"
     n_inputs = (2, None)      # nnabla's Concatenate refuses one input in setup
     doc = "Joins inputs along `axis`; all other axes must match."
@@ -49,6 +50,7 @@ class Reshape(Layer):
 
 
 class Identity(Layer):
+    mutation_traits = frozenset({"keeps_channels"})
     category = "Others"
     doc = "Passes its input through unchanged (a named point in the graph)."
     props = {}
@@ -58,6 +60,7 @@ class Identity(Layer):
 
 
 class Dropout(Layer):
+    mutation_traits = frozenset({"keeps_channels"})
     category = "Others"
     doc = ("Zeroes each value with probability p (scaling the rest by 1/(1-p)) while training; identity in "
            "validation and runtime unless skip_at_test is false (Monte Carlo dropout).")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import ShapeError, UserError, shown
 
@@ -314,6 +314,12 @@ class Layer:
     # Why an .nntxt cannot hold the layer as itself (it lowers to several or other functions, or to
     # none); empty: it can.
     nntxt_gap: ClassVar[str] = ""
+    # Structure search (search/mutation.py): the parts NNC's mutation rules give the layer (words of
+    # layers/mutation_traits.py), the properties NNC marks SearchParameter, and what a mutation that
+    # inserts the layer writes on it.
+    mutation_traits: ClassVar[FrozenSet[str]] = frozenset()
+    searchable: ClassVar[Tuple[str, ...]] = ()
+    inserted_props: ClassVar[Dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -335,16 +341,32 @@ class Layer:
             out["parameter_scope"] = name
         return out
 
-    # -- shape and cost -----------------------------------------------------
+    # -- arity: what `n_inputs` says, read in one place ----------------------
+    @classmethod
+    def input_range(cls) -> Tuple[int, Optional[int]]:
+        """(fewest, most) inputs; most None: any number."""
+        n = cls.n_inputs
+        return (n, n) if isinstance(n, int) else (n[0], n[1])
+
+    @classmethod
+    def takes_no_input(cls) -> bool:
+        """Parameter, Constant and Input read nothing; no `input:` means none, not the layer before."""
+        return cls.input_range()[0] == 0
+
+    @classmethod
+    def wanted_inputs(cls) -> str:
+        """The input count in words: "2", "at least 2", "1 to 3"."""
+        lo, hi = cls.input_range()
+        return str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
+
     def check_inputs(self, in_shapes: Sequence[Shape]) -> None:
-        n = self.n_inputs
-        lo, hi = (n, n) if isinstance(n, int) else n
+        lo, hi = self.input_range()
         count = len(in_shapes)
         if count < lo or (hi is not None and count > hi):
-            want = str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
-            raise UserError(f"takes {want} input(s), got {count}.",
+            raise UserError(f"takes {self.wanted_inputs()} input(s), got {count}.",
                             fix="set `input:` to the right layer name(s).")
 
+    # -- shape and cost -----------------------------------------------------
     def infer_shape(self, in_shapes: Sequence[Shape], p: Dict[str, Any]) -> Shape:
         """Output shape without the batch axis. Pure; raises ShapeError."""
         return tuple(in_shapes[0])

@@ -98,6 +98,8 @@ def _assemble(lead, ch, spatial, channel_last):
 
 
 class Convolution(ConvolutionBase):
+    mutation_traits = frozenset({"basic", "insertion_site", "convolution", "sets_size"})
+    searchable = ("out_maps", "kernel_shape")
     doc = "N-D convolution (nnabla `convolution`); parameters `<scope>/conv/W` and `/b`."
     props = {
         "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
@@ -141,6 +143,8 @@ class Convolution(ConvolutionBase):
 
 
 class DepthwiseConvolution(ConvolutionBase):
+    mutation_traits = frozenset({"basic", "convolution"})
+    searchable = ("kernel_shape",)     # its maps follow its input
     depthwise = True
     doc = "Per-channel convolution (nnabla `depthwise_convolution`); parameters `<scope>/depthwise_conv/W`, `/b`."
     props = {
@@ -190,6 +194,8 @@ class DepthwiseConvolution(ConvolutionBase):
 
 
 class Deconvolution(ConvolutionBase):
+    mutation_traits = frozenset({"sets_size"})
+    searchable = ("out_maps", "kernel_shape")
     transposed = True
     doc = "Transposed convolution (nnabla `deconvolution`); parameters `<scope>/deconv/W`, `/b`."
     props = {

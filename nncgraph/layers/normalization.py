@@ -7,6 +7,7 @@ from .nntxt import Unconvertible, axis
 
 
 class BatchNormalization(Layer):
+    mutation_traits = frozenset({"keeps_channels"})
     category = "Normalization"
     doc = ("Normalizes with batch statistics while training and running statistics in the validation and "
            "runtime variants; parameters `<scope>/bn/beta`, `gamma` (trained), `mean`, `var` (running).")

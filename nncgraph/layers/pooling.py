@@ -67,6 +67,8 @@ class _Pooling(Layer):
 
 
 class MaxPooling(_Pooling):
+    mutation_traits = frozenset({"pooling", "inserted_pooling", "keeps_channels"})
+    inserted_props = {"kernel_shape": [2, 2]}
     doc = "Maximum over each window (nnabla `max_pooling`)."
     props = _pooling_props(channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"))
 
@@ -75,6 +77,8 @@ class MaxPooling(_Pooling):
 
 
 class AveragePooling(_Pooling):
+    mutation_traits = frozenset({"pooling", "inserted_pooling", "keeps_channels"})
+    inserted_props = {"kernel_shape": [2, 2]}
     doc = "Mean over each window (nnabla `average_pooling`)."
     props = _pooling_props(
         channel_last=Prop("bool", False, "Channels are the last axis.", "ChannelLast"),
@@ -86,6 +90,7 @@ class AveragePooling(_Pooling):
 
 
 class SumPooling(_Pooling):
+    mutation_traits = frozenset({"pooling", "keeps_channels"})
     doc = "Sum over each window (nnabla `sum_pooling`)."
     props = _pooling_props()
 
@@ -94,6 +99,7 @@ class SumPooling(_Pooling):
 
 
 class GlobalAveragePooling(Layer):
+    mutation_traits = frozenset({"absorbs_spatial"})
     category = "Pooling"
     doc = "Mean over all spatial positions: (C, H, W) -> (C, 1, 1) (nnabla `global_average_pooling`)."
     props = {}

@@ -8,16 +8,18 @@ expansion, the schema, the docs, the importers and the search alike.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, MutableMapping
 
 from . import REGISTRY
-from .base import Prop
+from .base import PARAMETER_SCOPE, Prop
 
 UNIT_PROPS = {
     "unit": Prop("str", None, "Name of the unit (under `units:`) this layer instantiates."),
     "repeat": Prop("pint", 1, "Chain this many instances of the unit."),
-    "parameter_scope": Prop("str", None, "Parameter scope of the instance's layers (same scope: shared "
-                            "parameters).", "ParameterScope", derived="the instance name"),
+    # the layers' own property, said of the instance's layers
+    "parameter_scope": replace(PARAMETER_SCOPE, doc="Parameter scope of the instance's layers (same scope: shared "
+                               "parameters).", derived="the instance name"),
 }
 REPEAT_PROPS = {"times": Prop("pint", 3, "How many times the layers up to RepeatEnd are chained.", "Times")}
 RECURRENT_PROPS = {
@@ -55,12 +57,7 @@ def takes_no_input(type_name: Any) -> bool:
     """A computing layer that needs no input (Input, Parameter, Constant): its default input is none,
     not the previous layer."""
     layer = REGISTRY.get(type_name) if isinstance(type_name, str) else None
-    return layer is not None and least_inputs(layer) == 0
-
-
-def least_inputs(layer) -> int:
-    n = layer.n_inputs
-    return n if isinstance(n, int) else n[0]
+    return layer is not None and layer.takes_no_input()
 
 
 def default_name(type_name: str, unit: Any, counts: MutableMapping[str, int], taken) -> str:

@@ -53,40 +53,34 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..layers import REGISTRY
-from .mutation_graph import SPATIAL_ABSORBERS, Entry, Net, _as_list
+from .mutation_graph import SPATIAL_ABSORBERS, Entry, Net, _as_list, layers_with
 
-ACTIVATIONS = ("Tanh", "ReLU", "PReLU", "LeakyReLU", "ELU", "SELU", "Swish")
-CONVOLUTIONS = ("Convolution", "DepthwiseConvolution")
-BASIC = ("Convolution", "DepthwiseConvolution", "Affine")
-JOINS = ("Add2", "AddN", "Concatenate")
+# Which layers each rule concerns is a fact of the layers (their mutation_traits, searchable and
+# inserted_props); the tables below only gather them from the registry.
+ACTIVATIONS = layers_with("activation")
+CONVOLUTIONS = layers_with("convolution")
+BASIC = layers_with("basic")
+JOINS = layers_with("join")
+SITES = layers_with("insertion_site")
 
 # rule -> the layer types it removes
 REMOVALS: Dict[str, Tuple[str, ...]] = {
-    "RemoveActivation": ("Tanh", "ReLU", "ELU", "Abs"),
-    "RemovePooling": ("MaxPooling", "AveragePooling", "SumPooling"),
+    "RemoveActivation": layers_with("removable_activation"),
+    "RemovePooling": layers_with("pooling"),
     "RemoveDropout": ("Dropout",),
     "RemoveBatchNormalization": ("BatchNormalization",),
     "RemoveBasicLayer": BASIC,
 }
 # rule -> (the types of layer it inserts after, the types it chooses the inserted layer from)
 INSERTIONS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
-    "InsertActivation": (("Convolution", "Affine"), ACTIVATIONS),
-    "InsertPooling": (("Convolution", "Affine"), ("MaxPooling", "AveragePooling")),
-    "InsertDropout": (("Convolution", "Affine"), ("Dropout",)),
-    "InsertBatchNormalization": (("Convolution", "Affine"), ("BatchNormalization",)),   # NNC: -1:Convolution, ...
+    "InsertActivation": (SITES, ACTIVATIONS),
+    "InsertPooling": (SITES, layers_with("inserted_pooling")),
+    "InsertDropout": (SITES, ("Dropout",)),
+    "InsertBatchNormalization": (SITES, ("BatchNormalization",)),   # NNC: -1:Convolution, ...
 }
-# properties written on inserted layers; the rest keep NNC's defaults
-INSERTED_PROPS: Dict[str, dict] = {
-    "MaxPooling": {"kernel_shape": [2, 2]},
-    "AveragePooling": {"kernel_shape": [2, 2]},
-}
-# NNC's SearchParameter=True properties (layer_component/Basic): DepthwiseConvolution's maps follow its input
-SEARCHABLE: Dict[str, Tuple[str, ...]] = {
-    "Convolution": ("out_maps", "kernel_shape"),
-    "Deconvolution": ("out_maps", "kernel_shape"),
-    "DepthwiseConvolution": ("kernel_shape",),
-    "Affine": ("out_shape",),
-}
+# NNC's SearchParameter=True properties (layer_component/Basic)
+SEARCHABLE: Dict[str, Tuple[str, ...]] = {name: layer.searchable for name, layer in REGISTRY.items()
+                                          if layer.searchable}
 SIZES = ("out_maps", "out_shape")      # changing these changes what later layers receive
 
 
@@ -186,7 +180,7 @@ def _insertion(name: str, after: Tuple[str, ...], choices: Tuple[str, ...]) -> R
 
     def apply(net: Net, entry: Entry, rng: random.Random) -> str:
         kind = rng.choice(choices)
-        made, = net.insert_chain(entry, [(kind, copy.deepcopy(INSERTED_PROPS.get(kind, {})))])
+        made, = net.insert_chain(entry, [(kind, copy.deepcopy(REGISTRY[kind].inserted_props))])
         return f"insert {made.name} after {_label(entry)}"
 
     return Rule(name, sites, apply)

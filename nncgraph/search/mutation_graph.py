@@ -22,13 +22,17 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..layers import REGISTRY
 from ..layers.structure import BLOCKS, default_name, takes_no_input
-# Layers that set their output's map or feature count themselves, so a change upstream stops there.
-SHAPE_SETTERS = ("Affine", "Convolution", "Deconvolution")
-# Layers whose output does not depend on the input's height and width.
-SPATIAL_ABSORBERS = ("Affine", "GlobalAveragePooling")
-# Layers whose output has as many channels as their input, for guessing a map count upstream.
-CHANNEL_KEEPERS = ("Tanh", "ReLU", "PReLU", "LeakyReLU", "ELU", "SELU", "Swish", "Abs", "Sigmoid",
-                   "BatchNormalization", "Dropout", "MaxPooling", "AveragePooling", "SumPooling", "Identity")
+
+
+def layers_with(trait: str) -> Tuple[str, ...]:
+    """The layer types whose `mutation_traits` include `trait` (layers/mutation_traits.py), in
+    registry order."""
+    return tuple(name for name, layer in REGISTRY.items() if trait in layer.mutation_traits)
+
+
+SHAPE_SETTERS = layers_with("sets_size")
+SPATIAL_ABSORBERS = layers_with("absorbs_spatial")
+CHANNEL_KEEPERS = layers_with("keeps_channels")      # for guessing a map count upstream
 _ABSENT = object()
 
 
