@@ -90,6 +90,11 @@ class Project:
 
         return render_yaml(self.spec)
 
+    def export(self, path: str, format: str = "nnp", batch_size: int = 1):
+        """The project with its initial parameters as nnabla's .nnp / .nntxt or ONNX (`nncgraph export PROJECT`);
+        returns what was written (path, networks, parameters)."""
+        return _export(self.spec, path, format, None, batch_size)
+
     def train(self, out: Optional[str] = None, *, resume: bool = False, log: Log = print, finish: bool = True,
               **overrides) -> "Run":
         """Train into the run folder `out` (default runs/<name>/<timestamp>), as `nncgraph run` does; `resume`:
@@ -137,6 +142,19 @@ class Project:
             refuse_non_empty(os.path.abspath(out))     # early; the claim checks it again
             return RunFolder(out)
         return RunFolder.new("runs", self.name)
+
+
+def _export(spec: ProjectSpec, path: str, fmt: str, checkpoint: Optional[str], batch_size: int):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(f"--batch-size must be 1 or more, got {batch_size}.", fix="e.g. --batch-size 1")
+    base_dir = os.path.dirname(spec.path)       # relative parameter files (`w_file`) are the project's
+    if fmt == "onnx":
+        from .interop.onnx_export import export_onnx
+
+        return export_onnx(spec, path, checkpoint, base_dir, batch_size)
+    from .interop.nnp_export import export_project
+
+    return export_project(spec, path, fmt, checkpoint, base_dir, batch_size)
 
 
 @dataclass
@@ -196,6 +214,11 @@ class Run:
         from .report import write_report
 
         return write_report(self.path, self.project.spec)
+
+    def export(self, path: str, format: str = "nnp", model: Optional[str] = None, batch_size: int = 1):
+        """The trained model (best, else last) as nnabla's .nnp / .nntxt or ONNX (`nncgraph export RUN_DIR`)."""
+        checkpoint = self.folder.find_checkpoint(model)
+        return _export(self.project.spec, path, format, checkpoint, batch_size)
 
     def export_models(self) -> List[str]:
         """Write best.nnp / last.nnp for nnabla's own tools; returns their paths."""

@@ -64,6 +64,9 @@ def test_train_evaluate_infer_and_open_run(tiny, tmp_path):
     [result] = again.infer([image])
     assert result["input"] == image and result["label"] in (0, 1, 2) and len(result["top"]) == 3
     assert again.infer(image) == [result]
+    summary = again.export(str(tmp_path / "model.nntxt"), "nntxt", model="last")
+    assert summary.path == str(tmp_path / "model.nntxt") and "MainRuntime" in summary.networks
+    assert os.path.isfile(summary.path)
 
 
 def test_open_run_refuses_a_folder_that_is_not_a_run(tmp_path):

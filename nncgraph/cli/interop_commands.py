@@ -38,32 +38,17 @@ def export_format(path: str, given) -> str:
 
 
 def cmd_export(args) -> int:
-    from ..interop.nnp_export import export_project
-    from ..project.load import load_project
+    from .. import api
 
     fmt = export_format(args.output, args.format)
-    if args.batch_size < 1:
-        raise UserError(f"--batch-size must be 1 or more, got {args.batch_size}.", fix="e.g. --batch-size 1")
-    checkpoint = None
-    if os.path.isdir(args.source):
-        from ..train.run_folder import RunFolder
-
-        run = RunFolder.open(args.source)
-        project_file, checkpoint = run.project_file, run.find_checkpoint(args.model)
-        project = run.load_project()
+    checkpoint = os.path.isdir(args.source)
+    if checkpoint:
+        summary = api.open_run(args.source).export(args.output, fmt, args.model, args.batch_size)
     else:
         if args.model:
             raise UserError("--model picks a run folder's checkpoint; a project file has none.",
                             fix="drop --model, or export a run folder.")
-        project_file = args.source
-        project = load_project(project_file)
-    base_dir = os.path.dirname(os.path.abspath(project_file))
-    if fmt == "onnx":
-        from ..interop.onnx_export import export_onnx
-
-        summary = export_onnx(project, args.output, checkpoint, base_dir, args.batch_size)
-    else:
-        summary = export_project(project, args.output, fmt, checkpoint, base_dir, args.batch_size)
+        summary = api.load(args.source).export(args.output, fmt, args.batch_size)
     print(f"wrote {display_path(summary.path)}: networks {', '.join(summary.networks)}; "
           f"parameters from {display_path(summary.parameter_source) if checkpoint else summary.parameter_source}"
           + (f" ({summary.parameters} arrays)" if summary.parameters else " (initializers only)"))
