@@ -48,7 +48,7 @@ network:
 
 
 def time_check(path: str) -> float:
-    from nncgraph.cli.network_table import check_project, check_text
+    from nncgraph.graph.network_table import check_project, check_text
     from nncgraph.project.load import load_project
 
     start = time.perf_counter()

@@ -80,7 +80,7 @@ class Project:
     def check(self) -> Dict:
         """`nncgraph check --json` as data: {"networks": {name: {"variants": {variant: {"layers": [{name, type,
         inputs, output, params, macs}], "total_params", "total_macs"}}}}}."""
-        from .cli.network_table import check_json, check_project     # the table `nncgraph check` prints
+        from .graph.network_table import check_json, check_project     # the table `nncgraph check` prints
 
         return check_json(check_project(self.spec))
 

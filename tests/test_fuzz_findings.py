@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nncgraph.cli.network_table import check_project
+from nncgraph.graph.network_table import check_project
 from nncgraph.errors import UserError
 from nncgraph.project.load import parse_project
 

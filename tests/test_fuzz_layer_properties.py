@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from fuzz_build import build_and_run_if_small
 from fuzz_oracle import examples, outcome, scratch_file
 from fuzz_values import EDGE_FLOATS, EDGE_INTS, ODD_TEXT, typo, values
-from nncgraph.cli.network_table import check_project
+from nncgraph.graph.network_table import check_project
 from nncgraph.layers import REGISTRY
 from nncgraph.layers.base import FloatsProp, Prop
 from nncgraph.project.load import load_project

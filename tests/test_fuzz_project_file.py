@@ -12,7 +12,7 @@ from hypothesis import given, note
 from fuzz_build import build_and_run_if_small
 from fuzz_oracle import examples, outcome, scratch_file
 from fuzz_project_grammar import as_yaml, project_texts, valid_projects
-from nncgraph.cli.network_table import check_json, check_project, check_text
+from nncgraph.graph.network_table import check_json, check_project, check_text
 from nncgraph.project.load import load_project, parse_project
 from nncgraph.graph.render import render_yaml
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from fuzz_oracle import examples, outcome, scratch_file
 from fuzz_sdcproj_grammar import changed_projects, render, valid_projects
 from fuzz_values import edited_text
-from nncgraph.cli.network_table import check_json, check_project, check_text
+from nncgraph.graph.network_table import check_json, check_project, check_text
 from nncgraph.interop.sdcproj_import import import_sdcproj
 from nncgraph.project.load import parse_project
 

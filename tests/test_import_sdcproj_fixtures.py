@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import run_cli, write_digits
-from nncgraph.cli.network_table import check_json, check_project
+from nncgraph.graph.network_table import check_json, check_project
 from nncgraph.errors import UserError
 from nncgraph.interop.sdcproj_import import import_sdcproj
 from nncgraph.project.load import load_project

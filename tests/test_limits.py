@@ -32,7 +32,7 @@ def project(text: str, head: str = HEAD) -> str:
 
 def refused(text: str, *fragments, path="project.yaml"):
     """parse + check `text`; the UserError's one line, which must hold every fragment."""
-    from nncgraph.cli.network_table import check_project
+    from nncgraph.graph.network_table import check_project
 
     with pytest.raises(UserError) as caught:
         check_project(parse_project(text, path))
@@ -44,7 +44,7 @@ def refused(text: str, *fragments, path="project.yaml"):
 
 
 def checked(text: str):
-    from nncgraph.cli.network_table import check_project
+    from nncgraph.graph.network_table import check_project
 
     return check_project(parse_project(text, "project.yaml"))
 
@@ -258,7 +258,7 @@ def test_the_limits_hold_for_run_too(tmp_path):
 def _traced_lines(repeat: int) -> int:
     """Python lines nncgraph executes to `check` a chain of `repeat` two-layer units: a count of the
     work, free of the machine's speed."""
-    from nncgraph.cli.network_table import check_project, check_text
+    from nncgraph.graph.network_table import check_project, check_text
 
     text = project(f"""
         units:

@@ -240,7 +240,7 @@ def _cmd_check(args) -> int:
     if args.json:
         print(json.dumps(project.check(), indent=1))
     else:
-        from .network_table import check_project, check_text
+        from ..graph.network_table import check_project, check_text
 
         print(check_text(check_project(project.spec)), end="")
     return 0

@@ -5,8 +5,8 @@ import contextlib
 import gc
 from typing import Dict
 
-from ..graph.shape_pass import InferredGraph
-from ..graph.variants import variant_graphs
+from .shape_pass import InferredGraph
+from .variants import variant_graphs
 from ..project.model import Project
 
 
