@@ -144,3 +144,17 @@ def test_the_notebook_example_runs(digits_folder):
     assert [line.split(":")[0] for line in lines if line.startswith("epoch ")] == ["epoch 1", "epoch 2"]
     assert lines[-1] == "2 True" or lines[-1] == "1 True"
     assert os.path.isfile(digits_folder / "runs" / "notebook" / "notebook-curve.png")
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_the_readme_example_runs(digits_folder, monkeypatch):
+    """The README's first look at the API, as written (3 epochs)."""
+    monkeypatch.chdir(digits_folder)
+    (block,) = python_blocks(os.path.join(ROOT, "README.md"))
+    namespace: dict = {}
+    exec(compile(block, "README.md (python block)", "exec"), namespace)
+    run = namespace["run"]
+    assert [row["epoch"] for row in run.metrics] == [1, 2, 3]
+    assert os.path.isfile(digits_folder / "runs" / "lenet-3" / "checkpoints" / "best.h5")
+    assert 1 - run.valid_error > 0.5        # three epochs of LeNet on real digits learn something
