@@ -80,6 +80,8 @@ def one_layer(layer: str, size="[1, 4, 4]") -> str:
     ("{type: Pow2Quantize, n: 2}", "n = 2 bits leave none for the exponents: the sign and zero take 2."),
     # the class count was read at the axis: IndexError
     ("{type: TopNError, axis: 7}", "axis 7 is out of range for input shape [1, 4, 4]."),
+    # nnabla refused it while building, with a C++ location: `p` must be greater than or equal to 1
+    ("{type: NormNormalization, p: 0.0, axes: [0, 2]}", "p must be a finite number of 1 or more, got 0.0."),
 ])
 def test_check_refuses_what_nnabla_cannot_build(layer, fragment):
     message = error_of(one_layer(layer))
@@ -229,3 +231,10 @@ def test_a_string_that_reads_as_a_float_is_written_quoted(text):
     assert load_located_yaml(written, "p.yaml") == {"name": text, "network": [{"type": "Input", "name": text,
                                                                                  "size": [1]}]}
     assert parse_project(written, "p.yaml").name == text
+
+
+def test_an_affine_of_one_number_per_sample_is_refused_at_check():
+    # Mean over every axis leaves shape []: nnabla's affine failed while building (axis out of range)
+    message = error_of("network:\n  - {type: Input, size: [1]}\n  - {type: Mean}\n  - {type: Affine, out_shape: 2}\n")
+    assert message.startswith("project.yaml:4:5: layer 'Affine' (Affine): gets one number per sample (shape [])"), \
+        message

@@ -13,6 +13,9 @@ class AffineBase(Layer):
     shape_rule = "`out_shape`"
 
     def infer_shape(self, in_shapes, p):
+        if not in_shapes[0]:        # nnabla's affine flattens the axes after the batch: there must be one
+            raise ShapeError("gets one number per sample (shape []), but it needs at least one axis to combine.",
+                             fix="give it a shaped input, or add {type: Reshape, out_shape: [1]} before it.")
         if size_of(in_shapes[0]) == 0:
             raise ShapeError(f"gets an empty input (shape {list(in_shapes[0])}).",
                              fix="an earlier layer shrinks the data to nothing; reduce its kernel, stride "

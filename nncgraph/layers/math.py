@@ -185,19 +185,27 @@ class Min(_Extreme):
     function = "min"
 
 
+# The order of a p-norm, for Norm and NormNormalization.
+NORM_ORDER = Prop("float", 2.0, "Order of the norm (1 or more).", "P")
+
+
+def check_norm_order(p: float) -> None:
+    # nnabla refuses p < 1 while building, with a C++ location, and p = inf silently yields 1 everywhere
+    if not 1 <= p < math.inf:
+        raise ShapeError(f"p must be a finite number of 1 or more, got {p}.",
+                         fix="use p: 1 or p: 2; for the largest |x|, use Max after an absolute value.")
+
+
 class Norm(_Reduction):
     doc = "p-norm over `axes`: (sum of |x|^p) ^ (1/p)."
     function = "norm"
-    props = {"p": Prop("float", 2.0, "Order of the norm (1 or more).", "P"), **_REDUCE_PROPS}
+    props = {"p": NORM_ORDER, **_REDUCE_PROPS}
 
     def from_nntxt(self, args, ins, out, params):
         return {"p": args.p, **reduction(self, args, ins, out, params)}
 
     def infer_shape(self, in_shapes, p):
-        # nnabla refuses p < 1, and p = inf silently yields 1 everywhere
-        if not 1 <= p["p"] < math.inf:
-            raise ShapeError(f"p must be a finite number of 1 or more, got {p['p']}.",
-                             fix="use p: 1 or p: 2; for the largest |x|, use Max after an absolute value.")
+        check_norm_order(p["p"])
         return super().infer_shape(in_shapes, p)
 
     def kwargs(self, p):

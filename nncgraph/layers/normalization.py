@@ -3,6 +3,7 @@ its fused form, per-sample normalizations and the weight normalizations."""
 from __future__ import annotations
 
 from .base import PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
+from .math import NORM_ORDER, check_norm_order
 from .nntxt import Unconvertible, axis
 
 
@@ -203,7 +204,7 @@ class NormNormalization(Layer):
     category = "Normalization"
     doc = "Divides the input by its p-norm over `axes` (-1 is the batch axis, so the default spans the minibatch)."
     props = {
-        "p": Prop("float", 2.0, "Order of the norm.", "P"),
+        "p": NORM_ORDER,
         "axes": Prop("ints", [-1, 0, 1, 2], "Axes the norm is taken over; -1 is the batch axis. NNC's default "
                      "fits a 3-axis (C, H, W) input.", "Axes"),
         "epsilon": Prop("float", 1e-12, "Guards the division.", "Epsilon"),
@@ -220,6 +221,7 @@ class NormNormalization(Layer):
         return [a + 1 for a in axes]
 
     def infer_shape(self, in_shapes, p):
+        check_norm_order(p["p"])
         self._axes(in_shapes[0], p)
         return tuple(in_shapes[0])
 

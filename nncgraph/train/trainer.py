@@ -52,12 +52,11 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         raise UserError(f"network '{spec.network}' has no loss layer, so there is nothing to train.",
                         location=project.network_locations[spec.network],
                         fix="end the network with a loss such as {type: SoftmaxCrossEntropy, target: y}.")
+    engine = make_engine(project.context, seed=spec.seed)
+    engine.check_supported(inferred["validation"].graph)     # a layer the backend cannot run, before the data
     train_data = bind_dataset(project, "training", inferred["validation"])
     valid_data = bind_dataset(project, "validation", inferred["validation"]) if "validation" in project.datasets \
         else None
-
-    engine = make_engine(project.context, seed=spec.seed)
-    engine.check_supported(inferred["validation"].graph)
     base_dir = os.path.dirname(project.path)
     network = engine.compile(inferred["training"], spec.batch_size, base_dir)
     # validation beside training, on a copy of the weights of its own
