@@ -78,8 +78,7 @@ def _check_input_count(scope: Scope, layer: NncLayer, count: int) -> None:
     elif layer.type in STRUCTURE_PROPS:
         lo = hi = 1
     else:
-        n = get_layer(layer.type).n_inputs
-        lo, hi = (n, n) if isinstance(n, int) else n
+        lo, hi = get_layer(layer.type).input_range()
     if count < lo or (hi is not None and count > hi):
         want = str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
         raise scope.ini.error(f"is linked from {count} layer(s) but takes {want}.", layer.line, layer=layer.name,
