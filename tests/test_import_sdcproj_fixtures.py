@@ -174,6 +174,18 @@ def test_a_broken_layer_or_link_is_an_error_at_its_line(tmp_path, old, new, laye
     assert fragment in message and "Fix:" in message, message
 
 
+@pytest.mark.parametrize("layers, layer, takes", [
+    ([("Input", "x", {"Size": "1,4,4"}, []), ("Add2", "sum", {}, ["x"])], "layer 'sum' (Add2)", "takes 2."),
+    ([("Input", "x", {"Size": "4"}, []), ("Concatenate", "cat", {"Axis": "0"}, ["x"])],
+     "layer 'cat' (Concatenate)", "takes at least 2."),
+    ([("Input", "x", {"Size": "4"}, []), ("ClipByValue", "clip", {}, ["x", "x", "x", "x"])],
+     "layer 'clip' (ClipByValue)", "takes 1 to 3."),
+])
+def test_a_layer_linked_from_the_wrong_number_of_layers_says_how_many_it_takes(tmp_path, layers, layer, takes):
+    message = import_error(tmp_path, sdcproj({"Main": layers}, {}, single=True))
+    assert f": {layer}: is linked from {len(layers[-1][3])} layer(s) but {takes}" in message, message
+
+
 def test_a_cycle_without_a_delay_is_an_error_naming_its_layers(tmp_path):
     loop = [("Input", "x", {"Size": "4"}, []), ("Add2", "add", {}, ["x", "tanh"]), ("Tanh", "tanh", {}, ["add"])]
     message = import_error(tmp_path, sdcproj({"Main": loop}, {}, single=True))

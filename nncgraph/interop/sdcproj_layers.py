@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError, shown
 from ..layers import get_layer
-from ..layers.base import FloatsProp, Prop
+from ..layers.base import FloatsProp, Layer, Prop
 from ..layers.structure import STRUCTURAL as STRUCTURE_PROPS, UNIT_PROPS, default_name
 from .sdcproj_arithmetic import number
 from .sdcproj_ini import IniFile
@@ -80,8 +80,7 @@ def _check_input_count(scope: Scope, layer: NncLayer, count: int) -> None:
     else:
         lo, hi = get_layer(layer.type).input_range()
     if count < lo or (hi is not None and count > hi):
-        want = str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
-        raise scope.ini.error(f"is linked from {count} layer(s) but takes {want}.", layer.line, layer=layer.name,
+        raise scope.ini.error(f"is linked from {count} layer(s) but takes {Layer.wanted_inputs((lo, hi))}.", layer.line, layer=layer.name,
                               layer_type=layer.type, fix="correct the links into this layer.")
 
 

@@ -354,9 +354,9 @@ class Layer:
         return cls.input_range()[0] == 0
 
     @classmethod
-    def wanted_inputs(cls) -> str:
-        """The input count in words: "2", "at least 2", "1 to 3"."""
-        lo, hi = cls.input_range()
+    def wanted_inputs(cls, counts: Optional[Tuple[int, Optional[int]]] = None) -> str:
+        """The input count (the layer's, or the given (fewest, most)) in words: "2", "at least 2", "1 to 3"."""
+        lo, hi = counts or cls.input_range()
         return str(lo) if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
 
     def check_inputs(self, in_shapes: Sequence[Shape]) -> None:
