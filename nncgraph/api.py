@@ -6,7 +6,8 @@
     run.metrics, run.evaluate(), run.infer(["a.png"])
     run = nncgraph.open_run("runs/x")         # a run folder written before
 
-Every CLI subcommand that trains or reads a run is built on these calls; a user error is the same
+Every CLI subcommand that trains or reads a run is built on these calls (the other commands on
+api_tools.py and the functions nncgraph/__init__.py exports); a user error is the same
 UserError (one line: file:line, what, fix) the CLI prints. nnabla is imported only by the calls that
 compute (train, evaluate, infer, report's export), so `load` and `check` stay light.
 """

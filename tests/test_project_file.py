@@ -10,7 +10,7 @@ import yaml
 import pytest
 
 from conftest import ROOT, run_cli, write
-from nncgraph.cli.layer_docs import layers_markdown
+from nncgraph.layer_docs import layers_markdown
 from nncgraph.project.load import load_project, parse_project
 from nncgraph.graph.render import render_yaml
 from nncgraph.project.schema import project_schema

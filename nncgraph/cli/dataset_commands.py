@@ -33,7 +33,7 @@ def add_create_parser(dataset_subparsers):
 
 
 def cmd_create(args) -> int:
-    from ..data.create import create_dataset
+    from ..data.create import create_dataset        # the API's nncgraph.create_dataset itself
 
     report = create_dataset(args.source, args.output, width=args.width, height=args.height,
                             channels=args.channels, mode=args.mode, split=args.split, seed=args.seed,

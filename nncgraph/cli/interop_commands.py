@@ -1,7 +1,8 @@
-"""`nncgraph export`: argument parsing and the printed summary.
+"""`nncgraph export` and `nncgraph import`: argument parsing and the printed summary.
 
-The work is in nncgraph.interop; this module maps a run folder or a project
-file onto export_project and picks the format from the option or the suffix.
+The work is in nncgraph.api / api_tools; this module maps a run folder or a project file onto the
+export of a Run or a Project (picking the format from the option or the suffix), and `import` onto
+api_tools.import_project.
 """
 from __future__ import annotations
 
@@ -55,9 +56,6 @@ def cmd_export(args) -> int:
     return 0
 
 
-IMPORT_SUFFIXES = (".sdcproj", ".nntxt", ".nnp")
-
-
 def add_import_parser(subparsers):
     p = subparsers.add_parser(
         "import", help="turn an NNC project (.sdcproj) or an nnabla network file (.nntxt, .nnp) into a "
@@ -69,33 +67,9 @@ def add_import_parser(subparsers):
 
 
 def cmd_import(args) -> int:
-    from ..atomic_files import atomic_write
+    from .. import api_tools
 
-    suffix = os.path.splitext(args.source)[1].lower()
-    if suffix not in IMPORT_SUFFIXES:
-        raise UserError(f"cannot import '{args.source}': unknown file type '{suffix or '(none)'}'.",
-                        fix=f"give a {', '.join(IMPORT_SUFFIXES)} file.")
-    if os.path.isdir(args.output):
-        raise UserError(f"-o '{args.output}' is a directory; the imported project is a file.",
-                        fix="name the .yaml file to write, e.g. -o project.yaml.")
-    if os.path.exists(args.output) and not args.force:
-        raise UserError(f"'{args.output}' already exists; importing would overwrite it.",
-                        fix="choose another -o file, or add --force.")
-    if os.path.isdir(args.source):
-        raise UserError(f"'{args.source}' is a directory, not a {suffix} file.", fix=f"give the {suffix} file itself.")
-    if not os.path.isfile(args.source):
-        raise UserError(f"'{args.source}' does not exist.", fix="check the path.")
-    if suffix == ".sdcproj":
-        from ..interop.sdcproj_import import import_sdcproj
-
-        text = import_sdcproj(args.source)
-    else:
-        from ..interop.nnp_import import import_nnp
-
-        text = import_nnp(args.source, args.output)
-    folder = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(folder, exist_ok=True)
-    atomic_write(args.output, text)
-    print(f"wrote {display_path(args.output)}; `nncgraph check {display_path(args.output)}` shows its shapes, "
+    written = display_path(api_tools.import_project(args.source, args.output, force=args.force))
+    print(f"wrote {written}; `nncgraph check {written}` shows its shapes, "
           "and `nncgraph run` trains it (--dataset NAME=CSV points it at your data)")
     return 0

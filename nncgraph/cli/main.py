@@ -225,9 +225,10 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from ..report.compare import compare_runs, table_lines
+    from .. import api_tools
+    from ..report.compare import table_lines
 
-    for line in table_lines(compare_runs(args.run_dirs, args.output)):
+    for line in table_lines(api_tools.compare(args.run_dirs, args.output)):
         print(line)
     print(f"wrote {display_path(os.path.join(os.path.abspath(args.output), 'compare.png'))} and compare.csv")
     return 0
@@ -254,7 +255,7 @@ def _cmd_render(args) -> int:
 
 
 def _cmd_layers(args) -> int:
-    from .layer_docs import all_layers, layer_info, layer_text, layers_markdown
+    from ..layer_docs import layer_info, layer_text, layer_types, layers_markdown
 
     if args.markdown:
         print(layers_markdown())
@@ -262,9 +263,9 @@ def _cmd_layers(args) -> int:
         info = layer_info(args.name)
         print(json.dumps(info, indent=1) if args.json else layer_text(info))
     elif args.json:
-        print(json.dumps(all_layers(), indent=1))
+        print(json.dumps(layer_types(), indent=1))
     else:
-        for info in all_layers():
+        for info in layer_types():
             print(f"{info['name']:<26} {info['category']:<24} {info['doc']}")
     return 0
 
@@ -288,7 +289,7 @@ def _cmd_search(args) -> int:
 
 
 def _cmd_schema(args) -> int:
-    from ..project.schema import project_schema
+    from ..project.schema import project_schema     # the API's nncgraph.schema
 
     print(json.dumps(project_schema(), indent=1))
     return 0
@@ -299,7 +300,7 @@ def _cmd_dataset(args) -> int:
 
 
 def _cmd_kfold(args) -> int:
-    from ..data.kfold import write_kfold
+    from ..data.kfold import write_kfold        # the API's nncgraph.write_kfold itself
 
     for fold in write_kfold(args.csv, args.k, args.output, seed=args.seed, label=args.label):
         print(f"fold {fold['fold']}: {fold['n_train']} training, {fold['n_valid']} validation samples -> "
@@ -308,7 +309,7 @@ def _cmd_kfold(args) -> int:
 
 
 def _cmd_mnist_sample(args) -> int:
-    from ..data.mnist_sample import write_mnist_sample
+    from ..data.mnist_sample import write_mnist_sample      # the API's nncgraph.write_mnist_sample itself
 
     info = write_mnist_sample(args.output, seed=args.seed, size=args.size, channels=args.channels)
     print(f"wrote {info['n_train']} training and {info['n_valid']} validation digits: "

@@ -1,9 +1,6 @@
-"""`nncgraph search`: argument parsing and the printed summary; the work is in nncgraph.search."""
+"""`nncgraph search`: argument parsing and the printed summary; the work is api_tools.structure_search."""
 from __future__ import annotations
 
-import os
-
-from ..errors import UserError
 from .shared import display_path
 
 
@@ -37,32 +34,13 @@ def add_search_parser(subparsers):
 
 
 def cmd_search(args) -> int:
-    from ..project.load import check_name
-    from ..search.engine import read_project, run_search
-    from ..search.settings import Fidelity, from_project, parse_duration, with_overrides
+    from .. import api_tools
 
-    doc = read_project(args.project)
-    try:
-        settings = from_project(doc.get("search"))
-    except UserError as exc:     # a setting of the file: point at its `search:` section
-        raise exc.with_context(location=doc.where("search") if "search" in doc else None) from None
-    fidelity = settings.fidelity
-    if args.fidelity is not None or args.reduction_factor is not None or args.pruner is not None:
-        base = fidelity or Fidelity()
-        fidelity = Fidelity(args.fidelity if args.fidelity is not None else base.min_epochs,
-                            args.reduction_factor or base.reduction_factor, args.pruner or base.pruner)
-    settings = with_overrides(settings, trials=args.trials, time_limit=parse_duration(args.time_limit),
-                              objective=args.objective, sampler=args.sampler, epochs=args.epochs,
-                              epoch_budget=args.epoch_budget,
-                              seed=args.seed, fidelity=fidelity)
-    if "name" in doc:       # it names the folder searches/<name>: nothing that climbs out of it
-        check_name(doc["name"], doc.where("name"))
-        name = doc["name"]
-    else:
-        name = os.path.splitext(os.path.basename(args.project))[0]
-    out = args.output or os.path.join("searches", name)
-    summary = run_search(args.project, out, settings, storage_url=args.storage, study_name=args.study,
-                         resume=args.resume, doc=doc)
+    summary = api_tools.structure_search(
+        args.project, args.output, trials=args.trials, time_limit=args.time_limit, objective=args.objective,
+        sampler=args.sampler, storage=args.storage, study=args.study, resume=args.resume, epochs=args.epochs,
+        epoch_budget=args.epoch_budget, fidelity=args.fidelity, reduction_factor=args.reduction_factor,
+        pruner=args.pruner, seed=args.seed)
     print(f"{summary['trials']} trials: {summary['complete']} trained, {summary['pruned']} stopped early, "
           f"{summary['diverged']} diverged (NaN or inf, no score), {summary['invalid']} invalid (not trained)")
     print(f"Pareto-optimal: {', '.join(f'trial {n}' for n in summary['pareto']) or 'none yet'}")

@@ -61,6 +61,8 @@ def stratified_folds(labels: Optional[List[str]], n: int, k: int, seed: int) -> 
 
 def write_kfold(csv_path: str, k: int, out_dir: str, *, seed: int = 0, label: Optional[str] = None) -> List[dict]:
     """Write out_dir/fold_<i>/{train,valid}.csv for i = 1..k; returns their paths and sizes."""
+    if isinstance(k, bool) or not isinstance(k, int):      # the API's caller; argparse gives an int
+        raise UserError(f"k must be a whole number of folds, got {k!r}.", fix="e.g. k=5 (-k 5)")
     header, rows = read_rows(csv_path)
     if not 2 <= k <= len(rows):
         raise UserError(f"k = {k} does not fit {len(rows)} samples.", location=Location(csv_path),

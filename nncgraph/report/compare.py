@@ -27,7 +27,7 @@ def run_summary(run: RunFolder, label: str) -> Dict:
             "final_valid_error": valid[-1] if valid else None,
             "best_valid_error": min(valid) if valid else None,
             "params": result.get("total_params"), "seconds": result.get("seconds"),
-            "_curve": [(r["epoch"], r["valid_error"]) for r in rows if r.get("valid_error") is not None]}
+            "curve": [(r["epoch"], r["valid_error"]) for r in rows if r.get("valid_error") is not None]}
 
 
 def labels_for(run_dirs: Sequence[str]) -> List[str]:
@@ -63,9 +63,9 @@ def _plot(summaries: List[Dict], path: str) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for s in summaries:
-        if s["_curve"]:
-            ax.plot(*zip(*s["_curve"]), marker="o", label=s["run"])
-    if not any(s["_curve"] for s in summaries):
+        if s["curve"]:
+            ax.plot(*zip(*s["curve"]), marker="o", label=s["run"])
+    if not any(s["curve"] for s in summaries):
         ax.text(0.5, 0.5, "no run recorded a validation error", ha="center", transform=ax.transAxes)
     else:
         ax.legend(fontsize=8)

@@ -1,11 +1,16 @@
-"""`nncgraph layers`: the registry as text or JSON (also the source of docs/layers.md)."""
+"""The layer registry described: one dict per layer type (`nncgraph layers --json`, nncgraph.layer_types()),
+as text (`nncgraph layers NAME`) and as docs/layers.md (`nncgraph layers --markdown`).
+
+Outside cli/ so the API describes layers without importing the CLI."""
 from __future__ import annotations
 
-from ..interop.nnp_functions import imports_from_nntxt
-from ..layers import REGISTRY, UNSUPPORTED, get_layer
+from .interop.nnp_functions import imports_from_nntxt
+from .layers import REGISTRY, UNSUPPORTED, get_layer
 
 
 def layer_info(type_name: str) -> dict:
+    """One layer type: category, role, doc, inputs, nnabla function, shape rule, properties; a UserError
+    (with close matches) for an unknown name."""
     layer = get_layer(type_name)
     n = layer.n_inputs
     return {
@@ -22,7 +27,8 @@ def layer_info(type_name: str) -> dict:
     }
 
 
-def all_layers() -> list:
+def layer_types() -> list:
+    """layer_info of every registered layer type, in registry order."""
     return [layer_info(t) for t in REGISTRY]
 
 
@@ -46,7 +52,7 @@ def layers_markdown() -> str:
            "Generated from nncgraph's layer registry by `nncgraph layers --markdown`; do not edit by hand.",
            "Property names are NNC's in snake_case; shapes exclude the batch axis.", ""]
     by_category = {}
-    for info in all_layers():
+    for info in layer_types():
         by_category.setdefault(info["category"], []).append(info)
     for category, infos in by_category.items():
         out += [f"## {category}", ""]
@@ -74,7 +80,7 @@ def layers_markdown() -> str:
 
 def _structure_markdown() -> list:
     """Units, repeats and recurrent blocks: written like layers, expanded before the graph is built."""
-    from ..layers.structure import STRUCTURAL
+    from .layers.structure import STRUCTURAL
 
     out = ["## Structure", "",
            "These are written like layers but expanded into ordinary layers before shapes are inferred "
