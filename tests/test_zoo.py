@@ -15,7 +15,8 @@ from nncgraph.graph.ir import network_graph
 from nncgraph.graph.shape_pass import infer
 from nncgraph.graph.variants import VARIANTS, derive
 from nncgraph.project.load import load_project
-from nncgraph.train.optimizer import learning_rate_multipliers, make_solvers
+from nncgraph.engines.nnabla.solvers import make_solvers
+from nncgraph.train.optimizer import learning_rate_multipliers
 
 ZOO = sorted(glob.glob(os.path.join(ROOT, "projects", "*.yaml")))
 

@@ -121,7 +121,8 @@ def _network(variant: str, compiled, batch: int) -> dict:
 def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str], per_epoch: int) -> dict:
     import nnabla as nn
 
-    from ..train.optimizer import applies_weight_decay, make_solver
+    from ..engines.nnabla.solvers import make_solver
+    from ..train.optimizer import applies_weight_decay
 
     training = project.training
     data = {name: spec for name, spec in project.datasets.items() if name in DATASET_NAMES}

@@ -27,7 +27,8 @@ import numpy as np
 from ..atomic_files import os_error, remove_quietly, temporary_path
 from ..finite_checks import check_saved_parameters
 from ..run_files import damaged, detail_of
-from .resume_check import FOLDER, STATE, find_resume_point, read_state
+from .resume_check import STATE, find_resume_point, read_state
+from .run_folder import RunFolder
 
 
 def save_resume_point(run, live, optimizers: List, rng_state: tuple, rows: List[Dict],
@@ -38,7 +39,7 @@ def save_resume_point(run, live, optimizers: List, rng_state: tuple, rows: List[
     where the trainer has finished it); `in_epoch`: {"epoch", "iteration", "totals"} of a partial epoch."""
     from ..engines.parameter_file import parameters_h5
 
-    final = run.file("checkpoints", FOLDER)
+    final = run.file(RunFolder.CHECKPOINTS, RunFolder.RESUME)
     check_saved_parameters(live, final)     # a resume point of NaN weights would resume into nothing
     tmp = temporary_path(final)
     kind, keys, pos, has_gauss, cached = rng_state
@@ -52,9 +53,9 @@ def save_resume_point(run, live, optimizers: List, rng_state: tuple, rows: List[
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
-        files = {"parameters.h5": parameters_h5(live)}      # HDF5 writes to memory, we to the disk
+        files = {RunFolder.RESUME_PARAMETERS: parameters_h5(live)}      # HDF5 writes to memory, we to the disk
         states = [data for optimizer in optimizers for data in optimizer.states()]
-        files.update({f"solver_{i}.h5": data for i, data in enumerate(states)})
+        files.update({RunFolder.resume_solver_name(i): data for i, data in enumerate(states)})
         for name, data in files.items():
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(data)
@@ -81,12 +82,13 @@ def load_resume_point(run, engine, optimizers: List, rng: np.random.RandomState)
     that only a full read finds (truncated arrays) is still reported naming the file."""
     folder = find_resume_point(run.path)
     state = read_state(folder)
-    path = os.path.join(folder, "parameters.h5")
+    path = os.path.join(folder, RunFolder.RESUME_PARAMETERS)
     try:
         engine.load_parameters(path)
         first = 0
         for optimizer in optimizers:      # a damaged state file is reported by the engine, naming it
-            optimizer.load_states([os.path.join(folder, f"solver_{first + i}.h5") for i in range(optimizer.n_states)])
+            optimizer.load_states([os.path.join(folder, RunFolder.resume_solver_name(first + i))
+                                   for i in range(optimizer.n_states)])
             first += optimizer.n_states
         path = os.path.join(folder, STATE)
         r = state["rng"]

@@ -17,8 +17,7 @@ from ..errors import UserError
 from ..run_files import check_file, damaged, detail_of, h5_arrays, read_json
 from .run_folder import RunFolder
 
-FOLDER = "resume"
-STATE = "state.json"
+STATE = RunFolder.RESUME_STATE
 _FIX_PROJECT = "resume with the project the run was started with (its project.yaml), or start a new run."
 
 
@@ -48,12 +47,12 @@ def find_resume_point(path: str) -> str:
     if not os.path.isdir(path):
         raise UserError(f"'{path}' is a file, not a run folder.",
                         fix="give the folder `nncgraph run` printed as 'run folder: ...'.")
-    folder = os.path.join(path, "checkpoints", FOLDER)
+    folder = RunFolder(path).resume_folder
     for candidate in (folder, folder + ".old"):     # .old: killed between the two renames of a save
         if os.path.lexists(os.path.join(candidate, STATE)):
             check_file(os.path.join(candidate, STATE))     # a folder in its place says so
             return candidate
-    raise UserError(f"run folder '{path}' has no resume point (checkpoints/{FOLDER}/{STATE}), so it is not "
+    raise UserError(f"run folder '{path}' has no resume point (checkpoints/{RunFolder.RESUME}/{STATE}), so it is not "
                     "a run that can be continued.",
                     fix="resume a folder written by `nncgraph run` after at least one epoch, "
                         "or start a new run with -o.")
@@ -88,12 +87,12 @@ def check_resume_point(run: RunFolder, project, described: Dict, n_solvers: int)
     """Raise a UserError unless `run`'s resume point fits this project; returns its folder."""
     folder = find_resume_point(run.path)
     state = read_state(folder)
-    saved = h5_arrays(os.path.join(folder, "parameters.h5"), values=False)
+    saved = h5_arrays(os.path.join(folder, RunFolder.RESUME_PARAMETERS), values=False)
     _compare_parameters(saved, described["parameters"])
     if state["solvers"] != n_solvers:
         raise UserError("the project's learning-rate multipliers differ from the resumed run's.", fix=_FIX_PROJECT)
     for i in range(n_solvers):
-        h5_arrays(os.path.join(folder, f"solver_{i}.h5"), values=False)
+        h5_arrays(os.path.join(folder, RunFolder.resume_solver_name(i)), values=False)
     recorded = state.get("run")
     if isinstance(recorded, dict):      # resume points from before this record are compared by parameters only
         _compare_record(recorded, described, in_epoch=state.get("in_epoch") is not None)

@@ -98,6 +98,18 @@ class RunFolder:
     def report_file(self) -> str:
         return self.existing(self.REPORT)
 
+    # the resume point, checkpoints/resume/ (train/resume.py writes it, train/resume_check.py vets it): the
+    # parameters, one file per solver state, and the state of the loop; `.old` beside it during a save
+    RESUME, RESUME_PARAMETERS, RESUME_STATE = "resume", "parameters.h5", "state.json"
+
+    @property
+    def resume_folder(self) -> str:
+        return self.existing(self.CHECKPOINTS, self.RESUME)
+
+    @staticmethod
+    def resume_solver_name(i: int) -> str:
+        return f"solver_{i}.h5"
+
     def checkpoint_file(self, model: str) -> str:
         return self.existing(self.CHECKPOINTS, f"{model}.h5")
 

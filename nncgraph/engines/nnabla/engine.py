@@ -15,12 +15,13 @@ import numpy as np
 from ...errors import UserError
 from ...project.model import ContextSpec, OptimizerSpec
 from ...run_files import check_file, damaged, detail_of
-from ...train.optimizer import applies_weight_decay, learning_rate_multipliers, make_solvers
+from ...train.optimizer import applies_weight_decay, learning_rate_multipliers
 from ..base import Batch, Engine, Executor, Optimizer
 from ..parameter_file import Parameters
 from .context import make_context, quiet_nnabla_logging
 from .graph import CompiledGraph, compile_graph
 from .monitor import attach_monitor
+from .solvers import make_solvers
 from .solver_states import solver_states_h5
 
 PRIVATE_SCOPE = "_private"
