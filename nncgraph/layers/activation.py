@@ -100,6 +100,7 @@ class _Doubling(Layer):
 class CReLU(_Doubling):
     doc = "ReLU of x and of -x, concatenated along `axis` (which doubles in size)."
     props = {"axis": Prop("uint", 0, "Axis to concatenate along (0 = first axis after the batch).", "Axis")}
+    from_nntxt = axis_only
 
     def emit(self, ctx, inputs, p):
         return ctx.F.crelu(inputs[0], axis=p["axis"] + 1)

@@ -32,6 +32,10 @@ class _Binary(_Unary):
 
 
 class _Scalar(_Unary):
+    def from_nntxt(self, args, ins, out, params):
+        # a logical one's .nntxt holds the bool nnabla takes: it comes back as 1 or 0, the same layer
+        return {"value": float(args.val)}
+
     def kwargs(self, p):
         return {"val": p["value"]}
 

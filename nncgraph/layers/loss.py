@@ -157,6 +157,9 @@ class KLMultinomial(_Loss):
              "target": Prop("str", "y", "Dataset variable (CSV column) holding the target distribution q.",
                             "q.Dataset")}
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"base_axis": axis(args.base_axis)}
+
     def infer_shape(self, in_shapes, p):
         shape = in_shapes[0]
         ax = channel_axis(p["base_axis"], shape, "base_axis") - 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from .base import Layer, Prop, ShapeError, channel_axis, size_of
-from .nntxt import reduction
+from .nntxt import axis, reduction
 from .shape_rules import broadcast_shape
 
 
@@ -73,6 +73,9 @@ class _Cumulative(Layer):
     def infer_shape(self, in_shapes, p):
         channel_axis(p["axis"], in_shapes[0])
         return tuple(in_shapes[0])
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"axis": axis(args.axis), "exclusive": args.exclusive, "reverse": args.reverse}
 
     def emit(self, ctx, inputs, p):
         return getattr(ctx.F, self.function)(inputs[0], axis=p["axis"] + 1, exclusive=p["exclusive"],
