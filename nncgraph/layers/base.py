@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import ShapeError, UserError, shown
+from .initializers import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS,  # noqa: F401
+                           PLAIN_INITIALIZERS, old_names_for)
 
 Shape = Tuple[int, ...]
 # Integers beyond int64 fit no tensor, index or counter that nnabla or numpy keep; a larger value is a typo.
@@ -50,10 +52,11 @@ class Prop:
     derived: str = ""                 # how a None default is computed
     maximum: Optional[int] = None     # for integer kinds: the largest value that makes sense
     minimum: Optional[int] = None     # for kind "int": the smallest (uint and pint have theirs)
+    aliases: Tuple[Tuple[str, str], ...] = ()   # for kind "option": (older name, the option it stands for)
 
     def json_schema(self) -> dict:
         if self.kind == "option":
-            schema = {"enum": list(self.options)}
+            schema = {"enum": list(self.options) + [old for old, _ in self.aliases]}
         else:
             schema = dict(_KIND_SCHEMA[self.kind])
             if self.maximum is not None and self.kind in ("int", "uint", "pint"):
@@ -76,6 +79,7 @@ class Prop:
         """
         kind = self.kind
         if kind == "option":
+            value = dict(self.aliases).get(value, value)
             if value not in self.options:
                 raise ValueError(f"must be one of {', '.join(map(repr, self.options))}, got {shown(value)}")
             return value
@@ -249,16 +253,6 @@ class ParamSpec:
         return size_of(self.shape)
 
 
-# NNC's initializer options (W.Initializer and friends), by parameter kind.
-CONVOLUTION_INITIALIZERS = ("Normal", "NormalConvolutionHeForward", "NormalConvolutionHeBackward",
-                            "NormalConvolutionGlorot", "NormalCLConvHeForward", "NormalCLConvHeBackward",
-                            "NormalCLConvGlorot", "Uniform", "UniformConvolutionGlorot", "UniformCLConvGlorot",
-                            "Constant")
-AFFINE_INITIALIZERS = ("Normal", "NormalAffineHeForward", "NormalAffineHeBackward", "NormalAffineGlorot",
-                       "Uniform", "UniformAffineGlorot", "Constant")
-PLAIN_INITIALIZERS = ("Normal", "Uniform", "Constant")
-
-
 def parameter_props(**params: Tuple[str, float, Tuple[str, ...]]) -> Dict[str, Prop]:
     """NNC's per-parameter properties (W.File, W.Initializer, W.InitializerMultiplier,
     W.LRateMultiplier) for each named parameter, snake_cased: `w_initializer`, ...
@@ -271,7 +265,7 @@ def parameter_props(**params: Tuple[str, float, Tuple[str, ...]]) -> Dict[str, P
         out[f"{key}_file"] = Prop("str", "", f"File to load {name} from (.npy, or an nnabla .h5/.protobuf "
                                   "parameter file holding it by name); empty: initialize.", f"{name}.File")
         out[f"{key}_initializer"] = Prop("option", initializer, f"How {name} is initialized.",
-                                         f"{name}.Initializer", options=options)
+                                         f"{name}.Initializer", options=options, aliases=old_names_for(options))
         out[f"{key}_initializer_multiplier"] = Prop(
             "float", multiplier, f"Scale of {name}'s initializer (the value itself for Constant).",
             f"{name}.InitializerMultiplier")
@@ -280,7 +274,6 @@ def parameter_props(**params: Tuple[str, float, Tuple[str, ...]]) -> Dict[str, P
     return out
 
 
-DECONVOLUTION_INITIALIZERS = tuple(k for k in CONVOLUTION_INITIALIZERS if "CLConv" not in k)
 WEIGHT_AND_BIAS_CONV = dict(W=("NormalConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
                             b=("Constant", 0.0, PLAIN_INITIALIZERS))
 WEIGHT_AND_BIAS_AFFINE = dict(W=("NormalAffineGlorot", 1.0, AFFINE_INITIALIZERS),

@@ -10,11 +10,7 @@ import dataclasses
 
 from .base import (PARAMETER_SCOPE, FloatsProp, Layer, OptionalProp, ParamSpec, Prop, ShapeError, parameter_props,
                    size_of)
-
-_ALL_INITIALIZERS = ("Normal", "NormalAffineHeForward", "NormalAffineHeBackward", "NormalAffineGlorot",
-                     "NormalConvolutionHeForward", "NormalConvolutionHeBackward", "NormalConvolutionGlorot",
-                     "NormalCLConvHeForward", "NormalCLConvHeBackward", "NormalCLConvGlorot", "Uniform",
-                     "UniformAffineGlorot", "UniformConvolutionGlorot", "UniformCLConvGlorot", "Constant")
+from .initializers import ALL_INITIALIZERS
 
 
 def _batch_size(ctx, layer_type):
@@ -47,7 +43,7 @@ class Parameter(Layer):
         "size": OptionalProp("pints", None, "Shape of the parameter (without the batch axis).", "Size",
                      derived="required (NNC copies it from the layer the parameter feeds)"),
         "parameter_scope": PARAMETER_SCOPE,
-        **_unprefixed(parameter_props(param=("Normal", 0.01, _ALL_INITIALIZERS))),
+        **_unprefixed(parameter_props(param=("Normal", 0.01, ALL_INITIALIZERS))),
     }
 
     def infer_shape(self, in_shapes, p):
