@@ -25,10 +25,11 @@ Log = Callable[[str], None]
 
 
 def load(path: str, **overrides) -> "Project":
-    """Parse the project file `path`; keyword `overrides` as for Project.with_overrides."""
-    from .project.load import load_project
+    """Parse the project file `path` (.yaml, or an NNC .sdcproj or nnabla .nntxt/.nnp imported in memory);
+    keyword `overrides` as for Project.with_overrides."""
+    from .interop.project_files import load_any_project
 
-    project = Project(load_project(path))
+    project = Project(load_any_project(path))
     return project.with_overrides(**overrides) if overrides else project
 
 

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from .. import __version__
 from ..errors import UserError
-from .shared import display_path
+from .shared import add_dataset_option, dataset_overrides, display_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,8 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("project")
     run.add_argument("-o", "--output", metavar="RUN_DIR", help="run folder (default: runs/<name>/<timestamp>)")
     run.add_argument("--epochs", type=int, metavar="N", help="override training.max_epoch")
-    run.add_argument("--dataset", action="append", default=[], metavar="NAME=CSV",
-                     help="use CSV for dataset NAME (training, validation), e.g. for a zoo project")
+    add_dataset_option(run)
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue RUN_DIR from its last epoch (parameters, optimizer state, schedule, "
                           "shuffling); with --epochs, train beyond the original max_epoch")
@@ -160,7 +159,7 @@ def _cmd_run(args) -> int:
         raise UserError("--resume continues its own run folder; it takes no -o or --kfold.",
                         fix=f"run `nncgraph run {args.project} --resume {args.resume}`.")
     project = api.load(args.project).with_overrides(
-        datasets=dict(dataset_override(item) for item in args.dataset), epochs=args.epochs,
+        datasets=dataset_overrides(args), epochs=args.epochs,
         backend=args.context, device_id=args.device_id, precision=args.precision)
     if args.kfold is not None:
         summary = project.cross_validate(args.kfold, args.output)
@@ -183,14 +182,6 @@ def _cmd_run(args) -> int:
     print(f"report: {display_path(run.folder.report_file)}")
     print(f"run folder: {display_path(run.path)}")
     return 0
-
-
-def dataset_override(item: str):
-    """--dataset NAME=CSV as (NAME, CSV): a path relative to the working directory, as typed."""
-    name, sep, csv = item.partition("=")
-    if not sep or not name or not csv:
-        raise UserError(f"--dataset needs NAME=CSV, got '{item}'.", fix="e.g. --dataset training=data/train.csv")
-    return name, csv
 
 
 def _cmd_evaluate(args) -> int:

@@ -50,6 +50,7 @@ class Scope:
     units: Dict[str, Dict[str, Prop]] = field(default_factory=dict)   # unit -> its arguments' typed props
     unit_inputs: Dict[str, List[str]] = field(default_factory=dict)
     implements: Dict[str, str] = field(default_factory=dict)   # unit -> the built-in layer its *UnitProperty reads
+    entry_lines: Dict[int, int] = field(default_factory=dict)  # id(layer mapping) -> its layer's line
 
 
 def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], previous: Optional[str]) -> List[dict]:
@@ -66,6 +67,7 @@ def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], pre
         if layer.type != "Delay":       # a Delay is read by name; the chain goes past it
             previous = layer.name
         entries.append(entry)
+        scope.entry_lines[id(entry)] = layer.line
     _omit_default_names(entries)
     return entries
 

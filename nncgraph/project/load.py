@@ -53,7 +53,11 @@ def read_project_text(path: str) -> str:
 
 
 def parse_project(text: str, path: str) -> Project:
-    doc = load_located_yaml(text, path)
+    return parse_document(load_located_yaml(text, path), path)
+
+
+def parse_document(doc: Any, path: str) -> Project:
+    """The typed project of a loaded YAML document (`path`: where relative paths start, and its name)."""
     if not isinstance(doc, LocatedDict):
         raise UserError("a project file must be a mapping with `name`, `datasets`, `network` and `training`.",
                         location=Location(path, 1), fix="see docs/project-file.md for an example.")
