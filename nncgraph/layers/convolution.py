@@ -86,17 +86,20 @@ class ConvolutionBase(Layer):
 
     def forward_from_nntxt(self, args, params) -> Dict:
         """A forward convolution's import: also the maps and kernel from W, (out_maps, per group, *kernel)
-        or, channels last, (out_maps, *kernel, per group); group and channel_last where the layer has
-        them, and refused where it has not but the function sets them."""
+        or, channels last, (out_maps, *kernel, per group), and group and channel_last where the layer has
+        them (the binary convolutions have neither: their message has no channel_last, and a group other
+        than 1 is refused)."""
         w = params[0]
-        channel_last = getattr(args, "channel_last", False)    # the binary convolutions' message has none
+        channel_last = "channel_last" in self.props and args.channel_last
         p = {"out_maps": w[0], "kernel_shape": list(w[1:-1] if channel_last else w[2:]),
              **self.window_from_nntxt(args, params)}
-        for name, value, default in (("group", args.group or 1, 1), ("channel_last", channel_last, False)):
-            if name in self.props:
-                p[name] = value
-            elif value != default:
-                raise Unconvertible(f"{name} {value} (NNC's {self.type_name()} has no {name} property)")
+        group = args.group or 1
+        if "group" in self.props:
+            p["group"] = group
+        elif group != 1:
+            raise Unconvertible(f"group {group} (NNC's {self.type_name()} has no group property)")
+        if "channel_last" in self.props:
+            p["channel_last"] = channel_last
         return p
 
     def macs(self, in_shapes, out_shape, p):
