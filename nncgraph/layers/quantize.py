@@ -243,7 +243,9 @@ class MinMaxQuantize(Layer):
                                               for name, _, value, _ in _MIN_MAX_PARAMS}), "ql_min", "ql_max"),
                    {name: nnc for name, nnc, _, _ in _MIN_MAX_PARAMS}),
     }
-    # the ranges and levels are parameter inputs: their values, not their shapes, are what they carry
+    # The ranges and levels are parameter inputs, not arguments: their shapes follow the input and their
+    # values travel with the parameters. An averaged range's validation network (emit) says x_min_max
+    # false; the import reads the network the optimizer trains, which says true.
     from_nntxt = fields("decay", "x_min_max", "ema", "ste_fine_grained", "eps", rename={"eps": "epsilon"})
 
     def parameters(self, in_shapes, p):
