@@ -93,6 +93,17 @@ def test_what_the_evaluation_section_cannot_hold_is_noted(tmp_path):
     assert lines[lines.index("evaluation: {num_evaluations: 5, repeat: mean}") - 1].startswith("#")
 
 
+def test_nncs_mc_dropout_sample_keeps_its_100_passes(tmp_path):
+    from test_import_sdcproj import imported as imported_sample, sample
+
+    project, _ = imported_sample(tmp_path, sample("tutorial__explainable_dl__05_MCdropout.sdcproj"))
+    # [Executor_0] NumEvaluations=100, RepeatEvaluationType=1: what NNC's console writes as "last"
+    assert project.evaluation == EvaluationSpec(100, "last")
+    dropout = next(spec for spec in project.networks["Main"] if spec.type == "Dropout")
+    assert dropout.props["skip_at_test"] is False
+    assert_shapes_match_nnabla(project)
+
+
 # -- the project file ----------------------------------------------------------------------------------------
 PROJECT = """name: t
 network:
