@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 
 from ..atomic_files import atomic_write
 from ..engines.parameter_file import parameters_h5
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
@@ -245,7 +245,7 @@ def _evaluation(source: Source) -> Optional[Dict]:
     where = source._where(next((n for n, line in enumerate(source.text.splitlines(), 1)
                                 if line.startswith("executor {")), None))
     if passes > MAX_EVALUATIONS:
-        raise UserError(f"executor '{e.name}' runs its network {passes:,} times per batch (num_evaluations), more "
+        raise UserError(f"executor '{e.name}' runs its network {shown(f'{passes:,}', quote=False)} times per batch (num_evaluations), more "
                         f"than the {MAX_EVALUATIONS:,} nncgraph runs.", location=where,
                         fix=f"set num_evaluations to 1 to {MAX_EVALUATIONS:,} in the source.")
     # nnabla_cli forward: "last" keeps the last pass, "std" their standard deviation, anything else the mean

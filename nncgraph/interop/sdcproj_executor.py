@@ -43,7 +43,7 @@ def executor_settings(ini: IniFile, note: Callable[[str, str], None]) -> Optiona
         raise ini.error(f"{first.title} NumEvaluations={shown(text, quote=False)} is not a whole number.",
                         first.line_of("NumEvaluations"), fix="set Number of Evaluations to 1 or more in NNC.") from None
     if passes > MAX_EVALUATIONS:
-        raise ini.error(f"{first.title} NumEvaluations={passes:,} is more than the {MAX_EVALUATIONS:,} passes per "
+        raise ini.error(f"{first.title} NumEvaluations={shown(f'{passes:,}', quote=False)} is more than the {MAX_EVALUATIONS:,} passes per "
                         "sample nncgraph runs.", first.line_of("NumEvaluations"),
                         fix=f"set Number of Evaluations to 1 to {MAX_EVALUATIONS:,} in NNC.")
     kind = first.get("RepeatEvaluationType", "0").strip() or "0"
