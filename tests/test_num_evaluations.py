@@ -229,6 +229,12 @@ def test_export_writes_the_executor_fields_nnabla_reads_and_import_reads_them_ba
     executor_line = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("executor {"))
     assert message.startswith(f"{tmp_path / 'std.nntxt'}:{executor_line}: ") and "standard deviation" in message
     assert "Fix:" in message
+    (tmp_path / "many.nntxt").write_text(text.replace("num_evaluations: 12", "num_evaluations: 20000"))
+    with pytest.raises(UserError, match="runs its network 20,000 times per batch"):
+        import_nnp(str(tmp_path / "many.nntxt"), str(tmp_path / "many.yaml"))
+    (tmp_path / "none.nntxt").write_text(text.replace("num_evaluations: 12", "num_evaluations: 0"))
+    import_nnp(str(tmp_path / "none.nntxt"), str(tmp_path / "none.yaml"))
+    assert "evaluation" not in yaml.safe_load((tmp_path / "none.yaml").read_text())    # nnabla runs 0 once
 
 
 # -- a trained fixture, evaluated and inferred ------------------------------------------------------------------
