@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data.csv_dataset import to_float32
 from ..engines import make_engine
+from ..engines.generated import TRAINING
 from ..errors import UserError
 from ..finite_checks import NonFiniteError, column_sums, diverged, first_non_finite, is_finite_number, kind_of
 from ..graph.variants import variant_graphs
@@ -168,6 +169,7 @@ class _EpochLoop:
         self.shuffle = project.datasets["training"].shuffle
         self.optimizer = optimizer
         self.feeds = [(name, data[name], data.scales[name]) for name in optimizer.executor.inputs]
+        self.draws = optimizer.executor.draws
         self.n = len(self.feeds[0][1])
         self.iterations = -(-self.n // self.spec.batch_size)
         self.rng = np.random.RandomState(self.spec.seed)
@@ -197,6 +199,7 @@ class _EpochLoop:
             idx = order[it * batch:(it + 1) * batch]
             # reads only these rows of a memory-mapped cache
             feed = {name: to_float32(array[idx], scale) for name, array, scale in self.feeds}
+            feed.update(self.draws.at((TRAINING, epoch, it)))
             lr = learning_rate(spec.lr_scheduler, self.base_lr, epoch - 1 + it / self.iterations, spec.max_epoch)
             per_sample = step(feed, lr)
             totals += column_sums(per_sample[:min(batch, n - it * batch)])   # wrapped samples not counted
