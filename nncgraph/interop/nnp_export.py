@@ -10,8 +10,9 @@ as its num_evaluations and repeat_evaluation_type.
 nnabla's `create_proto` builds the skeleton from our compiled graphs; what it
 cannot know is written here afterwards: each parameter's NNC initializer (so
 `nnabla_cli train` starts from the distribution we would start from, not from
-zeros), each parameter's learning-rate multiplier, the solver's parameters and
-the scheduler (from the table in nncgraph/optimizers.py).
+zeros), each parameter's learning-rate multiplier, the solver's parameters,
+the scheduler (from the table in nncgraph/optimizers.py), and the generator of
+each generator input (nnabla_cli draws it before every pass, as we do).
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ class Exporter:
                     _network("validation", compiled["validation"], batch),
                     {"name": NETWORK_NAMES["runtime"], "batch_size": runtime_batch_size,
                      "outputs": {o.column: compiled["runtime"].outputs[o.node] for o in outputs},
-                     "names": dict(compiled["runtime"].inputs)}]
+                     "names": _variable_names(compiled["runtime"])}]
         per_epoch = _iterations_per_epoch(project)
         self.proto = create_proto(_contents(project, networks, compiled, [o.column for o in outputs], per_epoch),
                                   include_params=False, variable_batch_size=True)
@@ -87,6 +88,7 @@ class Exporter:
         _write_initializers(self.proto, self.variants)
         _write_learning_rate_multipliers(self.proto, self.variants["training"])
         _write_solver(self.proto, project, per_epoch)
+        _write_generators(self.proto, self.variants)
         self.network_names = [n["name"] for n in networks]
         self.outputs = [o.column for o in outputs]
 
@@ -116,7 +118,12 @@ class Exporter:
 
 def _network(variant: str, compiled, batch: int) -> dict:
     return {"name": NETWORK_NAMES[variant], "batch_size": batch,
-            "outputs": {"loss": compiled.loss}, "names": dict(compiled.inputs)}
+            "outputs": {"loss": compiled.loss}, "names": _variable_names(compiled)}
+
+
+def _variable_names(compiled) -> dict:
+    """The network's data variables by dataset column, its generator inputs by their layer names."""
+    return {**compiled.inputs, **compiled.generated}
 
 
 def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str], per_epoch: int) -> dict:
@@ -145,22 +152,26 @@ def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str
         "executors": [{"name": "Executor", "network": NETWORK_NAMES["runtime"],
                        "data": list(compiled["runtime"].inputs), "output": runtime_outputs,
                        "num_evaluations": project.evaluation.num_evaluations,
-                       "repeat_evaluation_type": project.evaluation.repeat}],
+                       "repeat_evaluation_type": project.evaluation.repeat,
+                       "generator_variables": list(compiled["runtime"].generated)}],
     }
     # the optimizer is written even without datasets (a zoo project): it names the training network
     contents["optimizers"] = [{
         "name": "Optimizer", "solver": solver, "network": NETWORK_NAMES["training"],
         "dataset": [DATASET_NAMES["training"]] if "training" in data else [], "data_variables": feeds,
+        "generator_variables": list(compiled["training"].generated),
         "update_interval": 1, "lr_decay": 1.0, "lr_decay_interval": 1,
         # a decoupled decay is the solver's own parameter (_write_solver), not solver.weight_decay
         "weight_decay": training.optimizer.weight_decay if applies_weight_decay(training.optimizer) else 0.0}]
     if "training" in data:
         contents["datasets"] = datasets
+        generated = list(compiled["validation"].generated)
         monitors = [{"name": "train_error", "network": NETWORK_NAMES["validation"],
-                     "dataset": DATASET_NAMES["training"], "data_variables": feeds}]
+                     "dataset": DATASET_NAMES["training"], "data_variables": feeds, "generator_variables": generated}]
         if "validation" in data:
             monitors.append({"name": "valid_error", "network": NETWORK_NAMES["validation"],
-                             "dataset": DATASET_NAMES["validation"], "data_variables": feeds})
+                             "dataset": DATASET_NAMES["validation"], "data_variables": feeds,
+                             "generator_variables": generated})
         contents["monitors"] = monitors
     return contents
 
@@ -257,6 +268,18 @@ def _write_schedule(solver, table, spec, max_epoch: int, per_epoch: int) -> None
         setattr(message, table.span_field, max_epoch * per_epoch)
     if table.interval_field:
         setattr(message, table.interval_field, per_epoch)
+
+
+def _write_generators(proto, variants) -> None:
+    """nnabla's save writes each generator variable as Constant 0: give it the Input's generator."""
+    from ..engines.generated import generated_inputs
+
+    settings = {g.name: g for inferred in variants.values() for g in generated_inputs(inferred)}
+    for group in (proto.optimizer, proto.monitor, proto.executor):
+        for item in group:
+            for variable in item.generator_variable:
+                g = settings[variable.variable_name]
+                variable.type, variable.multiplier = g.generator, g.multiplier
 
 
 def _text(proto) -> str:

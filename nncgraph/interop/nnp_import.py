@@ -5,9 +5,11 @@ project's `network:`, one layer per nnabla function; data variables become
 Input layers and a loss's second input its `target`; whatever only reduces
 the losses (the Mean nnabla_cli minimizes) is dropped, since nncgraph adds
 it. Datasets, epochs, batch size, optimizer and schedule come from the
-file's settings. Parameters stay where they are: the project's `init_from`
-points at the .nnp (or an .h5 written beside the project for an .nntxt that
-holds them), mapping each of our parameter names onto the file's.
+file's settings; a generator variable (a GAN's latent z: the proto's
+generator_variable) becomes an Input with that `generator`. Parameters stay
+where they are: the project's `init_from` points at the .nnp (or an .h5
+written beside the project for an .nntxt that holds them), mapping each of
+our parameter names onto the file's.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def import_nnp(path: str, output: str, located: bool = False, source: Optional[S
     proto = source.proto
     network = _chosen_network(source)
     data_names = _data_names(proto, network.name)
+    generators = _generators(source, network.name)
     variables = {v.name: v for v in network.variable}
     producers = {o: f for f in network.function for o in f.output}
     parameters = {v.name for v in network.variable if v.type == "Parameter"}
@@ -56,13 +59,21 @@ def import_nnp(path: str, output: str, located: bool = False, source: Optional[S
         param_inputs = [i for i in function.input if i in parameters]
         target = None
         if function.type in losses and len(data_inputs) == 2 and data_inputs[1] not in producers:
+            if data_inputs[1] in generators:
+                raise UserError(f"function '{function.name}' ({function.type}) compares with '{data_inputs[1]}', "
+                                f"which a {generators[data_inputs[1]]['generator']} generator fills; an nncgraph "
+                                "loss reads its target from a dataset column.", location=where,
+                                layer=function.name, layer_type=function.type,
+                                fix="give the target a dataset column (e.g. a column of constant labels) in the "
+                                    "source.")
             target = data_names.get(data_inputs[1], data_inputs[1])
             data_inputs = data_inputs[:1]
         for var in data_inputs:
             if var not in producers and var not in names:
                 name = _unique(var, taken)
-                layers.append({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
-                               "dataset": data_names.get(var, var)})
+                source_of = generators.get(var) or {"dataset": data_names.get(var, var)}
+                layers.append(_tidy({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
+                                     **source_of}))
                 names[var] = name
         try:
             kind, props = convert_function(
@@ -121,6 +132,25 @@ def _data_names(proto, network: str) -> Dict[str, str]:
             if item.network_name == network:
                 for d in item.data_variable:
                     out.setdefault(d.variable_name, d.data_name)
+    return out
+
+
+def _generators(source: Source, network: str) -> Dict[str, Dict]:
+    """Network variable -> the generator Input properties of the optimizer/monitor/executor that fills it."""
+    from ..layers.io import GENERATORS, NO_GENERATOR
+
+    proto = source.proto
+    out: Dict[str, Dict] = {}
+    for group in (proto.optimizer, proto.monitor, proto.executor):
+        for item in group:
+            if item.network_name != network:
+                continue
+            for g in item.generator_variable:
+                if g.type not in GENERATORS or g.type == NO_GENERATOR:
+                    raise UserError(f"'{item.name}' fills variable '{g.variable_name}' with generator type "
+                                    f"{g.type!r}, which nnabla does not draw.", location=source._where(None),
+                                    fix=f"use one of {', '.join(GENERATORS[1:])} in the source.")
+                out.setdefault(g.variable_name, {"generator": g.type, "generator_multiplier": g.multiplier})
     return out
 
 

@@ -102,6 +102,8 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
     by_nnc = {p.nnc: key for key, p in table.items() if p.nnc}
     written, concrete = {}, {}
     for nnc, (text, line) in layer.props.items():
+        if _generated(nnc, layer):      # NNC reads a data pin's Dataset only when no generator fills the pin
+            continue
         key = by_nnc.get(nnc)
         if key is None:
             # RepeatEnd's properties are NNC's computed copies of its RepeatStart's
@@ -141,8 +143,15 @@ def ignorable(nnc: str, text: str, layer: NncLayer) -> bool:
     if nnc.endswith("GeneratorMultiplier"):         # scales a generator that is not used
         return value == "None"
     if nnc.endswith("Dataset"):                     # read only when there is no generator
-        return value != "None" and value == GENERATOR_DEFAULTS.get(generator)
+        return _generated(nnc, layer)
     return value == GENERATOR_DEFAULTS.get(generator, "None")
+
+
+def _generated(nnc: str, layer: NncLayer) -> bool:
+    """Whether `nnc` is the Dataset of a data pin that a generator fills instead."""
+    generator = _generator_of(nnc) if nnc.endswith("Dataset") else None
+    return generator is not None and \
+        layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0] != "None"
 
 
 def _generator_of(nnc: str) -> Optional[str]:
