@@ -127,7 +127,11 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
             written[key] = value[0]
             if not _unknown(value[1]):
                 concrete[key] = value[1]
-    return {"type": layer.type, "name": layer.name, **_without_defaults(impl, table, written, concrete, layer.name)}
+    try:        # resolving checks what no one property can (a Normal generator's negative spread)
+        kept = _without_defaults(impl, table, written, concrete, layer.name)
+    except UserError as exc:
+        raise exc.with_context(location=scope.ini.where(layer.line), **ctx) from None
+    return {"type": layer.type, "name": layer.name, **kept}
 
 
 def ignorable(nnc: str, text: str, layer: NncLayer) -> bool:

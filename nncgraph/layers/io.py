@@ -30,12 +30,16 @@ class Input(Layer):
                                      "half-width, Constant's value, Range's step.", "GeneratorMultiplier"),
     }
 
-    def infer_shape(self, in_shapes, p):
+    def resolve(self, props, name):
+        p = super().resolve(props, name)
         if p["generator"] in SPREADS and p["generator_multiplier"] < 0:
             raise UserError(f"has generator {p['generator']} with generator_multiplier "
                             f"{p['generator_multiplier']:g}, but the multiplier is its spread "
                             f"({'standard deviation' if p['generator'] == 'Normal' else 'half-width'}).",
                             fix=f"write generator_multiplier: {-p['generator_multiplier']:g}.")
+        return p
+
+    def infer_shape(self, in_shapes, p):
         return tuple(p["size"])
 
     def emit(self, ctx, inputs, p):  # the compiler creates input variables itself
