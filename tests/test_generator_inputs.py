@@ -13,6 +13,7 @@ from conftest import run_cli, tiny_project, write, write_digits
 from nncgraph.engines.generated import EVALUATION, TRAINING, Draws, GeneratedInput, generated_inputs
 from nncgraph.errors import UserError
 from nncgraph.graph.variants import variant_graph
+from nncgraph.interop.sdcproj_import import import_sdcproj
 from nncgraph.project.load import load_project, parse_project
 from sdcproj_text import line_number, sdcproj
 from test_import_sdcproj import assert_shapes_match_nnabla
@@ -123,8 +124,9 @@ def test_the_network_computes_with_the_drawn_values(tmp_path):
 
 
 # -- bad values -------------------------------------------------------------------------------------------------
-def test_an_unknown_generator_is_one_line_naming_the_file_line_and_layer(tmp_path):
-    text = "name: g\nnetwork:\n  - {type: Input, name: z, size: [4], generator: Gaussian}\n"
+@pytest.mark.parametrize("value", ["Gaussian", "normal", "[Normal]"])     # a list once raised a TypeError
+def test_an_unknown_generator_is_one_line_naming_the_file_line_and_layer(tmp_path, value):
+    text = f"name: g\nnetwork:\n  - {{type: Input, name: z, size: [4], generator: {value}}}\n"
     with pytest.raises(UserError) as caught:
         parse_project(text, str(tmp_path / "g.yaml"))
     message = str(caught.value)
@@ -153,13 +155,14 @@ def test_bad_generator_values_in_an_sdcproj_name_its_line(tmp_path):
         text = nnc_text(generator, multiplier)
         path = tmp_path / "bad.sdcproj"
         path.write_text(text, encoding="utf-8")
-        from nncgraph.interop.sdcproj_import import import_sdcproj
-
         with pytest.raises(UserError) as caught:
             import_sdcproj(str(path))
         message = str(caught.value)
-        # a property's own line, or the layer's where the mistake is in two properties together
-        line = line_number(text, needle) if needle else text.splitlines().index("Property_0_Value=z") - 1
+        # a property's own line, or the layer's (its Type line) where the mistake is two properties together
+        lines = text.splitlines()
+        name_at = lines.index("Property_0_Value=z")       # 0-based: the Type line two above is line name_at - 1
+        assert lines[name_at - 2] == "Type=Input"
+        line = line_number(text, needle) if needle else name_at - 1
         assert message.startswith(f"{path}:{line}: layer 'z' (Input): "), (message, line)
         assert fragment in message and "Fix:" in message and "\n" not in message
 
