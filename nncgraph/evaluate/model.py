@@ -121,7 +121,7 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
 
     if backend:     # a new project: the caller's keeps its own context
         project = replace(project, context=replace(project.context, backend=backend))
-    engine = make_engine(project.context, seed=project.training.seed)     # so are generator inputs' draws
+    engine = make_engine(project.context, seed=project.training.seed)     # generator inputs draw from it too
     loaded = engine.load_parameters(checkpoint)
     _check_parameters(runtime, loaded, checkpoint)
     executor = engine.compile(runtime, batch_size, folder)

@@ -21,6 +21,7 @@ from ..atomic_files import atomic_write
 from ..engines.parameter_file import parameters_h5
 from ..errors import UserError, shown
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
+from .nnp_feeds import Feeds
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
 
@@ -34,8 +35,7 @@ def import_nnp(path: str, output: str, located: bool = False, source: Optional[S
     source = source or Source(path)
     proto = source.proto
     network = _chosen_network(source)
-    data_names = _data_names(proto, network.name)
-    generators = _generators(source, network.name)
+    feeds = Feeds(source, network.name)
     variables = {v.name: v for v in network.variable}
     producers = {o: f for f in network.function for o in f.output}
     parameters = {v.name for v in network.variable if v.type == "Parameter"}
@@ -59,21 +59,13 @@ def import_nnp(path: str, output: str, located: bool = False, source: Optional[S
         param_inputs = [i for i in function.input if i in parameters]
         target = None
         if function.type in losses and len(data_inputs) == 2 and data_inputs[1] not in producers:
-            if data_inputs[1] in generators:
-                raise UserError(f"function '{function.name}' ({function.type}) compares with '{data_inputs[1]}', "
-                                f"which a {generators[data_inputs[1]]['generator']} generator fills; an nncgraph "
-                                "loss reads its target from a dataset column.", location=where,
-                                layer=function.name, layer_type=function.type,
-                                fix="give the target a dataset column (e.g. a column of constant labels) in the "
-                                    "source.")
-            target = data_names.get(data_inputs[1], data_inputs[1])
+            target = feeds.target(data_inputs[1], function, where)
             data_inputs = data_inputs[:1]
         for var in data_inputs:
             if var not in producers and var not in names:
                 name = _unique(var, taken)
-                source_of = generators.get(var) or {"dataset": data_names.get(var, var)}
                 layers.append(_tidy({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
-                                     **source_of}))
+                                     **feeds.input_props(var)}))
                 names[var] = name
         try:
             kind, props = convert_function(
@@ -122,36 +114,6 @@ def _chosen_network(source: Source):
         if wanted in by_name:
             return by_name[wanted]
     return proto.network[0]
-
-
-def _data_names(proto, network: str) -> Dict[str, str]:
-    """Network variable -> dataset column, from the optimizer/monitor/executor that feed `network`."""
-    out = {}
-    for group in (proto.optimizer, proto.monitor, proto.executor):
-        for item in group:
-            if item.network_name == network:
-                for d in item.data_variable:
-                    out.setdefault(d.variable_name, d.data_name)
-    return out
-
-
-def _generators(source: Source, network: str) -> Dict[str, Dict]:
-    """Network variable -> the generator Input properties of the optimizer/monitor/executor that fills it."""
-    from ..layers.io import GENERATORS, NO_GENERATOR
-
-    proto = source.proto
-    out: Dict[str, Dict] = {}
-    for group in (proto.optimizer, proto.monitor, proto.executor):
-        for item in group:
-            if item.network_name != network:
-                continue
-            for g in item.generator_variable:
-                if g.type not in GENERATORS or g.type == NO_GENERATOR:
-                    raise UserError(f"'{item.name}' fills variable '{g.variable_name}' with generator type "
-                                    f"{g.type!r}, which nnabla does not draw.", location=source._where(None),
-                                    fix=f"use one of {', '.join(GENERATORS[1:])} in the source.")
-                out.setdefault(g.variable_name, {"generator": g.type, "generator_multiplier": g.multiplier})
-    return out
 
 
 def _sample_shape(variable) -> List[int]:
