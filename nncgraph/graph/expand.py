@@ -240,7 +240,7 @@ class _Expander:
         check_layer_count(len(self.out), repeat * body_layers, f"repeat: {repeat:,} of unit {shown(unit_name)}, which "
                           f"has {body_layers:,} layers", location=located.get("repeat", spec.location), layer=spec.name,
                           layer_type="Unit")
-        body = apply_settings(_instance(unit, args), settings, unit, spec, self.units)     # the same for every repetition
+        body = apply_settings(_instance(unit, args), settings, unit, spec, self.units)    # same for every repetition
         current = inputs
         for i in range(1, repeat + 1):
             name = spec.name if repeat == 1 else f"{spec.name}_{i}"
