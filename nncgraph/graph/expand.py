@@ -310,7 +310,12 @@ def _substituted(layers: List[LayerSpec], args, unit: Optional[str]) -> List[Lay
     `$input_shape` value waits for the layer's input)."""
     if not any(holds_argument(v) for spec in layers for v in spec.props.values()):
         return layers
-    body = [replace(spec, props={k: substitute(v, args, unit) for k, v in spec.props.items()}) for spec in layers]
+    body = []
+    for spec in layers:
+        try:
+            body.append(replace(spec, props={k: substitute(v, args, unit) for k, v in spec.props.items()}))
+        except UserError as exc:
+            raise exc.with_context(layer=spec.name, layer_type=spec.type) from None
     for written, spec in zip(layers, body):
         if is_structural(spec.type):
             continue
