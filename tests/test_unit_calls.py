@@ -236,3 +236,16 @@ def test_a_nested_setting_is_checked_down_its_path(tmp_path, key, fragments):
     assert message.startswith(f"{tmp_path / 'p.yaml'}:{line}:{column}: layer 'deep' (Unit): "), message
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_the_schema_takes_shape_expressions_in_a_networks_numbers_and_no_other_text():
+    import jsonschema
+    import yaml
+
+    from nncgraph.project.schema import project_schema
+
+    doc = yaml.safe_load(TOP_LEVEL_SHAPES)
+    jsonschema.validate(doc, project_schema())          # "$input_shape[0] * 2", a list of them
+    doc["network"][1]["out_maps"] = "twice"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, project_schema())
