@@ -16,10 +16,20 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import UserError, did_you_mean, shown
 from ..layers import get_layer
-from ..layers.base import Prop, parameter_settings
+from ..layers.base import Prop
 from ..layers.structure import is_structural
 from ..project.load import coerce_prop
 from ..project.model import LayerSpec, UnitSpec
+
+
+# NNC's per-parameter properties are `<parameter>.<setting>` (W.File, b.LRateMultiplier): these settings.
+PARAMETER_SETTINGS = ("File", "Initializer", "InitializerMultiplier", "LRateMultiplier")
+
+
+def parameter_settings(props: Dict[str, Prop]) -> Dict[str, Prop]:
+    """A layer's per-parameter properties (`w_file`, `b_lrate_multiplier`, ...): what a unit call may set
+    for one of the unit's layers."""
+    return {k: p for k, p in props.items() if "." in p.nnc and p.nnc.rsplit(".", 1)[1] in PARAMETER_SETTINGS}
 
 
 def is_setting(key: Any) -> bool:

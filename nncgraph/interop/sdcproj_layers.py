@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError, shown
+from ..graph.unit_settings import parameter_settings
 from ..layers import get_layer
-from ..layers.base import FloatsProp, Layer, Prop, parameter_settings
+from ..layers.base import FloatsProp, Layer, Prop
 from ..layers.structure import STRUCTURAL as STRUCTURE_PROPS, UNIT_PROPS, default_name
 from .sdcproj_arithmetic import number
 from .sdcproj_ini import IniFile

@@ -253,16 +253,6 @@ class ParamSpec:
         return size_of(self.shape)
 
 
-# NNC's per-parameter properties are `<parameter>.<setting>` (W.File, b.LRateMultiplier): these settings.
-PARAMETER_SETTINGS = ("File", "Initializer", "InitializerMultiplier", "LRateMultiplier")
-
-
-def parameter_settings(props: Dict[str, Prop]) -> Dict[str, Prop]:
-    """A layer's per-parameter properties (`w_file`, `b_lrate_multiplier`, ...): what a unit call may set
-    for one of the unit's layers."""
-    return {k: p for k, p in props.items() if "." in p.nnc and p.nnc.rsplit(".", 1)[1] in PARAMETER_SETTINGS}
-
-
 def parameter_props(**params: Tuple[str, float, Tuple[str, ...]]) -> Dict[str, Prop]:
     """NNC's per-parameter properties (W.File, W.Initializer, W.InitializerMultiplier,
     W.LRateMultiplier) for each named parameter, snake_cased: `w_initializer`, ...
