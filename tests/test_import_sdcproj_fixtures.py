@@ -159,7 +159,8 @@ def test_branches_are_written_with_their_inputs_longest_path_first(tmp_path):
     ("Property_1_Value=4", "Property_1_Value=four", "layer 'Convolution' (Convolution)", "OutMaps='four'"),
     ("Property_1_Value=4", "Property_1_Value=0", "layer 'Convolution' (Convolution)", "OutMaps='0' must be 1 or more"),
     ("Property_1_Value=4", "Property_1_Value=*Maps", "layer 'Convolution' (Convolution)",
-     "OutMaps='*Maps' is an NNC macro that nncgraph does not compute"),
+     "OutMaps='*Maps' is an NNC macro that nncgraph does not compute for this property, and names no Argument "
+     "layer (only a unit's network has Argument layers)"),
     ("Property_1_Value=*AutoInPlaceOnce", "Property_1_Value=*AutoInPlaceOnce\r\nProperty_2_Name=Slope\r\n"
      "Property_2_Value=0.1", "layer 'ReLU' (ReLU)", "has property Slope='0.1', which nncgraph's ReLU does not"),
 ])

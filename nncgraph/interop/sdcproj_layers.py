@@ -309,7 +309,11 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx,
         derivable = prop.default is None and prop.derived and not prop.derived.startswith("required")
         if derivable or nnc == "InPlace":           # NNC's *AutoInPlace: a memory choice, not a value
             return DERIVED
-        raise error("is an NNC macro that nncgraph does not compute for this property.", f"write the value: {prop.doc}")
+        names = (f"the unit's Argument layers are {', '.join(scope.args)}" if scope.args else
+                 "this network has no Argument layers" if scope.args is not None else
+                 "only a unit's network has Argument layers")
+        raise error("is an NNC macro that nncgraph does not compute for this property, and names no Argument "
+                    f"layer ({names}).", f"write the value: {prop.doc}")
     try:
         if prop.kind in ARRAY_KINDS or isinstance(prop, FloatsProp):
             items = [t.strip() for t in text.split(",")]
@@ -347,7 +351,8 @@ def _argument_reference(scope: Scope, prop: Prop, nnc: str, text: str, own) -> O
         return None
     if text.startswith("*"):
         return name if name == nnc or (name != "Name" and name not in own) else None
-    if prop.kind == "bool" and text.lower() not in BOOLS or prop.kind == "option" and text not in prop.options:
+    if prop.kind == "bool" and text.lower() not in BOOLS or \
+            prop.kind == "option" and text not in prop.options and text not in dict(prop.aliases):
         return name
     return None
 
