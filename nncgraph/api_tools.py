@@ -13,9 +13,9 @@ import os
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import UserError
+from .interop.project_files import IMPORTED_SUFFIXES
 
 Log = Callable[[str], None]
-IMPORT_SUFFIXES = (".sdcproj", ".nntxt", ".nnp")
 
 
 def compare(run_dirs: Union[str, Sequence[str]], out: str = "compare") -> List[Dict]:
@@ -34,11 +34,12 @@ def structure_search(project: str, out: Optional[str] = None, *, trials: Optiona
                      sampler: Optional[str] = None, storage: Optional[str] = None, study: Optional[str] = None,
                      resume: bool = False, epochs: Optional[int] = None, epoch_budget: Optional[int] = None,
                      fidelity: Optional[int] = None, reduction_factor: Optional[int] = None,
-                     pruner: Optional[str] = None, seed: Optional[int] = None, log: Log = print) -> Dict:
+                     pruner: Optional[str] = None, seed: Optional[int] = None,
+                     datasets: Optional[Dict[str, str]] = None, log: Log = print) -> Dict:
     """`nncgraph search PROJECT`: the project file's `search:` settings, overridden by the keywords given
     (each as the option of that name); trains the candidates into `out` (default searches/<name>).
-    Returns the summary: trials, complete, pruned, diverged, invalid, pareto (trial numbers), csv, plot,
-    pareto_dir. It reads the file, not a loaded Project: a project that declares a search space is one
+    `datasets`: {name: CSV} in place of the file's (paths relative to the working directory). Returns the
+    summary: trials, complete, pruned, diverged, invalid, pareto (trial numbers), csv, plot, pareto_dir. It reads the file, not a loaded Project: a project that declares a search space is one
     `nncgraph.load` refuses to train."""
     from .project.load import check_name
     from .search.engine import read_project, run_search
@@ -46,6 +47,8 @@ def structure_search(project: str, out: Optional[str] = None, *, trials: Optiona
 
     project = os.fspath(project)
     doc = read_project(project)
+    for name, csv in (datasets or {}).items():
+        doc.setdefault("datasets", {})[name] = {"csv": os.path.abspath(csv)}
     try:
         settings = from_project(doc.get("search"))
     except UserError as exc:     # a setting of the file: point at its `search:` section
@@ -75,9 +78,9 @@ def import_project(source: str, out: str, force: bool = False) -> str:
 
     source, out = os.fspath(source), os.fspath(out)
     suffix = os.path.splitext(source)[1].lower()
-    if suffix not in IMPORT_SUFFIXES:
+    if suffix not in IMPORTED_SUFFIXES:
         raise UserError(f"cannot import '{source}': unknown file type '{suffix or '(none)'}'.",
-                        fix=f"give a {', '.join(IMPORT_SUFFIXES)} file.")
+                        fix=f"give a {', '.join(IMPORTED_SUFFIXES)} file.")
     if os.path.isdir(out):
         raise UserError(f"-o '{out}' is a directory; the imported project is a file.",
                         fix="name the .yaml file to write, e.g. -o project.yaml.")

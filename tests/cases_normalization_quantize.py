@@ -214,4 +214,16 @@ CASES = [
                                             ("qr_min", "qr_max", "ql_min", "ql_max")),
                                             decay=0.5, x_min_max=True, ema=True),
          id="ema"),
+    # the nntxt import reads every argument back: unsigned, and a batch range without the moving average
+    Case("Pow2Quantize", [(4, 5)], {"sign": False, "n": 3, "m": 0, "ste_fine_grained": False},
+         ref=lambda x, w: nnabla_call(F.pow2_quantize, x[0], sign=False, n=3, m=0, ste_fine_grained=False),
+         id="unsigned"),
+    Case("MinMaxQuantize", [(3, 4)], {"x_min_max": True, "ste_fine_grained": False},
+         ref=lambda x, w: nnabla_call(F.min_max_quantize, x[0], *(w[f"min_max_quantize/{n}"] for n in
+                                      ("qr_min", "qr_max", "ql_min", "ql_max")), x_min_max=True,
+                                      ste_fine_grained=False),
+         id="batch-range"),
+    # without a bias the function has W and Wb only; 4 inputs * 2 outputs
+    Case("BinaryConnectAffine", [(4,)], {"out_shape": 2, "with_bias": False},
+         ref=lambda x, w: x[0] @ sign(w["bicon_affine/W"]), macs=4 * 2, id="no-bias"),
 ]

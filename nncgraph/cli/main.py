@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from .. import __version__
 from ..errors import UserError
-from .shared import display_path
+from .shared import add_dataset_option, dataset_overrides, display_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,8 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("project")
     run.add_argument("-o", "--output", metavar="RUN_DIR", help="run folder (default: runs/<name>/<timestamp>)")
     run.add_argument("--epochs", type=int, metavar="N", help="override training.max_epoch")
-    run.add_argument("--dataset", action="append", default=[], metavar="NAME=CSV",
-                     help="use CSV for dataset NAME (training, validation), e.g. for a zoo project")
+    add_dataset_option(run)
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue RUN_DIR from its last epoch (parameters, optimizer state, schedule, "
                           "shuffling); with --epochs, train beyond the original max_epoch")
@@ -44,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", metavar="CSV", help="dataset to evaluate (default: the run's validation CSV)")
     evaluate.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
     evaluate.add_argument("--context", choices=("cpu", "cudnn"), help="override the run's context.backend")
+    evaluate.add_argument("--num-evaluations", type=int, metavar="N", help=NUM_EVALUATIONS_HELP)
 
     infer = sub.add_parser("infer", help="predict images, folders of images or a dataset CSV with a trained model")
     infer.add_argument("run_dir", metavar="RUN_DIR")
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     infer.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
     infer.add_argument("--json", action="store_true", help="a JSON list instead of tab-separated lines")
     infer.add_argument("--context", choices=("cpu", "cudnn"), help="override the run's context.backend")
+    infer.add_argument("--num-evaluations", type=int, metavar="N", help=NUM_EVALUATIONS_HELP)
 
     report = sub.add_parser("report", help="write RUN_DIR/report.html: network diagram, learning curves, "
                             "confusion matrix, misclassified examples, settings")
@@ -105,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+NUM_EVALUATIONS_HELP = ("forward passes per batch, their outputs averaged (or the last kept, as the project's "
+                        "evaluation.repeat says): MC dropout; overrides evaluation.num_evaluations")
 VERBOSE_HELP = ("also show what libraries print (nnabla's [INFO] lines, Python warnings such as Pillow's "
                 "or NumPy's) and, for a failed read or write, its traceback")
 
@@ -160,7 +163,7 @@ def _cmd_run(args) -> int:
         raise UserError("--resume continues its own run folder; it takes no -o or --kfold.",
                         fix=f"run `nncgraph run {args.project} --resume {args.resume}`.")
     project = api.load(args.project).with_overrides(
-        datasets=dict(dataset_override(item) for item in args.dataset), epochs=args.epochs,
+        datasets=dataset_overrides(args), epochs=args.epochs,
         backend=args.context, device_id=args.device_id, precision=args.precision)
     if args.kfold is not None:
         summary = project.cross_validate(args.kfold, args.output)
@@ -185,19 +188,11 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def dataset_override(item: str):
-    """--dataset NAME=CSV as (NAME, CSV): a path relative to the working directory, as typed."""
-    name, sep, csv = item.partition("=")
-    if not sep or not name or not csv:
-        raise UserError(f"--dataset needs NAME=CSV, got '{item}'.", fix="e.g. --dataset training=data/train.csv")
-    return name, csv
-
-
 def _cmd_evaluate(args) -> int:
     from .. import api
     from ..evaluate.evaluation import summary_lines
 
-    metrics = api.open_run(args.run_dir).evaluate(args.dataset, args.model, args.context)
+    metrics = api.open_run(args.run_dir).evaluate(args.dataset, args.model, args.context, args.num_evaluations)
     for line in summary_lines(metrics, display_path):
         print(line)
     return 0
@@ -207,7 +202,7 @@ def _cmd_infer(args) -> int:
     from .. import api
     from ..evaluate.inference import json_text, text_lines
 
-    results = api.open_run(args.run_dir).infer(args.inputs, args.model, args.context)
+    results = api.open_run(args.run_dir).infer(args.inputs, args.model, args.context, args.num_evaluations)
     print(json_text(results) if args.json else "\n".join(text_lines(results)))
     broken = sum(1 for r in results if r.get("non_finite"))
     if broken:

@@ -1,7 +1,7 @@
 """`nncgraph search`: argument parsing and the printed summary; the work is api_tools.structure_search."""
 from __future__ import annotations
 
-from .shared import display_path
+from .shared import add_dataset_option, dataset_overrides, display_path
 
 
 def add_search_parser(subparsers):
@@ -30,6 +30,7 @@ def add_search_parser(subparsers):
     p.add_argument("--reduction-factor", type=int, metavar="ETA", help="multi-fidelity reduction (default 3)")
     p.add_argument("--pruner", choices=PRUNERS, help="single objective: successive halving (sha) or hyperband")
     p.add_argument("--seed", type=int, help="sampler and mutation seed (default 0)")
+    add_dataset_option(p)
     return p
 
 
@@ -40,7 +41,7 @@ def cmd_search(args) -> int:
         args.project, args.output, trials=args.trials, time_limit=args.time_limit, objective=args.objective,
         sampler=args.sampler, storage=args.storage, study=args.study, resume=args.resume, epochs=args.epochs,
         epoch_budget=args.epoch_budget, fidelity=args.fidelity, reduction_factor=args.reduction_factor,
-        pruner=args.pruner, seed=args.seed)
+        pruner=args.pruner, seed=args.seed, datasets=dataset_overrides(args))
     print(f"{summary['trials']} trials: {summary['complete']} trained, {summary['pruned']} stopped early, "
           f"{summary['diverged']} diverged (NaN or inf, no score), {summary['invalid']} invalid (not trained)")
     print(f"Pareto-optimal: {', '.join(f'trial {n}' for n in summary['pareto']) or 'none yet'}")

@@ -17,16 +17,19 @@ from typing import Dict, List, Optional
 
 from ..atomic_files import atomic_write
 from ..engines.parameter_file import parameters_h5
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
 
-def import_nnp(path: str, output: str) -> str:
-    """The project YAML for `path`; side files (an .h5 of inline parameters) are written beside `output`."""
+def import_nnp(path: str, output: str, located: bool = False, source: Optional[Source] = None) -> str:
+    """The project YAML for `path`; side files (an .h5 of inline parameters) are written beside `output`.
+    `located`: a project built in memory (`nncgraph run model.nntxt`): nothing is written, inline parameters
+    are read from `path` itself, and each layer's line ends with a mark of its function's line
+    (located_yaml.relocate). `source`: the file, already read."""
     from ..layers import REGISTRY
 
-    source = Source(path)
+    source = source or Source(path)
     proto = source.proto
     network = _chosen_network(source)
     data_names = _data_names(proto, network.name)
@@ -39,6 +42,7 @@ def import_nnp(path: str, output: str) -> str:
     names: Dict[str, str] = {}            # variable -> the layer that produces it
     taken = set()
     parameter_order: Dict[str, List[str]] = {}   # layer -> its parameter variables, in input order
+    entry_lines: Dict[int, int] = {}      # id(layer mapping) -> its function's line
     dropped = set()                       # variables that only carry losses onwards
     for function in network.function:
         where = source.location(network.name, function.name)
@@ -91,10 +95,13 @@ def import_nnp(path: str, output: str) -> str:
             layer["target"] = target
         layer.update(_initializers(function, param_inputs, variables, REGISTRY[kind]))
         layers.append(_without_defaults(_tidy(layer), REGISTRY[kind]))
+        if located:
+            entry_lines[id(layers[-1])] = where.line
         names[function.output[0]] = name
         parameter_order[name] = param_inputs
     _drop_default_inputs(layers)
-    return _project_text(source, network, layers, parameter_order, output)
+    return _project_text(source, network, layers, parameter_order, path if located else output, entry_lines,
+                         located)
 
 
 def _chosen_network(source: Source):
@@ -185,7 +192,8 @@ def _drop_default_inputs(layers: List[Dict]) -> None:
             del layer["input"]
 
 
-def _project_text(source: Source, network, layers, parameter_order, output: str) -> str:
+def _project_text(source: Source, network, layers, parameter_order, output: str, entry_lines, located) -> str:
+    from ..project.located_yaml import source_mark
     from ..project.yaml_text import project_text
 
     proto = source.proto
@@ -197,11 +205,14 @@ def _project_text(source: Source, network, layers, parameter_order, output: str)
     training = _training_settings(proto, network)
     if training:
         doc["training"] = training
+    evaluation = _evaluation(source)
+    if evaluation:
+        doc["evaluation"] = evaluation
     header = f"imported by `nncgraph import` from {os.path.basename(source.path)} (network '{network.name}')"
-    init_from = _init_from(source, project_text(doc), parameter_order, output)
+    init_from = _init_from(source, project_text(doc), parameter_order, output, located)
     if init_from:
         doc["init_from"] = init_from
-    return project_text(doc, header)
+    return project_text(doc, header, mark=lambda layer: source_mark(entry_lines.get(id(layer))))
 
 
 def _datasets(proto) -> Dict[str, Dict]:
@@ -227,6 +238,31 @@ def _training_settings(proto, network) -> Dict:
     if optimizers:
         settings.update(_optimizer(optimizers[0], proto.training_config.iter_per_epoch or 1))
     return settings
+
+
+def _evaluation(source: Source) -> Optional[Dict]:
+    """The first executor's passes per batch (nnabla runs 0 or less once) and what they give."""
+    from ..project.sections import MAX_EVALUATIONS, REPEATS
+
+    if not source.proto.executor:
+        return None
+    e = source.proto.executor[0]
+    passes = max(1, int(e.num_evaluations))
+    if passes == 1:
+        return None
+    where = source._where(next((n for n, line in enumerate(source.text.splitlines(), 1)
+                                if line.startswith("executor {")), None))
+    if passes > MAX_EVALUATIONS:
+        raise UserError(f"executor '{e.name}' runs its network {shown(f'{passes:,}', quote=False)} times per batch (num_evaluations), more "
+                        f"than the {MAX_EVALUATIONS:,} nncgraph runs.", location=where,
+                        fix=f"set num_evaluations to 1 to {MAX_EVALUATIONS:,} in the source.")
+    # nnabla_cli forward: "last" keeps the last pass, "std" their standard deviation, anything else the mean
+    repeat = e.repeat_evaluation_type if e.repeat_evaluation_type in REPEATS else "mean"
+    if e.repeat_evaluation_type == "std":
+        raise UserError(f"executor '{e.name}' gives the standard deviation of its {passes} passes "
+                        "(repeat_evaluation_type \"std\"); nncgraph's evaluation gives their mean or the last.",
+                        location=where, fix="set repeat_evaluation_type to \"mean\" or \"last\" in the source.")
+    return {"num_evaluations": passes, "repeat": repeat}
 
 
 def _optimizer(o, per_epoch: int) -> Dict:
@@ -275,7 +311,7 @@ def _schedule(solver, per_epoch: int) -> Optional[Dict]:
     return out
 
 
-def _init_from(source: Source, text: str, parameter_order, output: str) -> Optional[Dict]:
+def _init_from(source: Source, text: str, parameter_order, output: str, located: bool) -> Optional[Dict]:
     """init_from with one map entry per parameter: our name (scope/conv/W) -> the file's name."""
     proto = source.proto
     inline = len(proto.parameter) > 0
@@ -285,7 +321,7 @@ def _init_from(source: Source, text: str, parameter_order, output: str) -> Optio
     if all(ours == theirs for ours, theirs in mapping.items()):
         mapping = None       # the default map {"*": "*"} says the same
     base = os.path.dirname(os.path.abspath(output))
-    if inline:
+    if inline and not located:
         target = os.path.splitext(os.path.abspath(output))[0] + ".parameters.h5"
         _write_inline_parameters(proto, target)
     else:

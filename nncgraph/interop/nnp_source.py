@@ -55,9 +55,13 @@ class Source:
         self._lines = self._function_lines()
         check_meaning(self)
 
+    @property
+    def label(self) -> str:
+        """The file its lines are in: the .nntxt, or "model.nnp:network.nntxt"."""
+        return f"{self.path}:{self.inner}" if self.inner else self.path
+
     def _where(self, line: Optional[int]) -> Location:
-        name = f"{self.path}:{self.inner}" if self.inner else self.path
-        return Location(name, line)
+        return Location(self.label, line)
 
     def _function_lines(self) -> Dict[Tuple[str, str], int]:
         """(network, function name) -> line of the function's name in the text."""

@@ -3,8 +3,8 @@
 `import_sdcproj(path)` returns the YAML text. Networks become `network:` (or
 `networks:`), NNC units (a Unit layer naming a network with Argument layers,
 or a network behind a built-in NNC layer reading its `*UnitProperty`) become
-`units:`, and the dataset, config and optimizer sections become
-`datasets:`, `training:` and `context:`. A setting the project file cannot
+`units:`, the dataset, config and optimizer sections become
+`datasets:`, `training:` and `context:`, and the executor `evaluation:`. A setting the project file cannot
 hold is written as a comment above its section; one that would change
 training and cannot even be described (an unknown layer, solver or value) is
 a UserError at its line of the .sdcproj.
@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Tuple
 
 from ..errors import UserError, shown
 from ..layers import get_layer
+from ..project.located_yaml import source_mark
 from ..project.yaml_text import dump
 from .sdcproj_ini import IniFile, IniSection, read_ini
 from .sdcproj_layers import IGNORED, UNIT_PROPERTY, Scope, argument, convert_layer, layer_list, reserved_argument
@@ -25,7 +26,9 @@ from .sdcproj_network import NncLayer, NncNetwork, order_layers, read_networks
 from .sdcproj_settings import training_settings
 
 
-def import_sdcproj(path: str) -> str:
+def import_sdcproj(path: str, located: bool = False) -> str:
+    """The project file's text; `located`: each layer's line ends with a mark of its line in the .sdcproj
+    (located_yaml.relocate), for a project built in memory."""
     ini = read_ini(path)
     engine = ini.section("Engine")
     if engine is not None and engine.get("SDeepEngineType", "NNabla") != "NNabla":
@@ -38,7 +41,7 @@ def import_sdcproj(path: str) -> str:
     if not mains:
         mains = _instances(scope, unit_nets, notes)
     settings = training_settings(ini, list(mains), notes)
-    return _render(path, ini, units, mains, settings, notes)
+    return _render(path, ini, units, mains, settings, notes, scope.entry_lines if located else {})
 
 
 def _stem(path: str) -> str:
@@ -208,7 +211,11 @@ def _instances(scope: Scope, unit_nets: Dict[str, NncNetwork], notes) -> Dict[st
 
 
 # -- YAML ---------------------------------------------------------------------------------------------
-def _render(path, ini, units, mains, settings, notes) -> str:
+def _render(path, ini, units, mains, settings, notes, entry_lines) -> str:
+    def entry(e, indent):
+        mark = source_mark(entry_lines.get(id(e)))
+        return "\n".join(line + mark for line in _flow(e, indent).split("\n"))
+
     lines = [f"# Imported from the Neural Network Console project {os.path.basename(path)}."]
     description = (ini.section("Description") or IniSection("Description", 0)).get("Text", "")
     if description.strip():
@@ -228,23 +235,26 @@ def _render(path, ini, units, mains, settings, notes) -> str:
             for key, value in body.items():
                 if key == "layers":
                     lines.append("    layers:")
-                    lines += [f"      - {_flow(e, '        ')}" for e in value]
+                    lines += [f"      - {entry(e, '        ')}" for e in value]
                 else:
                     lines.append(f"    {key}: {_flow(value, '      ')}")
     lines += _comments(notes.get("network", []))
     if list(mains) == ["Main"]:
         lines.append("network:")
-        lines += [f"  - {_flow(e, '    ')}" for e in mains["Main"]]
+        lines += [f"  - {entry(e, '    ')}" for e in mains["Main"]]
     else:
         lines.append("networks:")
         for name, layers in mains.items():
             lines.append(f"  {_scalar(name)}:")
-            lines += [f"    - {_flow(e, '      ')}" for e in layers]
+            lines += [f"    - {entry(e, '      ')}" for e in layers]
     training = settings.get("training")
     lines += _comments(notes.get("training", []))
     if training:
         lines.append("training:")
         lines += [f"  {k}: {_flow(v, '    ')}" for k, v in training.items()]
+    lines += _comments(notes.get("evaluation", []))
+    if settings.get("evaluation"):
+        lines.append("evaluation: " + _flow(settings["evaluation"], "  "))
     if settings.get("context"):
         lines += _comments(notes.get("context", []))
         lines.append("context: " + _flow(settings["context"], "  "))

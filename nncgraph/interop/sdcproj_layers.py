@@ -57,6 +57,7 @@ class Scope:
     unit_inputs: Dict[str, List[str]] = field(default_factory=dict)
     unit_layers: Dict[str, Dict[str, NncLayer]] = field(default_factory=dict)     # unit -> its layers by name
     implements: Dict[str, str] = field(default_factory=dict)   # unit -> the built-in layer its *UnitProperty reads
+    entry_lines: Dict[int, int] = field(default_factory=dict)  # id(layer mapping) -> its layer's line
 
 
 def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], previous: Optional[str]) -> List[dict]:
@@ -73,6 +74,7 @@ def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], pre
         if layer.type != "Delay":       # a Delay is read by name; the chain goes past it
             previous = layer.name
         entries.append(entry)
+        scope.entry_lines[id(entry)] = layer.line
     _omit_default_names(entries)
     return entries
 

@@ -1,16 +1,25 @@
 """Affine (fully connected): flattens everything after the batch axis."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from .base import PARAMETER_SCOPE, WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
 from .nntxt import check_base_axis
 
 
 class AffineBase(Layer):
     """What every fully connected layer shares (Affine and its binary variants): the output shape is
-    `out_shape`, and NNC's cost is one multiply-add per input value and output value."""
+    `out_shape`, NNC's cost is one multiply-add per input value and output value, and the nntxt import
+    reads `out_shape` off the output and the bias off the parameter inputs."""
 
     category = "Basic"
     shape_rule = "`out_shape`"
+    # parameter inputs before the bias: W (the binary affines add Wb and alpha)
+    weight_inputs: ClassVar[int] = 1
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        return {"out_shape": list(out), "with_bias": len(params) > self.weight_inputs}
 
     def infer_shape(self, in_shapes, p):
         if not in_shapes[0]:        # nnabla's affine flattens the axes after the batch: there must be one
@@ -36,10 +45,6 @@ class Affine(AffineBase):
         "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
     }
-
-    def from_nntxt(self, args, ins, out, params):
-        check_base_axis(args)
-        return {"out_shape": list(out), "with_bias": len(params) > 1}
 
     def parameters(self, in_shapes, p):
         specs = [ParamSpec("affine/W", (size_of(in_shapes[0]), *p["out_shape"]))]

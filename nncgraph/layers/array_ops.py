@@ -4,7 +4,7 @@ OneHot. Layers that change or pick values (clipping, sorting, top-k, ...) are in
 from __future__ import annotations
 
 from .base import Layer, OptionalProp, Prop, ShapeError, channel_axis, size_of
-from .nntxt import Unconvertible, axis, axis_only, out_shape
+from .nntxt import Unconvertible, axis, axis_only, counted_axis, dims, last_axes, out_shape
 
 
 def _trailing(count, shape, what, per=1):
@@ -89,6 +89,9 @@ class Tile(Layer):
     shape_rule = "the last len(reps) axes multiplied by reps"
     props = {"reps": Prop("pints", [2], "Repetitions per axis, for the last len(reps) axes.", "Reps")}
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"reps": last_axes(args.reps, ins[0], "reps", identity=1)}
+
     def infer_shape(self, in_shapes, p):
         x, reps = tuple(in_shapes[0]), p["reps"]
         lead = _trailing(len(reps), x, "reps")
@@ -111,6 +114,11 @@ class Pad(Layer):
         "constant_value": Prop("float", 0.0, "Fill value in constant mode.", "ConstantValue"),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        # nnabla's modes are NNC's; an absent mode reads as "" (proto3), meaning nnabla's default
+        return {"pad_width": last_axes(args.pad_width, ins[0], "pad_width", per=2),
+                "mode": args.mode or "constant", "constant_value": args.constant_value}
+
     def infer_shape(self, in_shapes, p):
         x, w = tuple(in_shapes[0]), p["pad_width"]
         if len(w) % 2:
@@ -127,6 +135,9 @@ class Flip(Layer):
     category = "Others"
     doc = "Reverses the order of elements along each of `axes`."
     props = {"axes": Prop("uints", [0], "Axes to reverse (0 = first axis after the batch).", "Axes")}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"axes": [counted_axis(a, ins[0]) for a in args.axes]}
 
     def infer_shape(self, in_shapes, p):
         _sample_axes(p["axes"], in_shapes[0], "axes")
@@ -145,6 +156,9 @@ class Shift(Layer):
         "border_mode": Prop("option", "nearest", "nearest: repeat the edge value; reflect: mirror the data "
                             "at the edge.", "BorderMode", options=("nearest", "reflect")),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"shift": last_axes(args.shifts, ins[0], "shifts"), "border_mode": args.border_mode or "nearest"}
 
     def infer_shape(self, in_shapes, p):
         x = tuple(in_shapes[0])
@@ -290,6 +304,18 @@ class Interpolate(Layer):
                               "(input index = i * (in - 1) / (out - 1)); false: i * in / out.", "AlignCorners"),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        mode, size = args.mode or "linear", list(args.output_size)
+        if mode != "linear":
+            raise Unconvertible(f"mode {mode} (NNC's Interpolate is linear only)")
+        if args.half_pixel:     # (half_pixel_for_nn changes only the nearest mode)
+            raise Unconvertible("half_pixel true (NNC's Interpolate maps corners or i * in / out)")
+        if args.channel_last:
+            raise Unconvertible("channel_last true (NNC's Interpolate resizes the last axes)")
+        if len(size) > len(ins[0]):
+            raise Unconvertible(f"output_size {size} resizes the batch axis")
+        return {"output_size": size, "mode": mode, "align_corners": args.align_corners}
+
     def infer_shape(self, in_shapes, p):
         x, size = tuple(in_shapes[0]), p["output_size"]
         if len(size) > 3:   # nnabla's kernels resize 1, 2 or 3 axes
@@ -324,6 +350,9 @@ class OneHot(Layer):
            "an index outside `shape` gives all zeros.")
     shape_rule = "input with its last axis replaced by `shape`"
     props = {"shape": Prop("pints", [100], "Size of each one-hot axis (e.g. the number of classes).", "Shape")}
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"shape": dims(args.shape)}
 
     def infer_shape(self, in_shapes, p):
         x, shape = tuple(in_shapes[0]), p["shape"]

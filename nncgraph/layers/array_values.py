@@ -3,6 +3,15 @@ top-k, NMS, VAT noise, and the gradient-only layers (identity in the forward pas
 from __future__ import annotations
 
 from .base import Layer, Prop, ShapeError, channel_axis, size_of
+from .nntxt import Unconvertible, counted_axis, fields
+
+
+def _sample_base(base_axis: int) -> int:
+    """nnabla's base_axis (TopK, VATNoise) -> NNC's, which counts without the batch; 0 would take the
+    batch axis into each sample."""
+    if base_axis < 1:
+        raise Unconvertible(f"base_axis {base_axis} takes the batch axis into each sample")
+    return base_axis - 1
 
 
 def _norm_props(nnc_axes):
@@ -99,6 +108,9 @@ class ClipGradByNorm(Layer):
     doc = "Identity in the forward pass; rescales the gradient to L2 norm `clip_norm` over `axes` in backward."
     props = _norm_props("Axes")
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"clip_norm": args.clip_norm, "axes": [counted_axis(a, ins[0]) for a in args.axes]}
+
     def infer_shape(self, in_shapes, p):
         _check_norm(in_shapes[0], p, "axes")
         return tuple(in_shapes[0])
@@ -137,6 +149,13 @@ class TopKData(Layer):
     shape_rule = "reduce: the axes before base_axis, then k; otherwise the input shape"
     props = _top_k_props(reduce=True)
 
+    def from_nntxt(self, args, ins, out, params):
+        if not args.largest:
+            raise Unconvertible("largest false (NNC's TopKData keeps the largest values)")
+        if args.with_index:
+            raise Unconvertible("with_index true (NNC's TopKData has one output, the values)")
+        return {"k": args.k, "abs": args.abs, "reduce": args.reduce, "base_axis": _sample_base(args.base_axis)}
+
     def infer_shape(self, in_shapes, p):
         x = tuple(in_shapes[0])
         base = _check_k(x, p)
@@ -150,6 +169,9 @@ class TopKGrad(Layer):
     category = "Others"
     doc = "Identity in the forward pass; in backward passes only the k largest gradients of each sample."
     props = _top_k_props(reduce=False)
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"k": args.k, "abs": args.abs, "base_axis": _sample_base(args.base_axis)}
 
     def infer_shape(self, in_shapes, p):
         _check_k(tuple(in_shapes[0]), p)
@@ -169,6 +191,11 @@ class Sort(Layer):
                            "OnlyIndex"),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        if args.with_index and not args.only_index:     # only_index implies with_index
+            raise Unconvertible("with_index true (NNC's Sort has one output: the values, or only_index)")
+        return {"axis": counted_axis(args.axis, ins[0]), "reverse": args.reverse, "only_index": args.only_index}
+
     def infer_shape(self, in_shapes, p):
         channel_axis(p["axis"], in_shapes[0])
         return tuple(in_shapes[0])
@@ -182,6 +209,8 @@ class Prune(Layer):
     doc = ("Zeroes values whose magnitude is below the `rate` quantile of magnitudes; the quantile is "
            "taken over the whole batch, as nnabla does.")
     props = {"rate": Prop("float", 0.9, "Fraction of values (by magnitude) to zero, from 0 to 1.", "Rate")}
+
+    from_nntxt = fields("rate")
 
     def infer_shape(self, in_shapes, p):
         if not 0.0 <= p["rate"] <= 1.0:
@@ -220,6 +249,8 @@ class NmsDetection2d(Layer):
                               "zeroing every class of a suppressed box.", "NMSPerClass"),
     }
 
+    from_nntxt = fields("thresh", "nms", "nms_per_class")
+
     def infer_shape(self, in_shapes, p):
         x = tuple(in_shapes[0])
         if len(x) != 2 or x[1] < 6:
@@ -241,6 +272,9 @@ class VATNoise(Layer):
                           "BaseAxis"),
         "epsilon": Prop("float", 0.0001, "Norm of the output noise.", "Epsilon"),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"base_axis": _sample_base(args.base_axis), "epsilon": args.eps}
 
     def infer_shape(self, in_shapes, p):
         x, buf = tuple(in_shapes[0]), tuple(in_shapes[1])

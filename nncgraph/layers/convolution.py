@@ -1,7 +1,7 @@
 """Convolution family: Convolution, DepthwiseConvolution, Deconvolution."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Dict
 
 from .base import (DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV, Layer,
                    ParamSpec, Prop, ShapeError, parameter_props, size_of)
@@ -47,6 +47,8 @@ class ConvolutionBase(Layer):
     category = "Basic"
     transposed: ClassVar[bool] = False
     depthwise: ClassVar[bool] = False
+    # parameter inputs before the bias: W (the binary convolutions add Wb and alpha)
+    weight_inputs: ClassVar[int] = 1
 
     def resolve(self, props, name):
         p = super().resolve(props, name)
@@ -74,6 +76,31 @@ class ConvolutionBase(Layer):
             raise ShapeError(f"kernel {k} with padding {pads} does not fit input {list(shape)} "
                              f"(output would be {out}).", fix="use a smaller kernel, padding, or a larger input.")
         return ch, out, lead
+
+    def window_from_nntxt(self, args, params) -> Dict:
+        """The nntxt import's part every convolution shares: padding, strides and dilation per spatial
+        axis, and a bias where a parameter input follows the weights."""
+        check_base_axis(args)
+        return {"padding": dims(args.pad), "strides": dims(args.stride), "dilation": dims(args.dilation),
+                "with_bias": len(params) > self.weight_inputs}
+
+    def forward_from_nntxt(self, args, params) -> Dict:
+        """A forward convolution's import: also the maps and kernel from W, (out_maps, per group, *kernel)
+        or, channels last, (out_maps, *kernel, per group), and group and channel_last where the layer has
+        them (the binary convolutions have neither: their message has no channel_last, and a group other
+        than 1 is refused)."""
+        w = params[0]
+        channel_last = "channel_last" in self.props and args.channel_last
+        p = {"out_maps": w[0], "kernel_shape": list(w[1:-1] if channel_last else w[2:]),
+             **self.window_from_nntxt(args, params)}
+        group = args.group or 1
+        if "group" in self.props:
+            p["group"] = group
+        elif group != 1:
+            raise Unconvertible(f"group {group} (NNC's {self.type_name()} has no group property)")
+        if "channel_last" in self.props:
+            p["channel_last"] = channel_last
+        return p
 
     def macs(self, in_shapes, out_shape, p):
         ch = _spatial(in_shapes[0], len(p["kernel_shape"]), p.get("channel_last", False))[0]
@@ -113,12 +140,7 @@ class Convolution(ConvolutionBase):
     }
 
     def from_nntxt(self, args, ins, out, params):
-        check_base_axis(args)
-        w = params[0]
-        kernel = list(w[1:-1]) if args.channel_last else list(w[2:])
-        return {"out_maps": w[0], "kernel_shape": kernel, "padding": dims(args.pad), "strides": dims(args.stride),
-                "dilation": dims(args.dilation), "group": args.group or 1, "channel_last": args.channel_last,
-                "with_bias": len(params) > 1}
+        return self.forward_from_nntxt(args, params)
 
     def infer_shape(self, in_shapes, p):
         ch, out, lead = self._output_spatial(in_shapes[0], p)
@@ -163,9 +185,8 @@ class DepthwiseConvolution(ConvolutionBase):
     }
 
     def from_nntxt(self, args, ins, out, params):
-        check_base_axis(args)
-        return {"kernel_shape": list(params[0][1:]), "padding": dims(args.pad), "strides": dims(args.stride),
-                "dilation": dims(args.dilation), "multiplier": args.multiplier or 1, "with_bias": len(params) > 1}
+        return {"kernel_shape": list(params[0][1:]), "multiplier": args.multiplier or 1,
+                **self.window_from_nntxt(args, params)}
 
     def infer_shape(self, in_shapes, p):
         if len(p["kernel_shape"]) > 2:   # nnabla rejects it when the graph is built
@@ -208,15 +229,13 @@ class Deconvolution(ConvolutionBase):
     }
 
     def from_nntxt(self, args, ins, out, params):
-        check_base_axis(args)
         if any(dims(args.output_padding)):
             raise Unconvertible("output_padding (NNC's Deconvolution has no such property)")
         w = params[0]     # (in, per group, *kernel), or (in, *kernel, per group) with channel_last
         group = args.group or 1
         per_group, kernel = (w[-1], w[1:-1]) if args.channel_last else (w[1], w[2:])
-        return {"out_maps": per_group * group, "kernel_shape": list(kernel), "padding": dims(args.pad),
-                "strides": dims(args.stride), "dilation": dims(args.dilation), "group": group,
-                "channel_last": args.channel_last, "with_bias": len(params) > 1}
+        return {"out_maps": per_group * group, "kernel_shape": list(kernel), "group": group,
+                "channel_last": args.channel_last, **self.window_from_nntxt(args, params)}
 
     def infer_shape(self, in_shapes, p):
         ch, spatial, lead, k, pads, strides, dil = self._geometry(in_shapes[0], p)

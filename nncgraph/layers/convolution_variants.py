@@ -14,7 +14,6 @@ from .convolution import ConvolutionBase, _assemble, _spatial
 from .shape_rules import deconv_out
 
 
-
 def _per_axis(p, names, n):
     for name in names:
         if len(p[name]) != n:
@@ -51,6 +50,9 @@ class DeformableConvolution(ConvolutionBase):
         **parameter_props(W=("NormalConvolutionGlorot", 1.0, CONVOLUTION_INITIALIZERS),
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {**self.forward_from_nntxt(args, params), "deformable_group": args.deformable_group or 1}
 
     def infer_shape(self, in_shapes, p):
         x = in_shapes[0]
@@ -111,6 +113,10 @@ class DepthwiseDeconvolution(ConvolutionBase):
                           b=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        return {"kernel_shape": list(params[0][1:]), "divisor": args.divisor or 1,    # W: (channels, *kernel)
+                **self.window_from_nntxt(args, params)}
+
     def infer_shape(self, in_shapes, p):
         k = p["kernel_shape"]
         if len(k) > 2:   # nnabla refuses it when the graph is built
@@ -157,6 +163,9 @@ class AdaptiveSeparableConvolution(Layer):
         # NNC lists it although the layer has no parameters; kept so NNC projects load unchanged
         "parameter_scope": PARAMETER_SCOPE,
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"kernel_shape": [ins[1][0], ins[2][0]]}    # the function has no arguments: the kernel inputs say it
 
     def infer_shape(self, in_shapes, p):
         k = p["kernel_shape"]

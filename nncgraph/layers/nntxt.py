@@ -24,6 +24,27 @@ def axis(a: int) -> int:
     return a - 1
 
 
+def counted_axis(a: int, shape) -> int:
+    """axis() for the functions whose negative axes count from the end (Flip, Sort): `shape` is the
+    input's sample shape, so nnabla's arrays have one axis more."""
+    return axis(a + len(shape) + 1 if a < 0 else a)
+
+
+def last_axes(values, shape, what: str, identity: int = 0, per: int = 1) -> List[int]:
+    """nnabla's per-axis lists that cover the input's last axes (Tile, Pad, Shift: `per` values an axis)
+    -> NNC's, which stop short of the batch axis. Leading entries that leave their axis alone are
+    dropped, so the import gives the shortest spelling, the one NNC users write."""
+    values, ndim, alone = [int(v) for v in values], len(shape) + 1, [identity] * per
+    if len(values) > per * ndim:
+        raise Unconvertible(f"{what} {values} covers more axes than the input's {ndim} (it adds axes before "
+                            "the batch axis)")
+    if len(values) == per * ndim and values[:per] != alone:
+        raise Unconvertible(f"{what} {values} changes the batch axis")
+    while len(values) > per and values[:per] == alone:
+        values = values[per:]
+    return values
+
+
 def check_base_axis(args) -> None:
     if getattr(args, "base_axis", 1) not in (0, 1):     # 0: the proto default when unset
         raise Unconvertible(f"base_axis {args.base_axis} (NNC layers treat only the first axis as the batch)")

@@ -72,6 +72,12 @@ class FusedBatchNormalization(Layer):
            if k not in ("axes", "decay_rate", "epsilon", "batch_stat")},
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        if args.nonlinearity not in self.props["nonlinearity"].options:
+            raise Unconvertible(f"nonlinearity '{args.nonlinearity}' (NNC's FusedBatchNormalization applies relu)")
+        return {"axes": [axis(a) for a in args.axes], "decay_rate": args.decay_rate, "epsilon": args.eps,
+                "batch_stat": args.batch_stat, "nonlinearity": args.nonlinearity}
+
     def infer_shape(self, in_shapes, p):
         if len(in_shapes) == 2 and tuple(in_shapes[1]) != tuple(in_shapes[0]):
             raise ShapeError(f"adds its second input to the normalized first, so their shapes must be equal; "
@@ -106,6 +112,20 @@ def _batch_axes(p, shape, channel=None):
     return [0, b + 1]
 
 
+def _batch_axis_from_nntxt(args) -> int:
+    """NNC's BatchAxis from nnabla's batch axes, which _batch_axes writes."""
+    axes = sorted(set(args.batch_axis))
+    if axes[:1] != [0] or len(axes) > 2:
+        raise Unconvertible(f"batch_axis {list(args.batch_axis)} (NNC's BatchAxis names at most one axis beside "
+                            "the batch axis, which always keeps its own statistics)")
+    return axis(axes[1]) if len(axes) == 2 else -1
+
+
+def _check_beta_gamma(args) -> None:
+    if args.no_scale or args.no_bias:
+        raise Unconvertible("no_scale/no_bias (NNC's per-sample normalizations always have beta and gamma)")
+
+
 def _channel_stat(shape, p):
     """(nnabla channel axis, parameter shape with the batch axis) for a per-channel affine."""
     c = channel_axis(p["channel_axis"], shape, "channel_axis")
@@ -124,6 +144,11 @@ class GroupNormalization(Layer):
         "parameter_scope": PARAMETER_SCOPE,
         **_BETA_GAMMA,
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        _check_beta_gamma(args)
+        return {"channel_axis": axis(args.channel_axis), "batch_axis": _batch_axis_from_nntxt(args),
+                "num_groups": args.num_groups, "epsilon": args.eps}
 
     def infer_shape(self, in_shapes, p):
         shape = in_shapes[0]
@@ -158,6 +183,11 @@ class InstanceNormalization(Layer):
         **_BETA_GAMMA,
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        _check_beta_gamma(args)
+        return {"channel_axis": axis(args.channel_axis), "batch_axis": _batch_axis_from_nntxt(args),
+                "epsilon": args.eps}
+
     def infer_shape(self, in_shapes, p):
         _channel_stat(in_shapes[0], p)
         _batch_axes(p, in_shapes[0], p["channel_axis"])
@@ -185,6 +215,10 @@ class LayerNormalization(Layer):
         **_BETA_GAMMA,
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        _check_beta_gamma(args)
+        return {"batch_axis": _batch_axis_from_nntxt(args), "epsilon": args.eps}
+
     def infer_shape(self, in_shapes, p):
         _batch_axes(p, in_shapes[0])
         return tuple(in_shapes[0])
@@ -209,6 +243,11 @@ class NormNormalization(Layer):
                      "fits a 3-axis (C, H, W) input.", "Axes"),
         "epsilon": Prop("float", 1e-12, "Guards the division.", "Epsilon"),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        # nnabla reduces every axis where none is listed; its axis 0 is NNC's -1, the batch axis
+        axes = list(args.axes) or range(len(ins[0]) + 1)
+        return {"p": args.p, "axes": [-1 if a == 0 else axis(a) for a in axes], "epsilon": args.eps}
 
     def _axes(self, shape, p):
         axes = p["axes"]
@@ -259,6 +298,7 @@ def _rows(ctx, x, axis):
 
 class SpectralNorm(Layer):
     category = "Normalization"
+    nntxt_gap = "written as Slice (the first sample), SpectralNorm and Broadcast back over the batch"
     doc = ("Divides a weight (the first sample's copy of its input, e.g. a Parameter) by its largest singular "
            "value, estimated by power iteration on `<scope>/spectral-norm/u`, which training updates.")
     props = {
@@ -289,6 +329,8 @@ class SpectralNorm(Layer):
 
 class WeightNormalization(Layer):
     category = "Normalization"
+    nntxt_gap = ("written as the Transpose and Reshape to one row per sample and index of dim, Tile of g, "
+                 "WeightNormalization and the way back")
     doc = ("Rescales each sample's array (normally a weight) to norm `<scope>/wn/g` per index of `dim`, the "
            "norm taken over the sample's other axes.")
     props = {
@@ -319,6 +361,8 @@ class WeightNormalization(Layer):
 
 class WeightStandardization(Layer):
     category = "Normalization"
+    nntxt_gap = ("written as the Transpose and Reshape to one row per sample and index of channel_axis, "
+                 "WeightStandardization and the way back")
     doc = ("Standardizes each sample's array (normally a weight) to mean 0 and variance 1 per index of "
            "`channel_axis`.")
     props = {

@@ -7,6 +7,8 @@ from .affine import AffineBase
 from .base import (AFFINE_INITIALIZERS, CONVOLUTION_INITIALIZERS, DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE,
                    PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .convolution import ConvolutionBase, _assemble, _spatial
+from .nntxt import Unconvertible, fields
+
 
 def _frozen(props, *names):
     """NNC's LRateMultiplier default 0 for parameters nnabla never trains (Wb, the quantization levels)."""
@@ -21,10 +23,24 @@ _STE = Prop("bool", True, "Backward passes the gradient only inside the represen
 # -- binary weights ---------------------------------------------------------------
 # nnabla keeps the trained float weights W and writes their binarized copy Wb in every forward pass;
 # Wb (and BinaryWeight's scale alpha) are never trained.
-class _BinaryAffine(AffineBase):
-    category = "Quantize"
+class _Binarized:
+    """What the binary affines and convolutions add to their float bases: the parameters Wb (and alpha)
+    beside W, and nnabla's quantize_zero_to, which NNC leaves at 1 (a zero weight binarizes to +1)."""
     pf_scope = ""
     with_alpha = False
+
+    @property
+    def weight_inputs(self):
+        return 3 if self.with_alpha else 2      # W, Wb (and alpha) come before the bias
+
+    def check_zero_to(self, args):
+        if args.quantize_zero_to != 1.0:
+            raise Unconvertible(f"quantize_zero_to {args.quantize_zero_to:g} (NNC's {self.type_name()} has no "
+                                "such property: it binarizes zero weights to +1)")
+
+
+class _BinaryAffine(_Binarized, AffineBase):
+    category = "Quantize"
     props = {
         "out_shape": Prop("pints", [100], "Output shape (a number, or a list for a multi-axis output).", "OutShape"),
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
@@ -33,6 +49,10 @@ class _BinaryAffine(AffineBase):
                                   Wb=("Constant", 0.0, AFFINE_INITIALIZERS), b=("Constant", 0.0, PLAIN_INITIALIZERS)),
                   "Wb"),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        self.check_zero_to(args)
+        return super().from_nntxt(args, ins, out, params)
 
     def parameters(self, in_shapes, p):
         out = tuple(p["out_shape"])
@@ -64,11 +84,9 @@ class BinaryWeightAffine(_BinaryAffine):
         return ctx.PF.binary_weight_affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
 
 
-class _BinaryConvolution(ConvolutionBase):
+class _BinaryConvolution(_Binarized, ConvolutionBase):
     category = "Quantize"
     shape_rule = "like Convolution (group 1, channels first)"
-    pf_scope = ""
-    with_alpha = False
     props = {
         "out_maps": Prop("pint", 16, "Number of output feature maps.", "OutMaps"),
         "kernel_shape": Prop("pints", [5, 5], "Kernel size per spatial axis.", "KernelShape"),
@@ -84,6 +102,10 @@ class _BinaryConvolution(ConvolutionBase):
                                   Wb=("Constant", 0.0, DECONVOLUTION_INITIALIZERS),
                                   b=("Constant", 0.0, PLAIN_INITIALIZERS)), "Wb"),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        self.check_zero_to(args)
+        return self.forward_from_nntxt(args, params)
 
     def infer_shape(self, in_shapes, p):
         _, out, lead = self._output_spatial(in_shapes[0], p)
@@ -155,10 +177,14 @@ class FixedPointQuantize(Layer):
         "delta": Prop("float", 0.0625, "Step between representable values.", "Delta"),
         "ste_fine_grained": _STE,
     }
+    from_nntxt = fields("sign", "n", "delta", "ste_fine_grained")
 
     def emit(self, ctx, inputs, p):
         return ctx.F.fixed_point_quantize(inputs[0], sign=p["sign"], n=p["n"], delta=p["delta"],
                                           ste_fine_grained=p["ste_fine_grained"])
+
+
+_POW2_FIELDS = fields("sign", "with_zero", "n", "m", "ste_fine_grained")
 
 
 class Pow2Quantize(Layer):
@@ -171,6 +197,11 @@ class Pow2Quantize(Layer):
         "m": Prop("uint", 1, "Largest exponent: values are at most 2^m.", "M"),
         "ste_fine_grained": _STE,
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        if args.m < 0:
+            raise Unconvertible(f"m {args.m} (NNC's Pow2Quantize takes a largest exponent of 0 or more)")
+        return _POW2_FIELDS(self, args, ins, out, params)
 
     def infer_shape(self, in_shapes, p):
         spent = int(p["sign"]) + int(p["with_zero"])
@@ -212,6 +243,10 @@ class MinMaxQuantize(Layer):
                                               for name, _, value, _ in _MIN_MAX_PARAMS}), "ql_min", "ql_max"),
                    {name: nnc for name, nnc, _, _ in _MIN_MAX_PARAMS}),
     }
+    # The ranges and levels are parameter inputs, not arguments: their shapes follow the input and their
+    # values travel with the parameters. An averaged range's validation network (emit) says x_min_max
+    # false; the import reads the network the optimizer trains, which says true.
+    from_nntxt = fields("decay", "x_min_max", "ema", "ste_fine_grained", "eps", rename={"eps": "epsilon"})
 
     def parameters(self, in_shapes, p):
         shape = (1,) * (len(in_shapes[0]) + 1)

@@ -12,6 +12,7 @@ import dataclasses
 
 from .base import (LAYER_SEED, PARAMETER_SCOPE, PLAIN_INITIALIZERS, FloatsProp, Layer, OptionalProp, ParamSpec, Prop,
                    ShapeError, channel_axis, parameter_props)
+from .nntxt import Unconvertible, axis, check_base_axis, dims
 
 _SKIP = Prop("bool", True, "Skip in the validation and runtime variants (identity there).", "SkipAtTest")
 
@@ -28,6 +29,14 @@ def _crop_shape(in_shape, shape, what="shape"):
         raise ShapeError(f"{what} {list(shape)} has more axes than the input {list(in_shape)}.",
                          fix=f"give {what} at most {len(in_shape)} values (the last axes).")
     return tuple(in_shape[:len(in_shape) - len(shape)]) + tuple(shape)
+
+
+def _shape_argument(args, ins):
+    """nnabla's shape argument, which like NNC's replaces the last len(shape) axes."""
+    shape = dims(args.shape)
+    if len(shape) > len(ins[0]):
+        raise Unconvertible(f"shape {shape} for input {list(ins[0])} names the batch axis")
+    return shape
 
 
 def _centre(ctx, x, out_shape, pad_mode=None):
@@ -76,6 +85,13 @@ class ImageAugmentation(_Random):
         "seed": LAYER_SEED,
         "skip_at_test": _SKIP,
     }
+    # the properties nnabla's function takes under the same names
+    _AUGMENTATIONS = ("min_scale", "max_scale", "angle", "aspect_ratio", "distortion", "flip_lr", "flip_ud",
+                      "brightness", "brightness_each", "contrast", "contrast_center", "contrast_each", "noise", "seed")
+
+    def from_nntxt(self, args, ins, out, params):
+        return {"shape": _shape_argument(args, ins), "pad": dims(args.pad),
+                **{k: getattr(args, k) for k in self._AUGMENTATIONS}}
 
     def infer_shape(self, in_shapes, p):
         in_shape = in_shapes[0]
@@ -96,9 +112,7 @@ class ImageAugmentation(_Random):
         out = self.infer_shape([x.shape[1:]], p)
         if not self.active(ctx, p):
             return x if out == x.shape[1:] else _centre(ctx, x, out, pad_mode="repeat")
-        keys = ("min_scale", "max_scale", "angle", "aspect_ratio", "distortion", "flip_lr", "flip_ud", "brightness",
-                "brightness_each", "contrast", "contrast_center", "contrast_each", "noise", "seed")
-        return ctx.F.image_augmentation(x, shape=out, pad=tuple(p["pad"]), **{k: p[k] for k in keys})
+        return ctx.F.image_augmentation(x, shape=out, pad=tuple(p["pad"]), **{k: p[k] for k in self._AUGMENTATIONS})
 
 
 class RandomCrop(_Random):
@@ -110,6 +124,10 @@ class RandomCrop(_Random):
                       derived="the input shape"),
         "seed": LAYER_SEED,
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        return {"shape": _shape_argument(args, ins), "seed": args.seed}
 
     def infer_shape(self, in_shapes, p):
         in_shape = in_shapes[0]
@@ -149,6 +167,12 @@ class RandomErase(_Random):
         "skip_at_test": _SKIP,
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        ranges = {k: list(getattr(args, k)) for k in ("area_ratios", "aspect_ratios", "replacements")}
+        return {**ranges, **{k: getattr(args, k) for k in ("prob", "n", "share", "seed", "channel_last",
+                                                               "ste_fine_grained")}}
+
     def infer_shape(self, in_shapes, p):
         shape = in_shapes[0]
         if len(shape) != 3:
@@ -178,6 +202,10 @@ class RandomFlip(_Random):
         "skip_at_test": _SKIP,
     }
 
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        return {"axes": [axis(a) for a in args.axes], "seed": args.seed}
+
     def infer_shape(self, in_shapes, p):
         for a in p["axes"]:
             channel_axis(a, in_shapes[0], "axes value")
@@ -198,6 +226,20 @@ class RandomShift(_Random):
         "seed": LAYER_SEED,
         "skip_at_test": _SKIP,
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        check_base_axis(args)
+        # constant_value is left out: it fills only under border_mode constant, which is refused
+        if args.border_mode not in self.props["border_mode"].options:
+            raise Unconvertible(f"border_mode '{args.border_mode}' (NNC's RandomShift fills with the nearest value "
+                                "or a reflection)")
+        # shifts name the last axes, as NNC's shift does; nnabla's default names the batch axis too, with 0
+        shift, batch = list(args.shifts), []
+        if len(shift) > len(ins[0]):
+            batch, shift = shift[:-len(ins[0])], shift[-len(ins[0]):]
+        if any(batch):      # nnabla would shift along the batch axis, mixing samples
+            raise Unconvertible(f"shifts {list(args.shifts)} for input {list(ins[0])} shift the batch axis")
+        return {"shift": shift, "border_mode": args.border_mode, "seed": args.seed}
 
     def infer_shape(self, in_shapes, p):
         shape = in_shapes[0]
@@ -234,6 +276,12 @@ class MeanSubtraction(Layer):
         "parameter_scope": PARAMETER_SCOPE,
         **_untrained(mean=("Constant", 0.0, PLAIN_INITIALIZERS), t=("Constant", 0.0, PLAIN_INITIALIZERS)),
     }
+
+    def from_nntxt(self, args, ins, out, params):
+        if args.base_axis < 1:
+            raise Unconvertible(f"base_axis {args.base_axis} (a running mean per batch index; NNC's "
+                                "MeanSubtraction averages over the batch)")
+        return {"base_axis": axis(args.base_axis), "update_running_mean": args.update_running_mean}
 
     def _mean_shape(self, shape, p):
         return tuple(shape[channel_axis(p["base_axis"], shape, "base_axis") - 1:])

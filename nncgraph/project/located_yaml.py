@@ -14,7 +14,7 @@ as YAML 1.2 and every user does.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -34,8 +34,8 @@ class LocatedDict(dict):
     """A YAML mapping with the position of itself and of each key."""
 
     file: str = ""
-    line: int = 0
-    column: int = 0
+    line: Optional[int] = 0
+    column: Optional[int] = 0
     key_positions: Dict[str, Tuple[int, int]]
 
     def where(self, key: Any = None) -> Location:
@@ -49,8 +49,8 @@ class LocatedList(list):
     """A YAML sequence with the position of itself and of each item."""
 
     file: str = ""
-    line: int = 0
-    column: int = 0
+    line: Optional[int] = 0
+    column: Optional[int] = 0
     item_positions: List[Tuple[int, int]]
 
     def where(self, index: int = None) -> Location:
@@ -226,3 +226,40 @@ def _character(code) -> str:
              0xffff: "noncharacter"}
     code = code if isinstance(code, int) else ord(code)
     return f"U+{code:04X}" + (f" ({names[code]})" if code in names else "")
+
+
+# -- YAML made from another file ------------------------------------------------------------------
+# An importer that builds a project in memory (`nncgraph run model.sdcproj`) ends each line it made from
+# one place of its source with this mark and that place's line, so that what the loader finds wrong is
+# shown in the user's own file; the text is never written anywhere.
+SOURCE_LINE_MARK = "  #@"
+_MARKED = re.compile(re.escape(SOURCE_LINE_MARK) + r"(\d+)$")
+
+
+def source_mark(line) -> str:
+    return f"{SOURCE_LINE_MARK}{line}" if line else ""
+
+
+def relocate(doc: Any, text: str, source: str) -> Any:
+    """Point every position of `doc` (loaded from `text`) at `source`: at the source line a marked YAML line
+    came from, else at the file alone (a column of the YAML text means nothing there)."""
+    lines = [None] + [int(m.group(1)) if m else None for m in map(_MARKED.search, text.splitlines())]
+
+    def line_of(line):
+        return lines[line] if 0 < line < len(lines) else None
+
+    def walk(node):
+        if isinstance(node, LocatedDict):
+            node.file, node.line, node.column = source, line_of(node.line), None
+            node.key_positions = {k: (line_of(line), None) for k, (line, _) in node.key_positions.items()}
+            values = node.values()
+        elif isinstance(node, LocatedList):
+            node.file, node.line, node.column = source, line_of(node.line), None
+            node.item_positions = [(line_of(line), None) for line, _ in node.item_positions]
+            values = node
+        else:
+            return
+        for value in values:
+            walk(value)
+    walk(doc)
+    return doc

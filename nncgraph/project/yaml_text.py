@@ -29,18 +29,18 @@ def flow(value) -> str:
     return text[:-len("\n...")] if text.endswith("\n...") else text      # a scalar's document end
 
 
-def project_text(doc: dict, header: str = "") -> str:
-    """`doc` as YAML, `header` as comment lines above it."""
+def project_text(doc: dict, header: str = "", mark=lambda layer: "") -> str:
+    """`doc` as YAML, `header` as comment lines above it; `mark(layer)` ends each layer's line."""
     lines = [f"# {line}" for line in header.splitlines()]
     for key, value in doc.items():
         if key in ("network",) and isinstance(value, list):
             lines.append(f"{key}:")
-            lines += [f"  - {flow(layer)}" for layer in value]
+            lines += [f"  - {flow(layer)}{mark(layer)}" for layer in value]
         elif key == "networks" and isinstance(value, dict):
             lines.append("networks:")
             for name, layers in value.items():
                 lines.append(f"  {flow(name)}:")
-                lines += [f"    - {flow(layer)}" for layer in layers]
+                lines += [f"    - {flow(layer)}{mark(layer)}" for layer in layers]
         elif isinstance(value, (dict, list)):
             lines.append(dump({key: value}, default_flow_style=None, sort_keys=False, width=120).rstrip())
         else:

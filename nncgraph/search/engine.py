@@ -102,13 +102,9 @@ def run_search(project_path: str, out: str, settings: SearchSettings, *, storage
 
 def read_project(path: str):
     """The project document with positions (for messages that name the line)."""
-    from ..project.load import read_project_text
-    from ..project.located_yaml import LocatedDict, load_located_yaml
+    from ..interop.project_files import project_document
 
-    doc = load_located_yaml(read_project_text(path), path)
-    if not isinstance(doc, LocatedDict):
-        raise UserError(f"'{path}' is not a project file.", fix="see docs/project-file.md.")
-    return doc
+    return project_document(path)
 
 
 def plain(value):

@@ -53,8 +53,8 @@ def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> BoundD
                         fix=f"add `datasets: {{{name}: {{csv: path/to/{name}.csv}}}}`.")
     if not os.path.isfile(spec.csv):
         raise UserError(f"dataset '{name}': CSV file '{spec.csv}' {file_state(spec.csv)}.", location=spec.location,
-                        fix="correct the path (relative to the project file), or create the data first, e.g. "
-                            "`nncgraph dataset mnist-sample -o data/mnist`.")
+                        fix=f"correct the path (relative to the project file), give one with `--dataset {name}=CSV`, "
+                            "or create the data first, e.g. `nncgraph dataset mnist-sample -o data/mnist`.")
     data = load_csv_dataset(spec.csv, image_normalization=spec.image_normalization)
     arrays: Dict[str, np.ndarray] = {}
     wanted = {}

@@ -44,6 +44,8 @@ def read_parameters(path: str) -> Dict[str, np.ndarray]:
         raise UserError(f"init_from file '{path}' {file_state(path)}.", fix="correct init_from.path.")
     if path.lower().endswith(".nnp"):
         return _nnp_parameters(path)
+    if path.lower().endswith((".nntxt", ".prototxt")):
+        return _nntxt_parameters(path)
     try:
         return _h5_arrays(path)
     except Exception as exc:    # h5py reports damage as OSError, KeyError, ValueError...
@@ -93,6 +95,17 @@ def _nnp_parameters(path: str) -> Dict[str, np.ndarray]:
                                 location=archive.where(blobs[0]), fix="give an .nnp nnabla or NNC wrote.") from None
     raise UserError(f"'{path}' holds no parameters (no parameter.h5 or parameter.protobuf inside).",
                     fix="export it with parameters: `nncgraph export RUN_DIR -o model.nnp`.")
+
+
+def _nntxt_parameters(path: str) -> Dict[str, np.ndarray]:
+    """The parameter values an .nntxt holds inline (`nncgraph run model.nntxt` trains from them)."""
+    from ..interop.nnp_source import Source
+
+    proto = Source(path).proto       # read size-checked and parsed, or a one-line error at its line
+    if not proto.parameter:
+        raise UserError(f"'{path}' holds no parameter values.", fix="give an .nntxt written with its parameters, "
+                        "or an .nnp or .h5 file.")
+    return {p.variable_name: np.array(p.data, np.float32).reshape(tuple(p.shape.dim)) for p in proto.parameter}
 
 
 def init_from_values(spec: InitFromSpec, parameters: Mapping, log=print) -> Dict[str, np.ndarray]:
