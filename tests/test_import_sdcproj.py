@@ -237,12 +237,13 @@ def test_an_input_axis_out_of_range_is_an_error_at_the_imported_line(tmp_path):
                     "$input_shape[7]/$SqueezeRatio")
 
 
-def test_input_shape_outside_a_unit_is_an_import_error(tmp_path):
-    path, line = edit(tmp_path, "Property_1_Value=16\n", "Property_1_Value=Input[0]*2\n")
-    with pytest.raises(UserError) as caught:
-        import_sdcproj(path)
-    assert_error_at(str(caught.value), path, "Convolution",
-                    ["OutMaps='Input[0]*2'", "only in the layers of a unit"], "Input[0]*2")
+def test_input_shape_outside_a_unit_reads_the_layers_input(tmp_path):
+    path, _ = edit(tmp_path, "Property_1_Value=16\n", "Property_1_Value=Input[0]*2\n")
+    project, text = imported(tmp_path, path)
+    conv = next(l for l in yaml.safe_load(text)["network"] if l["type"] == "Convolution")
+    assert conv["out_maps"] == "$input_shape[0]*2"
+    shapes = {i.node.name: i.out_shape for i in infer(network_graph(project, "Main"), "training").ordered()}
+    assert shapes["Convolution"][0] == 2             # LeNet's digits have 1 channel
 
 
 def test_nncs_own_lstm_network_imports_as_a_unit_of_its_properties(tmp_path):
