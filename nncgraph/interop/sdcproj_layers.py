@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..errors import UserError, shown
 from ..layers import get_layer
 from ..layers.base import FloatsProp, Layer, Prop
+from ..layers.pins import pin_keys
 from ..layers.structure import STRUCTURAL as STRUCTURE_PROPS, UNIT_PROPS, default_name
 from .sdcproj_arithmetic import number
 from .sdcproj_ini import IniFile
@@ -64,6 +65,9 @@ def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], pre
                                                      or inputs != [previous]):
             entry = {"type": entry.pop("type"), "name": entry.pop("name"),
                      "input": inputs[0] if len(inputs) == 1 else inputs, **entry}
+        if layer.param_pins:            # linked parameter pins, named (layers/pins.py)
+            keys = pin_keys(get_layer(layer.type))
+            entry.update({keys[pin]: names[source] for pin, source in layer.param_pins.items()})
         if layer.type != "Delay":       # a Delay is read by name; the chain goes past it
             previous = layer.name
         entries.append(entry)
@@ -102,6 +106,8 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
     by_nnc = {p.nnc: key for key, p in table.items() if p.nnc}
     written, concrete = {}, {}
     for nnc, (text, line) in layer.props.items():
+        if nnc.split(".", 1)[0] in layer.linked_pins:
+            continue        # T.Dataset, W.File, ...: the pin's alternatives to the link it has
         key = by_nnc.get(nnc)
         if key is None:
             # RepeatEnd's properties are NNC's computed copies of its RepeatStart's

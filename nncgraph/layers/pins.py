@@ -49,13 +49,15 @@ def parameter_pins(layer: Layer, props: Dict) -> Dict[str, str]:
 
 
 def check_written(layer: Layer, written: Dict) -> None:
-    """A linked parameter has no file, initializer or learning rate of its own: the feeding layer has them."""
+    """A linked parameter has no file, initializer or learning rate of its own: the feeding layer has them
+    (their defaults may be written: `nncgraph render` writes every property)."""
     for key in pin_keys(layer).values():
         if not written.get(key):
             continue
         stem = key[: -len(SUFFIX)]
         for setting in REPLACED_SETTINGS:
-            if stem + setting in written:
+            prop = layer.props.get(stem + setting)
+            if prop is not None and stem + setting in written and written[stem + setting] != prop.default:
                 raise UserError(f"sets both `{key}` and `{stem}{setting}`; a parameter taken from another layer "
                                 "has no setting of its own.",
                                 fix=f"drop `{stem}{setting}`, or set it on layer {shown(written[key])} "
