@@ -106,6 +106,10 @@ def test_a_reconstruction_target_is_the_second_input_and_reads_no_dataset_column
 
     assert [(o.column, o.node, o.target) for o in _outputs(variants["validation"], variants["runtime"])] == \
         [("x'", "image", None)]
+    # `nncgraph render` writes the second input and no `target`, and the file loads again
+    again = parse_project(render_yaml(project), str(tmp_path / "rendered.yaml"))
+    assert network_graph(again, "Main").by_name["reconstruction"].inputs == ("image", "x")
+    assert "target" not in network_graph(again, "Main").by_name["reconstruction"].props
 
 
 def test_the_loss_compares_with_the_linked_layers_values(tmp_path):
