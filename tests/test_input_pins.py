@@ -237,6 +237,30 @@ def test_batch_normalization_and_convolution_take_their_parameters_from_pins(tmp
     assert network_graph(again, "Main").by_name["conv"].pins == {"W": "kernel", "b": "shift"}
 
 
+def test_imported_links_into_batch_normalization_and_convolution_pins(tmp_path):
+    """BatchNormalization's pins 1-4 are beta, gamma, mean, var; Convolution's 1 and 2 are W and b (links in
+    any order); the pins' own settings (mean.File, gamma.InitializerMultiplier) are the alternatives the links
+    replace."""
+    stat = {"Size": "1,1,1,1", "Initializer": "Constant", "InitializerMultiplier": "1"}
+    layers = [INPUT] + [("Parameter", name, dict(stat), []) for name in ("b0", "g0", "m0", "v0")] + [
+        ("Parameter", "k", {"Size": "2,1,3,3"}, []),
+        ("BatchNormalization", "bn", {"mean.File": "", "gamma.InitializerMultiplier": "3"},
+         [("v0", 4), "x", ("g0", 2), ("m0", 3), ("b0", 1)]),
+        ("Convolution", "conv", {"OutMaps": "2", "KernelShape": "3,3", "WithBias": "False",
+                                 "W.Initializer": "Uniform"}, ["bn", ("k", 1)]),
+        ("Affine", "classify", {"OutShape": "3"}, ["conv"]),
+        ("SoftmaxCrossEntropy", "loss", {"T.Dataset": "y"}, ["classify"]),
+    ]
+    entries, project, _, _ = imported(tmp_path, layers)
+    assert {k: v for k, v in entries["bn"].items() if k.endswith("_input")} == \
+        {"beta_input": "b0", "gamma_input": "g0", "mean_input": "m0", "var_input": "v0"}
+    assert entries["bn"]["input"] == "x" and entries["conv"]["w_input"] == "k"
+    assert "w_initializer" not in entries["conv"]
+    assert_shapes_match_nnabla(project)
+    training = variant_graphs(project, "Main")["training"]
+    assert training.info["bn"].params == () and training.info["conv"].params == ()
+
+
 def test_a_pin_in_a_unit_names_the_units_own_layer(tmp_path):
     text = """
 name: unit-pins
@@ -290,6 +314,8 @@ def test_a_wrong_parameter_pin_is_one_line_naming_the_layer_and_the_pin(tmp_path
     ([INPUT, ("ReLU", "r", {}, ["x", ("x", 1)])], "DestPinIndex=1", ["layer 'r' (ReLU)", "pins 0 Input only"]),
     ([INPUT, ("Sub2", "s", {}, [("x", 1)])], "DestPinIndex=1", ["pin 1 (R) but none at pin 0 (Input)"]),
     ([INPUT, ("Sub2", "s", {}, ["x", ("x", 1), ("x", 1)])], None, ["two links end at its pin 1 (R)"]),
+    ([INPUT, ("RepeatStart", "r", {"Times": "2"}, ["x", ("x", 1)]), ("ReLU", "a", {}, ["r"]),
+      ("RepeatEnd", "e", {}, ["a"])], "DestPinIndex=1", ["layer 'r' (RepeatStart)", "pins 0 Input only"]),
 ])
 def test_a_link_into_a_pin_the_layer_lacks_is_an_error_at_its_line(tmp_path, layers, link, fragments):
     text = sdcproj({"Main": layers}, settings(), single=True)

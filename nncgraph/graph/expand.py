@@ -300,9 +300,10 @@ def _pin_sources(spec, aliases) -> Dict[str, str]:
     for key in pin_keys(get_layer(spec.type)).values():
         ref = spec.props.get(key)
         if ref and ref not in aliases:
-            raise UserError(f"`{key}` {shown(ref)} names no layer here.", location=spec.prop_locations.get(key, spec.location),
-                            layer=spec.name, layer_type=spec.type,
-                            fix=(did_you_mean(ref, aliases) + " " if did_you_mean(ref, aliases) else "")
+            hint = did_you_mean(ref, aliases)
+            raise UserError(f"`{key}` {shown(ref)} names no layer here.",
+                            location=spec.prop_locations.get(key, spec.location), layer=spec.name,
+                            layer_type=spec.type, fix=(hint + " " if hint else "")
                             + "name a Parameter layer of this network (inside a unit: of the unit).")
         if ref:
             out[key] = aliases[ref]

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from ..errors import UserError, shown
 from ..layers import get_layer
 from ..layers.pins import pin_keys
-from ..layers.structure import BLOCKS as CLOSER_OF
+from ..layers.structure import BLOCKS as CLOSER_OF, is_structural
 from .sdcproj_ini import IniFile, IniSection
 
 
@@ -148,12 +148,15 @@ def _read_link(ini: IniFile, net: NncNetwork, section: IniSection) -> None:
 def _connect_pins(ini: IniFile, layer: NncLayer) -> None:
     """Links into side connectors (layers/pins.py): a data pin becomes the next input, in pin order; a
     parameter pin is named."""
-    try:
-        impl = get_layer(layer.type)
-    except UserError:
-        return          # the layer's conversion says what is wrong with its type
     ctx = dict(layer=layer.name, layer_type=layer.type)
-    side, keys = impl.side_pins, pin_keys(impl)
+    if is_structural(layer.type):       # Unit, RepeatStart, ...: links end at their one input pin
+        side, keys = (), {}
+    else:
+        try:
+            impl = get_layer(layer.type)
+        except UserError:
+            return      # the layer's conversion says what is wrong with its type
+        side, keys = impl.side_pins, pin_keys(impl)
     linked: Dict[int, str] = {}
     for index, source, line in layer.pin_links:
         if index > len(side):
