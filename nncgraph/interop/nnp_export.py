@@ -4,7 +4,8 @@ The file holds what `nnabla_cli train`, `nnabla_cli forward` and NnpLoader
 need, named as NNC names them: networks `Main` (training), `MainValidation`
 and `MainRuntime`; datasets `Training`/`Validation`; one optimizer with its
 learning-rate schedule in iterations; the monitors `train_error`/`valid_error`;
-and the executor `Executor` over MainRuntime.
+and the executor `Executor` over MainRuntime, with the project's `evaluation:`
+as its num_evaluations and repeat_evaluation_type.
 
 nnabla's `create_proto` builds the skeleton from our compiled graphs; what it
 cannot know is written here afterwards: each parameter's NNC initializer (so
@@ -140,8 +141,11 @@ def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str
         "training_config": {"max_epoch": training.max_epoch, "iter_per_epoch": per_epoch,
                             "save_best": True},
         "networks": networks,
+        # nnabla_cli forward runs MainRuntime num_evaluations times per batch, as `nncgraph evaluate` does
         "executors": [{"name": "Executor", "network": NETWORK_NAMES["runtime"],
-                       "data": list(compiled["runtime"].inputs), "output": runtime_outputs}],
+                       "data": list(compiled["runtime"].inputs), "output": runtime_outputs,
+                       "num_evaluations": project.evaluation.num_evaluations,
+                       "repeat_evaluation_type": project.evaluation.repeat}],
     }
     # the optimizer is written even without datasets (a zoo project): it names the training network
     contents["optimizers"] = [{

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 
 from ..atomic_files import atomic_write
 from ..engines.parameter_file import parameters_h5
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_source import Source
@@ -205,6 +205,9 @@ def _project_text(source: Source, network, layers, parameter_order, output: str,
     training = _training_settings(proto, network)
     if training:
         doc["training"] = training
+    evaluation = _evaluation(source)
+    if evaluation:
+        doc["evaluation"] = evaluation
     header = f"imported by `nncgraph import` from {os.path.basename(source.path)} (network '{network.name}')"
     init_from = _init_from(source, project_text(doc), parameter_order, output, located)
     if init_from:
@@ -235,6 +238,31 @@ def _training_settings(proto, network) -> Dict:
     if optimizers:
         settings.update(_optimizer(optimizers[0], proto.training_config.iter_per_epoch or 1))
     return settings
+
+
+def _evaluation(source: Source) -> Optional[Dict]:
+    """The first executor's passes per batch (nnabla runs 0 or less once) and what they give."""
+    from ..project.sections import MAX_EVALUATIONS, REPEATS
+
+    if not source.proto.executor:
+        return None
+    e = source.proto.executor[0]
+    passes = max(1, int(e.num_evaluations))
+    if passes == 1:
+        return None
+    where = source._where(next((n for n, line in enumerate(source.text.splitlines(), 1)
+                                if line.startswith("executor {")), None))
+    if passes > MAX_EVALUATIONS:
+        raise UserError(f"executor '{e.name}' runs its network {shown(f'{passes:,}', quote=False)} times per batch (num_evaluations), more "
+                        f"than the {MAX_EVALUATIONS:,} nncgraph runs.", location=where,
+                        fix=f"set num_evaluations to 1 to {MAX_EVALUATIONS:,} in the source.")
+    # nnabla_cli forward: "last" keeps the last pass, "std" their standard deviation, anything else the mean
+    repeat = e.repeat_evaluation_type if e.repeat_evaluation_type in REPEATS else "mean"
+    if e.repeat_evaluation_type == "std":
+        raise UserError(f"executor '{e.name}' gives the standard deviation of its {passes} passes "
+                        "(repeat_evaluation_type \"std\"); nncgraph's evaluation gives their mean or the last.",
+                        location=where, fix="set repeat_evaluation_type to \"mean\" or \"last\" in the source.")
+    return {"num_evaluations": passes, "repeat": repeat}
 
 
 def _optimizer(o, per_epoch: int) -> Dict:

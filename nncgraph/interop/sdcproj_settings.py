@@ -1,7 +1,7 @@
-"""NNC's project settings as nncgraph's `datasets:`, `training:` and `context:`.
+"""NNC's project settings as nncgraph's `datasets:`, `training:`, `evaluation:` and `context:`.
 
 [Dataset_N], [Config], [Optimizer_N] (solver and learning-rate schedule),
-[Monitor_N], [Executor_N], [StructureSearch], [Script] and [Engine]. What the
+[Monitor_N], [Executor_N] (sdcproj_executor.py), [StructureSearch], [Script] and [Engine]. What the
 project file cannot hold becomes a note (a YAML comment above its section),
 so no setting that changes training disappears without a word.
 """
@@ -14,6 +14,7 @@ from typing import Dict, List, Optional
 from ..errors import shown
 from ..optimizers import DEFAULT_OPTIMIZER, L2, OPTIMIZERS, SCHEDULERS, snake_case
 from ..project.sections import MAX_BATCH_SIZE, MAX_EPOCHS
+from .sdcproj_executor import executor_settings
 from .sdcproj_ini import IniFile, IniSection
 
 EPOCH, ITERATION = "0", "1"           # NNC's LearningRate*Unit values
@@ -59,6 +60,9 @@ def training_settings(ini: IniFile, networks: List[str], notes: Dict[str, List[s
         order = ("network", "max_epoch", "batch_size", "monitor_interval", "save_best", "train_error", "optimizer",
                  "lr_scheduler")
         out["training"] = {k: training[k] for k in order if k in training}
+    evaluation = executor_settings(ini, note)
+    if evaluation:
+        out["evaluation"] = evaluation
     search = _structure_search(ini.section("StructureSearch"), note)
     if search:
         out["search"] = search
@@ -374,14 +378,6 @@ def _monitors(monitors: List[IniSection], train_set: str, networks, training: di
 
 
 def _others(ini: IniFile, note) -> None:
-    for e in ini.numbered("Executor_"):
-        runs = e.get("NumEvaluations", "1")
-        if runs != "1" or e.get("NeedBackPropagation", "0") != "0":
-            keep = "last" if e.get("RepeatEvaluationType") == "1" else "mean"
-            note("training", f"NNC's executor evaluates network '{e.get('Executor_NetworkName')}' {runs} times per "
-                             f"sample and keeps the {keep}"
-                             + (" with back propagation" if e.get("NeedBackPropagation") == "1" else "")
-                             + "; `nncgraph evaluate` runs it once.")
     script = ini.section("Script")
     if script is not None and script.get("Enabled") == "1":
         note("project", "NNC runs scripts with this project ([Script] Enabled=1); they were not imported.")

@@ -14,13 +14,13 @@ from ..layers.base import Prop
 from ..layers.structure import default_name, is_structural
 from ..optimizers import DEFAULT_OPTIMIZER
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
-from .model import (ArgumentValue, ContextSpec, DatasetSpec, LayerSpec, OptimizerSpec, Project, SchedulerSpec,
-                    InitFromSpec, TrainingSpec, UnitSpec, holds_argument)
-from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS,
-                       check_format)
+from .model import (ArgumentValue, ContextSpec, DatasetSpec, EvaluationSpec, LayerSpec, OptimizerSpec, Project,
+                    SchedulerSpec, InitFromSpec, TrainingSpec, UnitSpec, holds_argument)
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, EVALUATION_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS,
+                       TRAINING_FIELDS, check_format)
 
-TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "context",
-                  "search")
+TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "evaluation",
+                  "context", "search")
 LAYER_KEYS = ("type", "name", "input")
 UNIT_KEYS = ("args", "inputs", "layers", "output")
 
@@ -75,6 +75,7 @@ def parse_document(doc: Any, path: str) -> Project:
         datasets=_datasets(_section(doc, "datasets"), base),
         networks=networks, network_locations=net_locs, training=training,
         units=_units(doc), init_from=_init_from(doc, base),
+        evaluation=EvaluationSpec(**_fields(_section(doc, "evaluation"), EVALUATION_FIELDS, "evaluation key")),
         context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
 
