@@ -198,6 +198,31 @@ def test_two_losses_are_minimized_together(tmp_path):
     assert {"W", "classify"} <= set(runtime.by_name) and not {"magnitude", "penalty", "zero"} & set(runtime.by_name)
 
 
+def test_a_frozen_parameter_linked_into_w_stays_as_it_was_while_the_rest_trains(tmp_path):
+    from nncgraph.engines import make_engine
+
+    project = parse_project("""
+name: frozen
+network:
+  - {type: Input, name: x, size: [4]}
+  - {type: Parameter, name: P, size: [4, 2], param_lrate_multiplier: 0}
+  - {type: Affine, name: fc, input: x, out_shape: 2, w_input: P}
+  - {type: SquaredError, target: y}
+training: {optimizer: {type: Sgd, learning_rate: 0.5}}
+""", str(tmp_path / "frozen.yaml"))
+    engine = make_engine(project.context, seed=0)
+    executor = engine.compile(variant_graphs(project, "Main")["training"], 2)
+    before = executor.parameters()
+    rng = np.random.RandomState(6)
+    engine.optimizer(executor, project.training.optimizer).step(
+        {"x": rng.rand(2, 4).astype(np.float32), "y": rng.rand(2, 2).astype(np.float32)}, 0.5)
+    after = executor.parameters()
+    assert sorted(after) == ["P/param", "fc/affine/b"]
+    assert np.array_equal(after["P/param"], before["P/param"])
+    assert not executor.variables["P/param"].need_grad        # frozen: no gradient is even computed for it
+    assert not np.allclose(after["fc/affine/b"], before["fc/affine/b"])
+
+
 STATISTICS = """
 name: pins
 network:

@@ -58,8 +58,11 @@ class Parameter(Layer):
 
     def emit_value(self, ctx, p):
         """The parameter itself, without the batch axis: what a parameter pin linked from it takes."""
-        # the compiler has already created and initialized it; this only looks it up
-        return ctx.nn.parameter.get_parameter_or_create("param", tuple(p["size"]), need_grad=True)
+        # the compiler has already created and initialized it; this only looks it up. get_parameter_or_create
+        # would set need_grad on it, training a Parameter its param_lrate_multiplier of 0 froze.
+        value = ctx.nn.parameter.get_parameter("param")
+        return value if value is not None else \
+            ctx.nn.parameter.get_parameter_or_create("param", tuple(p["size"]), need_grad=True)
 
     def emit(self, ctx, inputs, p):
         return _broadcast_over_batch(ctx, self.emit_value(ctx, p), tuple(p["size"]), "Parameter")
