@@ -34,10 +34,10 @@ def derive(graph: Graph, variant: str) -> Graph:
 
 def derive_runtime(graph: Graph) -> Graph:
     kept: List[Node] = _sample_dependent(graph)
-    names = {n.name for n in graph.nodes}
+    names, predictions = {n.name for n in graph.nodes}, {n.name for n in kept}
     for loss in graph.nodes:
         activation = getattr(loss.layer, "runtime_activation", None)
-        if loss.layer.role != "loss" or not activation or loss.inputs[0] not in {n.name for n in kept}:
+        if loss.layer.role != "loss" or not activation or loss.inputs[0] not in predictions:
             continue
         source = loss.inputs[0]
         if any(n.inputs == (source,) and n.type == activation for n in kept):
