@@ -238,3 +238,10 @@ def test_an_affine_of_one_number_per_sample_is_refused_at_check():
     message = error_of("network:\n  - {type: Input, size: [1]}\n  - {type: Mean}\n  - {type: Affine, out_shape: 2}\n")
     assert message.startswith("project.yaml:4:5: layer 'Affine' (Affine): gets one number per sample (shape [])"), \
         message
+
+
+def test_a_list_where_an_option_goes_is_refused_in_one_line():
+    # the older option names were looked up with the value as a dict key: TypeError on a list
+    message = error_of("network:\n  - {type: Input, size: [1]}\ncontext: {backend: []}\n")
+    assert message.startswith("project.yaml:3:"), message
+    assert "property 'backend' must be one of 'cpu', 'cudnn', got []" in message, message

@@ -79,7 +79,7 @@ class Prop:
         """
         kind = self.kind
         if kind == "option":
-            value = dict(self.aliases).get(value, value)
+            value = dict(self.aliases).get(value, value) if isinstance(value, str) else value   # [] is unhashable
             if value not in self.options:
                 raise ValueError(f"must be one of {', '.join(map(repr, self.options))}, got {shown(value)}")
             return value
