@@ -3,9 +3,11 @@ of NNC's own sample files: CRLF lines, `[Layer_N]` sections with an ID, a Type a
 (the first one the Name), `[Link_N]` sections from one layer ID to another, then the settings sections."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-Layer = Tuple[str, str, Dict[str, str], Sequence[str]]      # (type, name, {NNC property: text}, [input names])
+# (type, name, {NNC property: text}, [inputs]); an input is a layer name (a link into pin 0, the main input) or
+# (name, pin): a link into that pin (DestPinIndex), a side connector such as a loss's T or Affine's W
+Layer = Tuple[str, str, Dict[str, str], Sequence[Union[str, Tuple[str, int]]]]
 
 # What a project needs to import into a trainable one: a config and an optimizer.
 MINIMAL_SETTINGS = {
@@ -18,7 +20,8 @@ MINIMAL_SETTINGS = {
 def network_lines(layers: List[Layer], prefix: str = "") -> List[str]:
     """One network's `[<prefix>Network_Global]`, layer and link sections; links follow the inputs' order."""
     ids = {name: i for i, (_, name, _, _) in enumerate(layers)}
-    links = [(ids[src], ids[name]) for _, name, _, inputs in layers for src in inputs]
+    links = [(ids[src[0]], ids[name], src[1]) if isinstance(src, tuple) else (ids[src], ids[name], 0)
+             for _, name, _, inputs in layers for src in inputs]
     lines = [f"[{prefix}Network_Global]", f"NumLayer={len(layers)}", f"NumLink={len(links)}"]
     for i, (kind, name, props, _) in enumerate(layers):
         lines += [f"[{prefix}Layer_{i}]", f"ID={i}", f"Type={kind}", "Property_0_Name=Name",
@@ -26,9 +29,9 @@ def network_lines(layers: List[Layer], prefix: str = "") -> List[str]:
         for k, (key, value) in enumerate(props.items(), start=1):
             lines += [f"Property_{k}_Name={key}", f"Property_{k}_Value={value}"]
         lines.append(f"NumProperty={len(props) + 1}")
-    for i, (src, dst) in enumerate(links):
+    for i, (src, dst, pin) in enumerate(links):
         lines += [f"[{prefix}Link_{i}]", f"ID={i}", f"SourceLayerID={src}", "SourcePinIndex=0",
-                  f"DestLayerID={dst}", "DestPinIndex=0"]
+                  f"DestLayerID={dst}", f"DestPinIndex={pin}"]
     return lines
 
 

@@ -47,7 +47,8 @@ class Output:
 
     @property
     def target(self) -> Optional[str]:
-        return self.loss.node.props["target"] if self.loss is not None else None
+        """The dataset variable the loss compares with; None without a loss, or where a layer gives the target."""
+        return self.loss.node.props.get("target") if self.loss is not None else None
 
     def columns(self) -> List[str]:
         size = int(np.prod(self.shape))
@@ -170,13 +171,16 @@ def _outputs(validation: InferredGraph, runtime: InferredGraph) -> List[Output]:
         if layer.role != "loss":
             continue
         source = info.node.inputs[0]
+        if source not in runtime.graph.by_name:
+            continue        # a penalty that reads no sample (graph/variants.py): it has no output
         activation = getattr(layer, "runtime_activation", None)
         node = source
         if activation:
             node = next(n.name for n in runtime.graph.nodes if n.inputs == (source,) and n.type == activation)
         if node in {o.node for o in outputs}:
             continue        # two losses on one prediction: one output
-        column = f"{info.node.props['target']}'"
+        # named after the target: its dataset variable, or the layer linked into the loss's T
+        column = f"{info.node.props.get('target', info.node.inputs[-1])}'"
         if column in taken:
             column = f"{node}'"
         taken.add(column)

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import UserError, did_you_mean, shown
 from ..layers import get_layer
+from ..layers.pins import pin_keys
 from ..layers.structure import CLOSERS, OPENERS, REPEAT_PROPS, UNIT_PROPS, is_structural, takes_no_input
 from ..project.load import coerce_prop
 from ..project.model import LayerSpec, UnitSpec, holds_argument
@@ -109,7 +110,7 @@ class _Expander:
                 previous = self.unit(spec, inputs, prefix=prefix, scope=scope, stack=stack)
                 aliases[spec.name] = previous
             else:
-                props = dict(spec.props)
+                props = {**spec.props, **_pin_sources(spec, aliases)}
                 if scope is not None and "parameter_scope" in _layer_props(spec):
                     props["parameter_scope"] = scope + props.get("parameter_scope", spec.name)
                 previous = prefix + spec.name
@@ -297,6 +298,22 @@ def _matching_end(specs, start: int, opener: str = "RepeatStart", closer: str = 
 
 def _layer_props(spec):
     return get_layer(spec.type).props
+
+
+def _pin_sources(spec, aliases) -> Dict[str, str]:
+    """A parameter pin names its layer as `input:` does (inside a unit: a layer of the unit; layers/pins.py)."""
+    out = {}
+    for key in pin_keys(get_layer(spec.type)).values():
+        ref = spec.props.get(key)
+        if ref and ref not in aliases:
+            hint = did_you_mean(ref, aliases)
+            raise UserError(f"`{key}` {shown(ref)} names no layer here.",
+                            location=spec.prop_locations.get(key, spec.location), layer=spec.name,
+                            layer_type=spec.type, fix=(hint + " " if hint else "")
+                            + "name a Parameter layer of this network (inside a unit: of the unit).")
+        if ref:
+            out[key] = aliases[ref]
+    return out
 
 
 def _instance(unit: UnitSpec, args) -> List[LayerSpec]:

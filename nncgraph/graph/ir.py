@@ -11,6 +11,7 @@ from typing import Dict, List
 
 from ..errors import UserError, did_you_mean, shown
 from ..layers import REGISTRY, get_layer
+from ..layers.pins import pin_keys
 from ..layers.structure import takes_no_input
 from ..project.model import LayerSpec
 from .node import Node, make_node
@@ -28,7 +29,7 @@ class Graph:
         self.by_name = {n.name: n for n in self.nodes}
 
     def consumers(self, name: str) -> List[Node]:
-        return [n for n in self.nodes if name in n.inputs]
+        return [n for n in self.nodes if name in n.sources]
 
 
 def network_graph(project, name: str) -> Graph:
@@ -64,21 +65,25 @@ def build_graph(name: str, specs: List[LayerSpec]) -> Graph:
                                 fix=f"e.g. input: [{previous.name}, <other layer>]")
             else:
                 inputs = [previous.name]
-        for ref in inputs:
+        node = make_node(spec, inputs)
+        keys = pin_keys(node.layer)
+        pins = {ref: f"`{keys[pin]}`" for pin, ref in node.pins.items()}      # what names each pin's layer
+        for ref in list(inputs) + [r for r in pins if r not in inputs]:
+            what = pins.get(ref, "input")
             if ref not in seen:
                 hint = did_you_mean(ref, seen)
-                raise UserError(f"input {shown(ref)} names no layer of network {shown(name)}.", **ctx,
+                raise UserError(f"{what} {shown(ref)} names no layer of network {shown(name)}.", **ctx,
                                 fix=(hint + " " if hint else "") + "use the `name` of a layer in this network.")
             if ref == spec.name:
-                raise UserError("takes its own output as input (a cycle).", **ctx,
-                                fix="point `input:` at an earlier layer.")
+                raise UserError(f"takes its own output as {what} (a cycle).", **ctx,
+                                fix=f"point {what if what != 'input' else '`input:`'} at an earlier layer.")
             source = seen[ref]
             if source.type in REGISTRY and REGISTRY[source.type].role in ("loss", "metric"):
                 # the runtime variant drops losses and metrics (the training one, metrics): nothing may read them
                 raise UserError(f"reads the output of '{source.name}' ({source.type}), a "
                                 f"{REGISTRY[source.type].role}; losses and metrics end a network.", **ctx,
                                 fix=f"take the input from the layer that '{source.name}' reads instead.")
-        nodes.append(make_node(spec, inputs))
+        nodes.append(node)
         previous = spec
     return Graph(name, _topological(nodes))
 
@@ -88,10 +93,10 @@ def _topological(nodes: List[Node]) -> List[Node]:
 
     Ready nodes wait in a heap of written positions, so the order is the one a scan for "the first
     ready node" gives, in O(n log n): a scan per node made `check` quadratic in the layer count."""
-    waiting = [len(set(n.inputs)) for n in nodes]         # inputs not yet placed
+    waiting = [len(set(n.sources)) for n in nodes]        # inputs (and pins) not yet placed
     readers: Dict[str, List[int]] = {}
     for i, n in enumerate(nodes):
-        for ref in set(n.inputs):
+        for ref in set(n.sources):
             readers.setdefault(ref, []).append(i)
     ready = [i for i, count in enumerate(waiting) if count == 0]
     heapq.heapify(ready)

@@ -13,6 +13,7 @@ from typing import Any, Dict, Sequence, Tuple
 from ..errors import Location, UserError
 from ..layers import Layer, get_layer
 from ..layers.base import Shape
+from ..layers.pins import bind_inputs, check_written, parameter_pins
 from ..project.model import LayerSpec
 
 
@@ -28,6 +29,16 @@ class Node:
     def layer(self) -> Layer:
         return get_layer(self.type)
 
+    @property
+    def pins(self) -> Dict[str, str]:
+        """Linked parameter pins: NNC connector (W, b, beta, ...) -> the layer feeding it (layers/pins.py)."""
+        return parameter_pins(self.layer, self.props)
+
+    @property
+    def sources(self) -> Tuple[str, ...]:
+        """Every layer this one reads: its inputs, then the layers linked into its parameter pins."""
+        return self.inputs + tuple(self.pins.values())
+
     def error(self, exc: UserError) -> UserError:
         return exc.with_context(location=self.location, layer=self.name, layer_type=self.type)
 
@@ -37,7 +48,8 @@ def make_node(spec: LayerSpec, inputs: Sequence[str]) -> Node:
     layer = get_layer(spec.type)
     try:
         layer.check_inputs([()] * len(inputs))
-        props = layer.resolve(spec.props, spec.name)
+        check_written(layer, spec.props)
+        props = bind_inputs(layer, layer.resolve(spec.props, spec.name), spec.props, len(inputs))
     except UserError as exc:
         raise exc.with_context(location=spec.location, layer=spec.name, layer_type=spec.type) from None
     return Node(spec.name, spec.type, props, tuple(inputs), spec.location)

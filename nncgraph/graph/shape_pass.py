@@ -10,6 +10,7 @@ from typing import Dict, List, Tuple
 from ..errors import UserError, shown
 from ..layers.base import ParamSpec, Shape, size_of
 from ..layers.io import is_generated
+from ..layers.pins import pinned_parameters
 from .ir import Graph
 from .limits import SizeTracker, integer_beyond_nnabla
 from .node import Node, infer_node_shape
@@ -59,7 +60,7 @@ class InferredGraph:
         out = {}
         for info in self.ordered():
             layer = info.node.layer
-            if layer.role in ("loss", "metric"):
+            if layer.role in ("loss", "metric") and "target" in info.node.props:    # else: a layer's output
                 out.setdefault(info.node.props["target"],
                                (layer.target_shape(info.in_shapes[0], info.node.props), info))
         return out
@@ -74,6 +75,9 @@ def infer(graph: Graph, variant: str) -> InferredGraph:
         out = infer_node_shape(node, in_shapes)
         try:
             params = layer.parameters(in_shapes, node.props)
+            if node.pins:       # a linked parameter is the feeding layer's, so this one creates it not
+                params = pinned_parameters(node, params, {pin: (info[ref].node.layer, info[ref].out_shape)
+                                                          for pin, ref in node.pins.items()})
             macs = layer.macs(in_shapes, out, node.props)
         except UserError as exc:
             raise node.error(exc) from None
@@ -101,7 +105,7 @@ def _check_data_variables(graph: Graph, info: Dict[str, NodeInfo]) -> None:
             continue
         if layer.role == "input":
             key, shape = "dataset", info[node.name].out_shape
-        elif layer.role in ("loss", "metric"):
+        elif layer.role in ("loss", "metric") and "target" in node.props:
             key, shape = "target", tuple(layer.target_shape(info[node.name].in_shapes[0], node.props))
         else:
             continue

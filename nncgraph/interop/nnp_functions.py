@@ -17,9 +17,9 @@ Shape = Tuple[int, ...]
 # nnabla arguments whose value changes nothing NNC can express (in-place memory reuse)
 IGNORED_ARGUMENTS = {"inplace", "in_place"}
 # properties no nnabla function argument carries: the loss's dataset variable, the parameters' names,
-# and the per-parameter settings (files, initializers, learning-rate multipliers)
+# and the per-parameter settings (files, initializers, learning-rate multipliers, linked parameter pins)
 NOT_ARGUMENTS = {"target", "parameter_scope"}
-PER_PARAMETER = ("_file", "_initializer", "_multiplier")
+PER_PARAMETER = ("_file", "_initializer", "_multiplier", "_input")
 
 
 def _settable(layer) -> set:

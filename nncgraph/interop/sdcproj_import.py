@@ -21,7 +21,8 @@ from ..layers import get_layer
 from ..project.located_yaml import source_mark
 from ..project.yaml_text import dump
 from .sdcproj_ini import IniFile, IniSection, read_ini
-from .sdcproj_layers import IGNORED, UNIT_PROPERTY, Scope, argument, convert_layer, layer_list, reserved_argument
+from .sdcproj_data_pins import IGNORED
+from .sdcproj_layers import UNIT_PROPERTY, Scope, argument, convert_layer, layer_list, reserved_argument
 from .sdcproj_network import NncLayer, NncNetwork, order_layers, read_networks
 from .sdcproj_settings import training_settings
 

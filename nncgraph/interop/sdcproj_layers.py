@@ -24,17 +24,13 @@ from ..errors import UserError, shown
 from ..graph.unit_settings import parameter_settings
 from ..layers import get_layer
 from ..layers.base import FloatsProp, Layer, Prop
+from ..layers.pins import pin_keys
 from ..layers.structure import STRUCTURAL as STRUCTURE_PROPS, UNIT_PROPS, default_name
 from .sdcproj_arithmetic import number
+from .sdcproj_data_pins import GENERATOR_DEFAULTS, generated, generator_of, ignorable
 from .sdcproj_ini import IniFile
 from .sdcproj_network import NncLayer
 
-# NNC properties without an nncgraph counterpart that change nothing nncgraph computes: the GUI's
-# inspection switch, and the IDs/length NNC pairs and sizes blocks with (nncgraph pairs them by nesting
-# and takes the length from the input).
-IGNORED = {"SkipAtInspection", "RecurrentGroupID", "ID", "Length"}
-# Data-pin generators whose NNC default is the one nncgraph implements (others default to "None": no generator).
-GENERATOR_DEFAULTS = {"H.Initial.Generator": "Constant", "C.Initial.Generator": "Constant"}
 # Written even when they equal the default: the CSV columns a dataset must provide, and what a reader
 # looks for first in a layer (its size).
 ALWAYS_WRITTEN = ("dataset", "target", "size", "out_maps", "out_shape", "kernel_shape", "times")
@@ -71,6 +67,9 @@ def layer_list(scope: Scope, ordered: List[NncLayer], names: Dict[str, str], pre
                                                      or inputs != [previous]):
             entry = {"type": entry.pop("type"), "name": entry.pop("name"),
                      "input": inputs[0] if len(inputs) == 1 else inputs, **entry}
+        if layer.param_pins:            # linked parameter pins, named (layers/pins.py)
+            keys = pin_keys(get_layer(layer.type))
+            entry.update({keys[pin]: names[source] for pin, source in layer.param_pins.items()})
         if layer.type != "Delay":       # a Delay is read by name; the chain goes past it
             previous = layer.name
         entries.append(entry)
@@ -109,14 +108,16 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
     by_nnc = {p.nnc: key for key, p in table.items() if p.nnc}
     written, concrete = {}, {}
     for nnc, (text, line) in layer.props.items():
-        if _generated(nnc, layer):      # NNC reads a data pin's Dataset only when no generator fills the pin
+        if generated(nnc, layer):      # NNC reads a data pin's Dataset only when no generator fills the pin
             continue
+        if nnc.split(".", 1)[0] in layer.linked_pins:
+            continue        # T.Dataset, W.File, ...: the pin's alternatives to the link it has
         key = by_nnc.get(nnc)
         if key is None:
             # RepeatEnd's properties are NNC's computed copies of its RepeatStart's
             if layer.type == "RepeatEnd" or ignorable(nnc, text, layer):
                 continue
-            generator = _generator_of(nnc)
+            generator = generator_of(nnc)
             if generator:
                 value = layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0]
                 also = "" if generator == nnc else f" (with {shown(nnc, quote=False)}={shown(text)})"
@@ -139,38 +140,6 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
     except UserError as exc:
         raise exc.with_context(location=scope.ini.where(layer.line), **ctx) from None
     return {"type": layer.type, "name": layer.name, **kept}
-
-
-def ignorable(nnc: str, text: str, layer: NncLayer) -> bool:
-    if nnc in IGNORED or nnc == "InPlace":          # in-place is a memory saving only
-        return True
-    if nnc == "Order":
-        return text == "-1"
-    generator = _generator_of(nnc)
-    if generator is None:
-        return False
-    value = text if generator == nnc else \
-        layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0]
-    if nnc.endswith("GeneratorMultiplier"):         # scales a generator that is not used
-        return value == "None"
-    if nnc.endswith("Dataset"):                     # read only when there is no generator
-        return _generated(nnc, layer)
-    return value == GENERATOR_DEFAULTS.get(generator, "None")
-
-
-def _generated(nnc: str, layer: NncLayer) -> bool:
-    """Whether `nnc` is the Dataset of a data pin that a generator fills instead."""
-    generator = _generator_of(nnc) if nnc.endswith("Dataset") else None
-    return generator is not None and \
-        layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0] != "None"
-
-
-def _generator_of(nnc: str) -> Optional[str]:
-    """The generator property behind an NNC data-pin property (`T.GeneratorMultiplier` -> `T.Generator`)."""
-    for suffix in ("GeneratorMultiplier", "Generator", "Dataset"):
-        if nnc.endswith(suffix):
-            return nnc[: -len(suffix)] + "Generator"
-    return None
 
 
 def _without_defaults(impl, table, written, concrete, name) -> dict:

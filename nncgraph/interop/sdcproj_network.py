@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from ..errors import shown
-from ..layers.structure import BLOCKS as CLOSER_OF
+from ..errors import UserError, shown
+from ..layers import get_layer
+from ..layers.pins import pin_keys
+from ..layers.structure import BLOCKS as CLOSER_OF, is_structural
 from .sdcproj_ini import IniFile, IniSection
 
 
@@ -25,11 +27,19 @@ class NncLayer:
     section: IniSection
     index: int                                              # position in the file, for stable ordering
     props: Dict[str, Tuple[str, int]] = field(default_factory=dict)    # NNC name -> (value, line); no Name
-    inputs: List[str] = field(default_factory=list)         # source layer IDs, in link order
+    # source layer IDs: the main pin's links in link order, then the data side pins' in pin order
+    inputs: List[str] = field(default_factory=list)
+    param_pins: Dict[str, str] = field(default_factory=dict)     # linked parameter pin (W, b, ...) -> source ID
+    linked_pins: Set[str] = field(default_factory=set)           # every side pin a link ends at
+    pin_links: List[Tuple[int, str, int]] = field(default_factory=list)    # (DestPinIndex > 0, source ID, line)
 
     @property
     def line(self) -> int:
         return self.section.line_of("Type")
+
+    @property
+    def sources(self) -> List[str]:
+        return self.inputs + list(self.param_pins.values())
 
 
 @dataclass
@@ -39,7 +49,7 @@ class NncNetwork:
     layers: Dict[str, NncLayer]                             # by ID, in file order
 
     def consumers(self, layer_id: str) -> List[NncLayer]:
-        return [l for l in self.layers.values() if layer_id in l.inputs]
+        return [l for l in self.layers.values() if layer_id in l.sources]
 
 
 def read_networks(ini: IniFile) -> List[NncNetwork]:
@@ -92,6 +102,9 @@ def _read_network(ini: IniFile, name: str, prefix: str) -> NncNetwork:
                             f"[{shown(prefix, quote=False)}Link_{i}].", header.line_of("NumLink"),
                             fix="correct NumLink.")
         _read_link(ini, net, section)
+    for layer in net.layers.values():
+        if layer.pin_links:
+            _connect_pins(ini, layer)
     return net
 
 
@@ -118,23 +131,65 @@ def _read_link(ini: IniFile, net: NncNetwork, section: IniSection) -> None:
             raise ini.error(f"{section.title} {key}={shown(ref, quote=False)} names no layer of network "
                             f"{shown(net.name)}.", section.line_of(key), **ctx,
                             fix="delete the link or point it at an existing layer ID.")
-    for key in ("SourcePinIndex", "DestPinIndex"):
-        if section.get(key, "0") != "0":
-            what = "an output other than the layer's main one" if key == "SourcePinIndex" else \
-                "a parameter or extra input pin (such as W, b or a Delay's initial value)"
-            raise ini.error(f"{section.title} connects {what} ({key}={shown(section.get(key), quote=False)}); "
-                            "nncgraph layers have one output and take their inputs in order.", section.line_of(key),
+    if section.get("SourcePinIndex", "0") != "0":
+        raise ini.error(f"{section.title} connects an output other than the layer's main one (SourcePinIndex="
+                        f"{shown(section.get('SourcePinIndex'), quote=False)}); nncgraph layers have one output.",
+                        section.line_of("SourcePinIndex"), **ctx, fix="link from the layer's main output (pin 0).")
+    pin = section.get("DestPinIndex", "0")
+    if not (pin.isdigit() and len(pin) < 10):       # a layer has a handful of pins
+        raise ini.error(f"{section.title} DestPinIndex must be a pin number (0, 1, ...), got {shown(pin)}.",
+                        section.line_of("DestPinIndex"), **ctx, fix="set DestPinIndex=0 for the main input.")
+    if int(pin) == 0:
+        net.layers[dest].inputs.append(source)
+    else:       # a side connector: resolved once every link is read, in pin order (_connect_pins)
+        net.layers[dest].pin_links.append((int(pin), source, section.line_of("DestPinIndex")))
+
+
+def _connect_pins(ini: IniFile, layer: NncLayer) -> None:
+    """Links into side connectors (layers/pins.py): a data pin becomes the next input, in pin order; a
+    parameter pin is named."""
+    ctx = dict(layer=layer.name, layer_type=layer.type)
+    if is_structural(layer.type):       # Unit, RepeatStart, ...: links end at their one input pin
+        side, keys = (), {}
+    else:
+        try:
+            impl = get_layer(layer.type)
+        except UserError:
+            return      # the layer's conversion says what is wrong with its type
+        side, keys = impl.side_pins, pin_keys(impl)
+    linked: Dict[int, str] = {}
+    for index, source, line in layer.pin_links:
+        if index > len(side):
+            pins = ", ".join(f"{i} {name}" for i, name in enumerate(("Input",) + side))
+            raise ini.error(f"a link ends at its pin {index}, but nncgraph's {layer.type} takes links at pins {pins} "
+                            "only.", line, **ctx,
+                            fix=f"link into one of those pins (DestPinIndex 0 to {len(side)}).")
+        if index in linked:
+            raise ini.error(f"two links end at its pin {index} ({side[index - 1]}), which takes one.", line, **ctx,
+                            fix="delete one of the links.")
+        linked[index] = source
+    data = [i for i, name in enumerate(side, start=1) if name not in keys]
+    for index in sorted(linked):
+        name = side[index - 1]
+        layer.linked_pins.add(name)
+        if name in keys:
+            layer.param_pins[name] = linked[index]
+            continue
+        before = [i for i in data if i < index and i not in linked] or ([0] if not layer.inputs else [])
+        if before:
+            line = next(l for i, _, l in layer.pin_links if i == index)
+            raise ini.error(f"a link ends at its pin {index} ({name}) but none at pin {before[0]} "
+                            f"({(('Input',) + side)[before[0]]}); nncgraph takes data pins as inputs, in order.", line,
                             **ctx,
-                            fix="link only main input/output pins; set parameters with the layer's "
-                                "<parameter>.File property instead.")
-    net.layers[dest].inputs.append(source)
+                            fix=f"link a layer into pin {before[0]} too (a Constant layer for a fixed value).")
+        layer.inputs.append(linked[index])
 
 
 # -- order -------------------------------------------------------------------------------------------
 def order_layers(ini: IniFile, net: NncNetwork, skip: Set[str]) -> List[NncLayer]:
     """The layers (minus the IDs in `skip`) topologically, each repeat/recurrent block contiguous."""
     ids = [i for i in net.layers if i not in skip]
-    preds = {i: ([] if net.layers[i].type == "Delay" else [s for s in net.layers[i].inputs if s not in skip])
+    preds = {i: ([] if net.layers[i].type == "Delay" else [s for s in net.layers[i].sources if s not in skip])
              for i in ids}
     succ: Dict[str, List[str]] = {i: [] for i in ids}
     for i in ids:

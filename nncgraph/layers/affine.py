@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from .base import PARAMETER_SCOPE, WEIGHT_AND_BIAS_AFFINE, Layer, ParamSpec, Prop, ShapeError, parameter_props, size_of
 from .nntxt import check_base_axis
+from .pins import parameter_variable, pin_props
 
 
 class AffineBase(Layer):
@@ -44,7 +45,9 @@ class Affine(AffineBase):
         "with_bias": Prop("bool", True, "Add a bias term.", "WithBias"),
         "parameter_scope": PARAMETER_SCOPE,
         **parameter_props(**WEIGHT_AND_BIAS_AFFINE),
+        **pin_props("W", "b"),
     }
+    side_pins = ("W", "b")
 
     def parameters(self, in_shapes, p):
         specs = [ParamSpec("affine/W", (size_of(in_shapes[0]), *p["out_shape"]))]
@@ -53,7 +56,11 @@ class Affine(AffineBase):
         return specs
 
     def emit(self, ctx, inputs, p):
-        return ctx.PF.affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
+        if not ctx.pins:
+            return ctx.PF.affine(inputs[0], tuple(p["out_shape"]), base_axis=1, with_bias=p["with_bias"])
+        # nnabla's parametric affine creates its own W and b; with a linked pin, the function takes them
+        bias = parameter_variable(ctx, "affine/b") if p["with_bias"] else None
+        return ctx.F.affine(inputs[0], parameter_variable(ctx, "affine/W"), bias, base_axis=1)
 
 
 LAYERS = [Affine]

@@ -91,6 +91,7 @@ class Add2(_Binary):
 
 
 class Sub2(_Binary):
+    side_pins = ("R",)
     doc = "First input minus the second (NNC's R connector), elementwise."
     function = "sub2"
 
@@ -101,11 +102,13 @@ class Mul2(_Binary):
 
 
 class Div2(_Binary):
+    side_pins = ("R",)
     doc = "First input divided by the second (NNC's R connector), elementwise."
     function = "div2"
 
 
 class Pow2(_Binary):
+    side_pins = ("R",)
     doc = "First input raised to the power of the second (NNC's R connector), elementwise."
     function = "pow2"
 

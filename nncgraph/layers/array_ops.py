@@ -48,6 +48,7 @@ class Broadcast(Layer):
 
 
 class BroadcastTo(Layer):
+    side_pins = ("y",)
     category = "Others"
     doc = ("Output has the first input's shape, filled with the second input (NNC's y) repeated over the "
            "axes y lacks; y's axes must equal the first input's axes starting at `axis`.")

@@ -53,6 +53,7 @@ def _check_bounds(in_shapes):
 
 
 class ClipByValue(Layer):
+    side_pins = ("min", "Max")
     category = "Others"
     doc = "Clips x into [min, max]; min and max are inputs 2 and 3, or constants when not connected."
     nntxt_gap = "written as MaximumScalar and MinimumScalar (Maximum2 and Minimum2 with bound inputs)"
@@ -83,6 +84,7 @@ class ClipByNorm(Layer):
 
 
 class ClipGradByValue(Layer):
+    side_pins = ("min", "Max")
     category = "Others"
     doc = ("Identity in the forward pass; clips the gradient into [min, max] in the backward pass (min and "
            "max are inputs 2 and 3, or constants when not connected).")
@@ -263,6 +265,7 @@ class NmsDetection2d(Layer):
 
 
 class VATNoise(Layer):
+    side_pins = ("Buf",)
     category = "Others"
     doc = ("Virtual adversarial noise: epsilon * x / ||x|| per sample in forward; in backward the scaled "
            "gradient is written into the second input (NNC's Buf, the noise buffer) instead of x's.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import ShapeError, UserError, shown
@@ -226,6 +226,7 @@ class EmitContext:
     train: bool
     rng: Any = None
     batch_size: int = 0     # for layers without inputs (Parameter, Constant), which still need the batch axis
+    pins: Dict[str, Any] = field(default_factory=dict)   # parameter pin -> the variable linked into it (pins.py)
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,9 @@ class Layer:
     mutation_traits: ClassVar[FrozenSet[str]] = frozenset()
     searchable: ClassVar[Tuple[str, ...]] = ()
     inserted_props: ClassVar[Dict[str, Any]] = {}
+    # NNC's side connectors, pins 1, 2, ... of a link (layers/pins.py), and whether a layer's value may feed one
+    side_pins: ClassVar[Tuple[str, ...]] = ()
+    feeds_parameter_pins: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -6,6 +6,7 @@ from typing import ClassVar, Dict
 from .base import (DECONVOLUTION_INITIALIZERS, PARAMETER_SCOPE, PLAIN_INITIALIZERS, WEIGHT_AND_BIAS_CONV, Layer,
                    ParamSpec, Prop, ShapeError, parameter_props, size_of)
 from .nntxt import Unconvertible, check_base_axis, dims
+from .pins import parameter_variable, pin_props
 from .shape_rules import border_padding, conv_out, deconv_out
 
 # The properties Convolution and Deconvolution share, after their own.
@@ -137,7 +138,9 @@ class Convolution(ConvolutionBase):
                         derived="from border_mode: valid 0, same (k-1)/2, full k-1 (times dilation)"),
         **_GROUPED_TAIL,
         **parameter_props(**WEIGHT_AND_BIAS_CONV),
+        **pin_props("W", "b"),
     }
+    side_pins = ("W", "b")
 
     def from_nntxt(self, args, ins, out, params):
         return self.forward_from_nntxt(args, params)
@@ -158,10 +161,13 @@ class Convolution(ConvolutionBase):
 
     def emit(self, ctx, inputs, p):
         x = inputs[0]
-        return ctx.PF.convolution(
-            x, p["out_maps"], tuple(p["kernel_shape"]), pad=tuple(p["padding"]), stride=tuple(p["strides"]),
-            dilation=tuple(p["dilation"]), group=p["group"], channel_last=p["channel_last"],
-            base_axis=x.ndim - len(p["kernel_shape"]) - 1, with_bias=p["with_bias"])
+        common = dict(pad=tuple(p["padding"]), stride=tuple(p["strides"]), dilation=tuple(p["dilation"]),
+                      group=p["group"], channel_last=p["channel_last"], base_axis=x.ndim - len(p["kernel_shape"]) - 1)
+        if not ctx.pins:
+            return ctx.PF.convolution(x, p["out_maps"], tuple(p["kernel_shape"]), with_bias=p["with_bias"], **common)
+        # a linked W or b pin: the function, which takes them, instead of the parametric one, which makes them
+        bias = parameter_variable(ctx, "conv/b") if p["with_bias"] else None
+        return ctx.F.convolution(x, parameter_variable(ctx, "conv/W"), bias, **common)
 
 
 class DepthwiseConvolution(ConvolutionBase):

@@ -152,6 +152,7 @@ class DepthwiseDeconvolution(ConvolutionBase):
 
 
 class AdaptiveSeparableConvolution(Layer):
+    side_pins = ("V", "H")
     category = "Basic"
     doc = ("Convolves each pixel with its own separable kernel: the vertical (second input) times the "
            "horizontal (third input) 1-D kernel, shared by all channels.")

@@ -87,6 +87,9 @@ LogicalNot = _layer("LogicalNot", _Unary, "logical_not", "1 where x is 0, else 0
 IsNaN = _layer("IsNaN", _Unary, "isnan", "1 where x is NaN (not a number), else 0.")
 IsInf = _layer("IsInf", _Unary, "isinf", "1 where x is infinite, else 0.")
 
+for _compared in (GreaterEqual, Greater, LessEqual, Less):
+    _compared.side_pins = ("R",)      # the second input is NNC's R connector
+
 # NNC's palette order
 LAYERS = [LogicalAnd, LogicalOr, LogicalXor, Equal, NotEqual, GreaterEqual, Greater, LessEqual, Less,
           LogicalAndScalar, LogicalOrScalar, LogicalXorScalar, EqualScalar, NotEqualScalar, GreaterEqualScalar,

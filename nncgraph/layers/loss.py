@@ -1,6 +1,7 @@
-"""Loss and validation layers: they compare a network output with a dataset target.
+"""Loss and validation layers: they compare a network output with a target.
 
-Each names its target dataset variable (`target`, NNC's T.Dataset). Losses
+Each names its target dataset variable (`target`, NNC's T.Dataset), or reads the target from a second
+input (NNC's T connector linked to a layer: a reconstruction's input image, a teacher's output). Losses
 vanish from the runtime variant; the trainer minimizes the mean of every loss.
 `error_kind` tells the trainer how to count the per-epoch error NNC monitors:
 "top1" (classification), "binary" (threshold at `binary_threshold`) or
@@ -22,6 +23,20 @@ class _Loss(Layer):
     error_kind = "loss"
     binary_threshold = 0.5
     runtime_activation = None   # appended in the runtime variant (e.g. Softmax)
+    # the target: the dataset variable `target`, or a second input (NNC's T connector linked; layers/pins.py)
+    n_inputs = (1, 2)
+    side_pins = ("T",)
+
+    def infer_shape(self, in_shapes, p):
+        if len(in_shapes) > 1 and tuple(in_shapes[1]) != tuple(self.target_shape(in_shapes[0], p)):
+            raise ShapeError(f"its target (pin {self.side_pins[0]}, the second input) has shape {list(in_shapes[1])}, "
+                             f"but for an input of shape {list(in_shapes[0])} it must be "
+                             f"{list(self.target_shape(in_shapes[0], p))}.",
+                             fix="link a layer of that shape into the target, or reshape it (Reshape).")
+        return self.loss_shape(in_shapes[0], p)
+
+    def loss_shape(self, in_shape, p):
+        return tuple(in_shape)
 
     def target_shape(self, in_shape, p):
         return tuple(in_shape)
@@ -40,8 +55,8 @@ class _Categorical(_Loss):
 
     from_nntxt = axis_only
 
-    def infer_shape(self, in_shapes, p):
-        return self.target_shape(in_shapes[0], p)
+    def loss_shape(self, in_shape, p):
+        return self.target_shape(in_shape, p)
 
     def target_shape(self, in_shape, p):
         ax = channel_axis(p["axis"], in_shape) - 1
@@ -151,6 +166,7 @@ class KLMultinomial(_Loss):
     doc = ("Kullback-Leibler divergence sum(p log(p / q)) of the distribution x (p) from the target "
            "distribution q, summed over the axes from base_axis on.")
     function = "kl_multinomial"
+    side_pins = ("q",)
     shape_rule = "input axes before `base_axis`, then 1"
     props = {"base_axis": Prop("uint", 0, "First axis the distribution spans (0 = all axes after the batch).",
                                "BaseAxis"),
@@ -160,8 +176,7 @@ class KLMultinomial(_Loss):
     def from_nntxt(self, args, ins, out, params):
         return {"base_axis": axis(args.base_axis)}
 
-    def infer_shape(self, in_shapes, p):
-        shape = in_shapes[0]
+    def loss_shape(self, shape, p):
         ax = channel_axis(p["base_axis"], shape, "base_axis") - 1
         return tuple(shape[:ax]) + (1,)
 

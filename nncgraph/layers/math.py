@@ -52,6 +52,7 @@ ATanh = _simple("ATanh", "atanh", "Inverse hyperbolic tangent (inputs in (-1, 1)
 
 
 class ATan2(Layer):
+    side_pins = ("x",)
     category = _TRIG
     doc = ("Angle in radians of the point (second input, first input): atan(first / second) with the "
            "quadrant taken from both signs; the second input is NNC's x connector.")
@@ -260,6 +261,7 @@ class BatchLogdet(BatchDet):
 
 
 class BatchMatmul(Layer):
+    side_pins = ("R",)
     category = "Math"
     doc = ("Matrix product over the last two axes, first input [.., m, k] times the second (NNC's R "
            "connector) [.., k, n]; leading axes broadcast.")

@@ -5,6 +5,15 @@ from __future__ import annotations
 from .base import PARAMETER_SCOPE, PLAIN_INITIALIZERS, Layer, ParamSpec, Prop, ShapeError, channel_axis, parameter_props
 from .math import NORM_ORDER, check_norm_order
 from .nntxt import Unconvertible, axis
+from .pins import parameter_variable, pin_props
+
+
+_STATISTICS = ("beta", "gamma", "mean", "var")       # NNC's parameter pins, in pin order
+
+
+def _statistics(ctx):
+    """beta, gamma, mean and var for nnabla's function form: linked into a pin, or the layer's own."""
+    return [parameter_variable(ctx, f"bn/{name}") for name in _STATISTICS]
 
 
 class BatchNormalization(Layer):
@@ -21,7 +30,9 @@ class BatchNormalization(Layer):
         # NNC's defaults: beta 0, gamma 1, running mean 0 and running variance 0
         **parameter_props(beta=("Constant", 0.0, PLAIN_INITIALIZERS), gamma=("Constant", 1.0, PLAIN_INITIALIZERS),
                           mean=("Constant", 0.0, PLAIN_INITIALIZERS), var=("Constant", 0.0, PLAIN_INITIALIZERS)),
+        **pin_props(*_STATISTICS),
     }
+    side_pins = _STATISTICS
 
     def from_nntxt(self, args, ins, out, params):
         if args.no_scale or args.no_bias:
@@ -43,9 +54,11 @@ class BatchNormalization(Layer):
                 ParamSpec("bn/mean", s, trainable=False), ParamSpec("bn/var", s, trainable=False)]
 
     def emit(self, ctx, inputs, p):
-        return ctx.PF.batch_normalization(
-            inputs[0], axes=[a + 1 for a in p["axes"]], decay_rate=p["decay_rate"], eps=p["epsilon"],
-            batch_stat=ctx.train and p["batch_stat"])
+        settings = dict(axes=[a + 1 for a in p["axes"]], decay_rate=p["decay_rate"], eps=p["epsilon"],
+                        batch_stat=ctx.train and p["batch_stat"])
+        if ctx.pins:
+            return ctx.F.batch_normalization(inputs[0], *_statistics(ctx), **settings)
+        return ctx.PF.batch_normalization(inputs[0], **settings)
 
 
 LAYERS = [BatchNormalization]
@@ -64,6 +77,7 @@ class FusedBatchNormalization(Layer):
            "parameters `<scope>/bn/beta`, `gamma` (trained), `mean`, `var` (running).")
     shape_rule = "same shape as the input; a second input must have that shape too"
     n_inputs = (1, 2)
+    side_pins = _STATISTICS
     props = {
         **{k: BatchNormalization.props[k] for k in ("axes", "decay_rate", "epsilon", "batch_stat")},
         "nonlinearity": Prop("option", "relu", "Activation after the normalization (and the addition).",
@@ -90,9 +104,11 @@ class FusedBatchNormalization(Layer):
 
     def emit(self, ctx, inputs, p):
         z = inputs[1] if len(inputs) == 2 else None
-        return ctx.PF.fused_batch_normalization(
-            inputs[0], z, axes=[a + 1 for a in p["axes"]], decay_rate=p["decay_rate"], eps=p["epsilon"],
-            batch_stat=ctx.train and p["batch_stat"], nonlinearity=p["nonlinearity"])
+        settings = dict(axes=[a + 1 for a in p["axes"]], decay_rate=p["decay_rate"], eps=p["epsilon"],
+                        batch_stat=ctx.train and p["batch_stat"], nonlinearity=p["nonlinearity"])
+        if ctx.pins:
+            return ctx.F.fused_batch_normalization(inputs[0], *_statistics(ctx), z, **settings)
+        return ctx.PF.fused_batch_normalization(inputs[0], z, **settings)
 
 
 def _batch_axes(p, shape, channel=None):

@@ -39,6 +39,7 @@ class Parameter(Layer):
     nntxt_gap = "no function: its value is a parameter variable of the network"
     shape_rule = "`size`"
     n_inputs = 0
+    feeds_parameter_pins = True     # its value has no batch axis (layers/pins.py)
     props = {
         "size": OptionalProp("pints", None, "Shape of the parameter (without the batch axis).", "Size",
                      derived="required (NNC copies it from the layer the parameter feeds)"),
@@ -55,11 +56,16 @@ class Parameter(Layer):
     def parameters(self, in_shapes, p):
         return [ParamSpec("param", self.infer_shape(in_shapes, p))]
 
+    def emit_value(self, ctx, p):
+        """The parameter itself, without the batch axis: what a parameter pin linked from it takes."""
+        # the compiler has already created and initialized it; this only looks it up. get_parameter_or_create
+        # would set need_grad on it, training a Parameter its param_lrate_multiplier of 0 froze.
+        value = ctx.nn.parameter.get_parameter("param")
+        return value if value is not None else \
+            ctx.nn.parameter.get_parameter_or_create("param", tuple(p["size"]), need_grad=True)
+
     def emit(self, ctx, inputs, p):
-        shape = tuple(p["size"])
-        # the compiler has already created and initialized it; this only looks it up
-        value = ctx.nn.parameter.get_parameter_or_create("param", shape, need_grad=True)
-        return _broadcast_over_batch(ctx, value, shape, "Parameter")
+        return _broadcast_over_batch(ctx, self.emit_value(ctx, p), tuple(p["size"]), "Parameter")
 
 
 def constant_values(p):
@@ -81,6 +87,7 @@ class Constant(Layer):
     nntxt_gap = "no function: its value is a parameter variable of the network"
     shape_rule = "`size` (default: one axis holding the values)"
     n_inputs = 0
+    feeds_parameter_pins = True
     props = {
         "value": FloatsProp("floats", None, "The number(s): one, a list, or NNC's comma-separated text.",
                             "Value", derived="required"),
@@ -105,14 +112,17 @@ class Constant(Layer):
                              fix="give one number (it fills the array) or exactly one per element.")
         return shape
 
-    def emit(self, ctx, inputs, p):
+    def emit_value(self, ctx, p, batch=()):
+        """The array, without the batch axis (what a parameter pin linked from it takes), or over `batch`."""
         import numpy as np
 
         shape = tuple(p["size"])
-        batch = _batch_size(ctx, "Constant")
         values = np.asarray(constant_values(p), dtype=np.float32)
-        array = np.broadcast_to(values.reshape(shape) if values.size > 1 else values[0], (batch, *shape))
+        array = np.broadcast_to(values.reshape(shape) if values.size > 1 else values[0], (*batch, *shape))
         return ctx.nn.Variable.from_numpy_array(np.ascontiguousarray(array))
+
+    def emit(self, ctx, inputs, p):
+        return self.emit_value(ctx, p, (_batch_size(ctx, "Constant"),))
 
 
 LAYERS = [Parameter, Constant]

@@ -42,7 +42,8 @@ def nodes_from_inferred(inferred) -> List[DiagramNode]:
     out = []
     for info in inferred.ordered():
         node = info.node
-        out.append(DiagramNode(node.name, node.type, tuple(node.inputs), tuple(info.out_shape),
+        # the layers linked into parameter pins are drawn as inputs too: they are what the layer reads
+        out.append(DiagramNode(node.name, node.type, tuple(node.sources), tuple(info.out_shape),
                                info.trainable_params, getattr(node.layer, "category", "Others")))
     return out
 

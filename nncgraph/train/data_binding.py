@@ -91,7 +91,7 @@ def _check_labels(inferred: InferredGraph, data: CsvDataset, bound: BoundData) -
         if layer.role not in ("loss", "metric"):
             continue
         classes = layer.n_classes(info.in_shapes[0], info.node.props)
-        if classes is None:
+        if classes is None or "target" not in info.node.props:      # no labels, or a layer's output as the target
             continue
         target = info.node.props["target"]
         per_row = max(1, int(np.prod(bound[target].shape[1:])))

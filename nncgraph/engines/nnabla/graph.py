@@ -6,7 +6,8 @@ network share them, and layers with the same scope share theirs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Tuple
 
 from ...graph.shape_pass import InferredGraph
@@ -29,6 +30,11 @@ class CompiledGraph:
     def prediction(self, node_info):
         """The variable a loss/metric compares with its target."""
         return self.outputs[node_info.node.inputs[0]]
+
+    def target(self, node_info):
+        """A loss/metric's target: its second input's output (NNC's T linked), else its dataset variable."""
+        node = node_info.node
+        return self.outputs[node.inputs[1]] if len(node.inputs) > 1 else self.inputs[node.props["target"]]
 
 
 def emit_context(train: bool, batch_size: int = 0) -> EmitContext:
@@ -55,6 +61,7 @@ def compile_graph(inferred: InferredGraph, batch_size: int, base_dir: str = ".")
             inputs[name] = nn.Variable((batch_size, *shape))
         return inputs[name]
 
+    values: Dict[str, Any] = {}     # Parameter/Constant node -> its value without the batch axis, for pins
     for info in inferred.ordered():
         node, layer = info.node, info.node.layer
         if is_generated(node):      # its own variable: two generator inputs never share their draws
@@ -64,16 +71,16 @@ def compile_graph(inferred: InferredGraph, batch_size: int, base_dir: str = ".")
             outputs[node.name] = data_variable(node.props["dataset"], info.out_shape)
             continue
         args = [outputs[i] for i in node.inputs]
-        if layer.role in ("loss", "metric"):
+        if layer.role in ("loss", "metric") and len(args) == 1:     # else its second input is the target
             target_shape = layer.target_shape(info.in_shapes[0], node.props)
             args.append(data_variable(node.props["target"], target_shape))
         create_parameters(info, base_dir)
+        node_ctx = replace(ctx, pins={pin: values[ref] for pin, ref in node.pins.items()}) if node.pins else ctx
         scope = node.props.get("parameter_scope")
-        if scope:
-            with nn.parameter_scope(scope):
-                out = layer.emit(ctx, args, node.props)
-        else:
-            out = layer.emit(ctx, args, node.props)
+        with nn.parameter_scope(scope) if scope else contextlib.nullcontext():
+            out = layer.emit(node_ctx, args, node.props)
+            if layer.feeds_parameter_pins:
+                values[node.name] = layer.emit_value(ctx, node.props)
         outputs[node.name] = out
         if layer.role == "loss":
             compiled.losses.append((info, out))

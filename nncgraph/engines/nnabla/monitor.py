@@ -42,7 +42,7 @@ def _error_variable(compiled, F):
     prediction = compiled.prediction(info)
     if layer.error_kind == "loss":
         return loss_var, prediction, float("inf")
-    target = compiled.inputs[props["target"]]
+    target = compiled.target(info)
     if layer.error_kind == "top1":
         return F.top_n_error(prediction, target, axis=props["axis"] + 1, n=1), prediction, 1.0
     guess = F.greater_scalar(prediction, layer.binary_threshold)
