@@ -244,3 +244,13 @@ def test_a_list_where_an_option_goes_is_refused_at_its_line():
     # the option's older-name lookup hashed the value: TypeError on a list
     message = error_of("network:\n  - {type: Input, size: [3]}\ncontext: {backend: []}\n")
     assert message.startswith("project.yaml:3:11: property 'backend' must be one of 'cpu', 'cudnn', got []."), message
+
+
+@pytest.mark.parametrize("delta", [0.0, -0.5])
+def test_a_fixed_point_step_of_zero_or_less_is_refused_before_nnabla_sees_it(delta):
+    # check accepted it and nnabla then failed in setup_impl with a traceback (found by the layer fuzzer)
+    from nncgraph.layers import REGISTRY
+
+    layer = REGISTRY["FixedPointQuantize"]
+    with pytest.raises(UserError, match="delta must be above 0"):
+        layer.infer_shape([(3,)], layer.resolve({"delta": delta}, "q"))

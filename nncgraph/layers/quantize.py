@@ -179,6 +179,11 @@ class FixedPointQuantize(Layer):
     }
     from_nntxt = fields("sign", "n", "delta", "ste_fine_grained")
 
+    def infer_shape(self, in_shapes, p):
+        if p["delta"] <= 0:      # nnabla refuses it only when the graph is built
+            raise ShapeError(f"delta must be above 0, got {p['delta']}.", fix="use e.g. 0.0625 (1/16).")
+        return tuple(in_shapes[0])
+
     def emit(self, ctx, inputs, p):
         return ctx.F.fixed_point_quantize(inputs[0], sign=p["sign"], n=p["n"], delta=p["delta"],
                                           ste_fine_grained=p["ste_fine_grained"])
