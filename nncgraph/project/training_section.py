@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from ..errors import Location, UserError, did_you_mean, shown
+from ..errors import UserError, did_you_mean, shown
 from ..optimizers import DEFAULT_OPTIMIZER
 from .fields import coerce_prop, read_fields, reject_unknown
 from .located_yaml import LocatedDict, LocatedList
@@ -32,7 +32,8 @@ def parse_training(mapping: LocatedDict, networks: Dict) -> TrainingSpec:
                                 "optimizer, lr_scheduler, update_interval), or drop `optimizers`.")
         values["optimizers"] = _entries(mapping, networks)
     else:
-        values["optimizers"] = [_entry(_only(mapping, SINGLE_KEYS), networks, "training")]
+        # no location of its own: what concerns it is said at `training:`
+        values["optimizers"] = [_entry(_only(mapping, SINGLE_KEYS), networks, "training", located=False)]
     return TrainingSpec(**values)
 
 
@@ -66,7 +67,7 @@ def _entries(mapping: LocatedDict, networks: Dict) -> List[OptimizerEntry]:
     return out
 
 
-def _entry(item: LocatedDict, networks: Dict, where: str) -> OptimizerEntry:
+def _entry(item: LocatedDict, networks: Dict, where: str, located: bool = True) -> OptimizerEntry:
     reject_unknown(item, list(OPTIMIZER_ENTRY_FIELDS) + list(BLOCKS), f"{where} key")
     values = read_fields(_only(item, OPTIMIZER_ENTRY_FIELDS), OPTIMIZER_ENTRY_FIELDS, f"{where} key")
     network = values["network"]
@@ -80,7 +81,7 @@ def _entry(item: LocatedDict, networks: Dict, where: str) -> OptimizerEntry:
     return OptimizerEntry(name=values["name"] or network, network=network, dataset=values["dataset"],
                           optimizer=_optimizer(item.get("optimizer"), item), update_interval=values["update_interval"],
                           lr_scheduler=_scheduler(item.get("lr_scheduler"), item),
-                          location=Location(item.file, item.line, item.column) if item.line else None)
+                          location=item.where() if located else None)
 
 
 def _typed_block(raw, parent: LocatedDict, key: str, table: Dict[str, dict], default_type):
