@@ -258,6 +258,30 @@ def test_a_run_of_two_optimizers_resumes_as_it_would_have_gone_on(tmp_path):
         np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
 
 
+def test_a_parameter_frozen_in_one_network_gets_no_gradient_there_and_trains_in_the_other(tmp_path):
+    from nncgraph.engines import make_engine
+    from nncgraph.graph.variants import variant_graph
+
+    project = load_project(gan_project(str(tmp_path)))
+    engine = make_engine(project.context, seed=0)
+    d, g = (engine.compile(variant_graph(project, net, "training"), BATCH, str(tmp_path))
+            for net in ("Discriminator", "Generator"))
+    to_d, to_g = (engine.optimizer(e, o.optimizer) for e, o in zip((d, g), project.training.optimizers))
+    assert sorted(to_d.trained_parameters()) == ["dis/affine/W", "dis/affine/b"]
+    assert sorted(to_g.trained_parameters()) == ["gen/affine/W", "gen/affine/b"]
+    rng = np.random.RandomState(1)
+    batch = {"z": rng.randn(BATCH, Z).astype(np.float32), "x": rng.rand(BATCH, 1, 8, 8).astype(np.float32),
+             "one": np.ones((BATCH, 1), np.float32), "zero": np.zeros((BATCH, 1), np.float32)}
+    marked = {k: np.full(v.shape, 7.0, np.float32) for k, v in to_g.gradients().items()}
+    to_g.set_gradients(marked)
+    to_d.step(batch, 0.01)      # the generator is frozen in the discriminator's network: no gradient reaches it
+    assert all(np.array_equal(v, marked[k]) for k, v in to_g.gradients().items())
+    kept = to_d.gradients()
+    to_g.step(batch, 0.01, clear=False, update=False)     # its own network adds to them, and leaves dis's alone
+    assert all(not np.array_equal(v, marked[k]) for k, v in to_g.gradients().items())
+    assert all(np.array_equal(v, kept[k]) for k, v in to_d.gradients().items())
+
+
 # -- the project file ---------------------------------------------------------------------------------------
 def test_optimizers_render_and_load_again_with_their_defaults(tmp_path):
     from nncgraph.graph.render import render_yaml
