@@ -194,22 +194,27 @@ class Run:
         return (self.result.get("final") or {}).get("valid_error")
 
     def evaluate(self, dataset: Optional[str] = None, model: Optional[str] = None,
-                 backend: Optional[str] = None) -> Dict:
+                 backend: Optional[str] = None, num_evaluations: Optional[int] = None) -> Dict:
         """`nncgraph evaluate`: the model (best, else last) on the validation CSV or `dataset`; writes
         evaluation/ and returns metrics.json's content (accuracy, confusion_matrix, per_class, ... or loss and
-        mean_absolute_error for a regression)."""
+        mean_absolute_error for a regression). `num_evaluations`: forward passes per batch, averaged or the
+        last kept as the project's `evaluation.repeat` says (default: its `evaluation.num_evaluations`)."""
         from .evaluate.evaluation import evaluate_run
 
-        return evaluate_run(self.path, dataset, model, backend, project=self.project.spec)
+        return evaluate_run(self.path, dataset, model, backend, project=self.project.spec,
+                            num_evaluations=num_evaluations)
 
-    def infer(self, inputs: List[str], model: Optional[str] = None, backend: Optional[str] = None) -> List[Dict]:
+    def infer(self, inputs: List[str], model: Optional[str] = None, backend: Optional[str] = None,
+              num_evaluations: Optional[int] = None) -> List[Dict]:
         """`nncgraph infer`: one dict per image or CSV row (input, label, index, probability, top; or outputs
-        for a network that does not classify; non_finite when the output is NaN or inf)."""
+        for a network that does not classify; non_finite when the output is NaN or inf). `num_evaluations`:
+        as for evaluate."""
         from .evaluate.inference import infer_inputs
 
         if isinstance(inputs, str):
             inputs = [inputs]
-        return infer_inputs(self.path, list(inputs), model, backend, project=self.project.spec)
+        return infer_inputs(self.path, list(inputs), model, backend, project=self.project.spec,
+                            num_evaluations=num_evaluations)
 
     def report(self) -> str:
         """Write report.html; returns its path."""

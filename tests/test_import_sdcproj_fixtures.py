@@ -352,7 +352,7 @@ def test_an_optimizer_setting_nncgraph_lacks_is_an_error_at_its_line(tmp_path, k
 
 
 # -- monitors, executors, structure search ------------------------------------------------------------------
-def test_monitors_and_executors_nncgraph_cannot_follow_are_noted(tmp_path):
+def test_monitors_nncgraph_cannot_follow_are_noted_and_the_executor_is_the_evaluation(tmp_path):
     doc, project, text = imported(tmp_path, sdcproj({"Main": CLASSIFIER}, settings(
         Monitor_0={"Monitor_Name": "train_error", "Monitor_NetworkName": "MainValidation",
                    "Monitor_DatasetName": "Validation"},
@@ -363,7 +363,7 @@ def test_monitors_and_executors_nncgraph_cannot_follow_are_noted(tmp_path):
     notes = comments(text)
     assert "NNC's train_error is network 'MainValidation' on dataset 'Validation'" in notes
     assert "NNC's monitor 'cost_watch' (network 'Main', dataset 'Training') was not imported" in notes
-    assert "evaluates network 'MainRuntime' 4 times per sample and keeps the mean" in notes
+    assert doc["evaluation"] == {"num_evaluations": 4, "repeat": "mean"}     # a setting (test_num_evaluations.py)
 
 
 def test_an_enabled_structure_search_becomes_the_search_section(tmp_path):

@@ -25,6 +25,8 @@ PUBLISHED_PARAMETERS = {          # torchvision / the papers: trainable paramete
     "resnet34": 21_797_672,
     "resnet50": 25_557_032,
     "squeezenet11": 1_235_496,
+    "vgg16": 138_357_544,
+    "densenet161": 28_681_000,
     "mobilenet-v1": 4_231_976,
     "resnet20-cifar": 272_474,    # with 1x1 projection shortcuts (the paper's option B)
 }

@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", metavar="CSV", help="dataset to evaluate (default: the run's validation CSV)")
     evaluate.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
     evaluate.add_argument("--context", choices=("cpu", "cudnn"), help="override the run's context.backend")
+    evaluate.add_argument("--num-evaluations", type=int, metavar="N", help=NUM_EVALUATIONS_HELP)
 
     infer = sub.add_parser("infer", help="predict images, folders of images or a dataset CSV with a trained model")
     infer.add_argument("run_dir", metavar="RUN_DIR")
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     infer.add_argument("--model", choices=("best", "last"), help="checkpoint (default: best if saved, else last)")
     infer.add_argument("--json", action="store_true", help="a JSON list instead of tab-separated lines")
     infer.add_argument("--context", choices=("cpu", "cudnn"), help="override the run's context.backend")
+    infer.add_argument("--num-evaluations", type=int, metavar="N", help=NUM_EVALUATIONS_HELP)
 
     report = sub.add_parser("report", help="write RUN_DIR/report.html: network diagram, learning curves, "
                             "confusion matrix, misclassified examples, settings")
@@ -104,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+NUM_EVALUATIONS_HELP = ("forward passes per batch, their outputs averaged (or the last kept, as the project's "
+                        "evaluation.repeat says): MC dropout; overrides evaluation.num_evaluations")
 VERBOSE_HELP = ("also show what libraries print (nnabla's [INFO] lines, Python warnings such as Pillow's "
                 "or NumPy's) and, for a failed read or write, its traceback")
 
@@ -188,7 +192,7 @@ def _cmd_evaluate(args) -> int:
     from .. import api
     from ..evaluate.evaluation import summary_lines
 
-    metrics = api.open_run(args.run_dir).evaluate(args.dataset, args.model, args.context)
+    metrics = api.open_run(args.run_dir).evaluate(args.dataset, args.model, args.context, args.num_evaluations)
     for line in summary_lines(metrics, display_path):
         print(line)
     return 0
@@ -198,7 +202,7 @@ def _cmd_infer(args) -> int:
     from .. import api
     from ..evaluate.inference import json_text, text_lines
 
-    results = api.open_run(args.run_dir).infer(args.inputs, args.model, args.context)
+    results = api.open_run(args.run_dir).infer(args.inputs, args.model, args.context, args.num_evaluations)
     print(json_text(results) if args.json else "\n".join(text_lines(results)))
     broken = sum(1 for r in results if r.get("non_finite"))
     if broken:

@@ -35,14 +35,17 @@ NON_FINITE = "non-finite"       # the confusion matrix's column for samples whos
 
 
 def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[str] = None,
-                 backend: Optional[str] = None, project=None) -> Dict:
+                 backend: Optional[str] = None, project=None, num_evaluations: Optional[int] = None) -> Dict:
     """Evaluate RUN_DIR's model on its validation CSV (or `dataset`); returns metrics.json's content.
 
-    `project`: the run's project when the caller holds it (the one it trained), else its project.yaml's."""
+    `project`: the run's project when the caller holds it (the one it trained), else its project.yaml's;
+    `num_evaluations`: passes per batch instead of the project's evaluation.num_evaluations. The outputs
+    (output_result.csv, accuracy, confusion matrix, ...) are the passes' mean or last; `loss` and `error`
+    are the validation network's, one pass, as NNC's monitor measures them."""
     from ..train.data_binding import bind_dataset
     from ..train.evaluation import evaluate
 
-    trained = load_model(run_dir, model, backend=backend, project=project)
+    trained = load_model(run_dir, model, backend=backend, project=project, num_evaluations=num_evaluations)
     project, name, folder = _choose_dataset(trained.project, dataset, RunFolder(trained.run_dir))
     spec = project.datasets[name]
     data = bind_dataset(project, name, trained.validation)
@@ -61,6 +64,7 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
                      "loss": cost if is_finite_number(cost) else None,
                      "error": error if is_finite_number(error) else None,
                      "non_finite_outputs": int(n - finite.sum()),
+                     "num_evaluations": trained.evaluation.num_evaluations, "repeat": trained.evaluation.repeat,
                      "outputs": [c for o in trained.outputs for c in o.columns()]}
     header, rows = read_csv_table(spec.csv)
     if len(rows) != n:      # the loader and the csv module disagree on the rows: never misalign them
@@ -208,6 +212,10 @@ def summary_lines(metrics: Dict, display: Callable[[str], str] = str) -> List[st
     if metrics.get("non_finite_outputs"):
         lines.append(f"{metrics['non_finite_outputs']} of {metrics['samples']} samples had non-finite outputs "
                      "(NaN or inf); each counts as an error")
+    passes = metrics.get("num_evaluations", 1)
+    if passes > 1:
+        kept = "the mean of" if metrics.get("repeat") == "mean" else "the last of"
+        lines.append(f"outputs: {kept} {passes} passes per sample")
     lines.append(f"model {display(metrics['model'])} on {display(metrics['dataset'])}")
     lines.append(f"wrote {display(metrics['folder'])}: {', '.join(metrics['files'])}")
     return lines

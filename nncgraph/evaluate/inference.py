@@ -33,11 +33,12 @@ class ImageFormat:
 
 
 def infer_inputs(run_dir: str, inputs: List[str], model: Optional[str] = None,
-                 backend: Optional[str] = None, project=None) -> List[Dict]:
+                 backend: Optional[str] = None, project=None, num_evaluations: Optional[int] = None) -> List[Dict]:
     """One result per image or CSV row, in the order given (folders sorted, recursively).
 
-    `project`: the run's project when the caller holds it, else its project.yaml's."""
-    trained = load_model(run_dir, model, backend=backend, project=project)
+    `project`: the run's project when the caller holds it, else its project.yaml's; `num_evaluations`:
+    passes per batch instead of the project's evaluation.num_evaluations (their mean or last, evaluate/model.py)."""
+    trained = load_model(run_dir, model, backend=backend, project=project, num_evaluations=num_evaluations)
     training = trained.project.datasets.get("training")
     names = None
     classifier = next((o for o in trained.outputs if o.classification), None)

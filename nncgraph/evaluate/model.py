@@ -3,6 +3,12 @@
 Shared by `evaluate` and `infer`. The runtime variant is built once at a fixed
 batch size; the last batch is padded with zeros and the padding's outputs are
 dropped, so every sample is predicted exactly once.
+
+Each batch goes through the runtime network `evaluation.num_evaluations` times
+and the outputs are averaged (`repeat: mean`) or the last pass's kept (`last`),
+as nnabla_cli forward's `_forward` does with NNC's executor. The engine is
+seeded with the run's training seed, so the passes' randomness (MC dropout)
+repeats from one evaluation to the next.
 """
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ import numpy as np
 from ..engines.batches import padded_batches
 from ..errors import Location, UserError
 from ..graph.shape_pass import InferredGraph, NodeInfo
+from ..project.model import EvaluationSpec
+from ..project.sections import EVALUATION_FIELDS, MAX_EVALUATIONS
 from ..train.run_folder import RunFolder
 
 BATCH_SIZE = 64
@@ -57,6 +65,7 @@ class TrainedModel:
     executor: object                 # the runtime variant on it
     outputs: List[Output]
     batch_size: int
+    evaluation: EvaluationSpec = EvaluationSpec()
 
     @property
     def input_shapes(self) -> Dict[str, Tuple[int, ...]]:
@@ -70,8 +79,21 @@ class TrainedModel:
         into values with `scales`, as training did)."""
         nodes = [o.node for o in self.outputs]
         for start, stop, batch in padded_batches(arrays, self.batch_size, self.executor.inputs, scales, n):
-            values = self.executor.forward(batch, nodes)
+            values = self.forward(batch, nodes)
             yield start, stop, {o.column: values[o.node][:stop - start] for o in self.outputs}
+
+    def forward(self, batch, nodes: List[str]) -> Dict[str, np.ndarray]:
+        """The nodes' outputs for one batch as NNC's executor gives them: num_evaluations passes, each
+        drawing new randomness, summed in the outputs' own dtype and divided (mean) or the last kept."""
+        passes, repeat = self.evaluation.num_evaluations, self.evaluation.repeat
+        total = self.executor.forward(batch, nodes)
+        for _ in range(passes - 1):
+            values = self.executor.forward(batch, nodes)
+            for node in nodes:
+                total[node] = values[node] if repeat == "last" else total[node] + values[node]
+        if repeat == "mean" and passes > 1:
+            total = {node: value / passes for node, value in total.items()}     # float32 / int: float32
+        return total
 
     def compile_validation(self):
         """The validation variant on the same parameters, with its per-sample (cost, error) monitor."""
@@ -79,11 +101,12 @@ class TrainedModel:
 
 
 def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH_SIZE,
-               backend: Optional[str] = None, project=None) -> TrainedModel:
+               backend: Optional[str] = None, project=None, num_evaluations: Optional[int] = None) -> TrainedModel:
     """Load RUN_DIR's project.yaml and checkpoint, and build the runtime variant once.
 
     `backend` overrides the recorded context (a run trained on a GPU, evaluated on a CPU); `project`: the
-    run's project when the caller holds it already (the one it trained), so project.yaml is not parsed again."""
+    run's project when the caller holds it already (the one it trained), so project.yaml is not parsed again;
+    `num_evaluations` overrides the project's evaluation.num_evaluations (`--num-evaluations`)."""
     from ..engines import make_engine
     from ..graph.variants import variant_graphs
 
@@ -91,11 +114,12 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
     checkpoint = os.path.abspath(run.find_checkpoint(model))   # metrics.json names it wherever it is read
     folder = run.path
     project = project or run.load_project()
+    evaluation = evaluation_settings(project.evaluation, num_evaluations)
     validation, runtime = variant_graphs(project, project.training.network, ("validation", "runtime")).values()
 
     if backend:     # a new project: the caller's keeps its own context
         project = replace(project, context=replace(project.context, backend=backend))
-    engine = make_engine(project.context)
+    engine = make_engine(project.context, seed=project.training.seed)
     loaded = engine.load_parameters(checkpoint)
     _check_parameters(runtime, loaded, checkpoint)
     executor = engine.compile(runtime, batch_size, folder)
@@ -106,7 +130,20 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
                         f"'{validation.graph.name}'.",
                         fix="use the project.yaml the checkpoint was trained with (the run folder's own).")
     return TrainedModel(folder, project, checkpoint, validation, runtime, engine, executor,
-                        _outputs(validation, runtime), batch_size)
+                        _outputs(validation, runtime), batch_size, evaluation)
+
+
+def evaluation_settings(evaluation: EvaluationSpec, num_evaluations: Optional[int] = None) -> EvaluationSpec:
+    """The project's evaluation settings, with `num_evaluations` (the CLI's or the API's) checked and in."""
+    if num_evaluations is None:
+        return evaluation
+    try:
+        passes = EVALUATION_FIELDS["num_evaluations"].coerce(num_evaluations)
+    except ValueError as exc:
+        raise UserError(f"--num-evaluations {exc}.",
+                        fix=f"give the number of passes per batch, 1 to {MAX_EVALUATIONS:,}: e.g. "
+                            "--num-evaluations 30") from None
+    return replace(evaluation, num_evaluations=passes)
 
 
 def _check_parameters(runtime: InferredGraph, loaded: Dict[str, tuple], checkpoint: str) -> None:

@@ -56,6 +56,7 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
     if project.init_from is not None:
         out["init_from"] = {"path": project.init_from.path, "map": dict(project.init_from.mapping)}
     out["training"] = training
+    out["evaluation"] = {"num_evaluations": project.evaluation.num_evaluations, "repeat": project.evaluation.repeat}
     out["context"] = {"backend": project.context.backend, "device_id": project.context.device_id,
                       "precision": project.context.precision}
     return out

@@ -6,7 +6,8 @@ as it trains), `MainValidation` and `MainRuntime`, and the training network of
 each other optimizer under its project name; datasets `Training`/`Validation`
 (others by their names); each optimizer with its learning-rate schedule in
 iterations and its update interval; the monitors `train_error`/`valid_error`;
-and the executor `Executor` over MainRuntime.
+and the executor `Executor` over MainRuntime, with the project's `evaluation:`
+as its num_evaluations and repeat_evaluation_type.
 
 nnabla's `create_proto` builds the skeleton from our compiled graphs; what it
 cannot know is written here afterwards: each parameter's NNC initializer (so
@@ -175,8 +176,11 @@ def _contents(project, networks: list, compiled: dict, inputs: Dict[str, tuple],
         "training_config": {"max_epoch": training.max_epoch, "iter_per_epoch": per_epoch,
                             "save_best": True},
         "networks": networks,
+        # nnabla_cli forward runs MainRuntime num_evaluations times per batch, as `nncgraph evaluate` does
         "executors": [{"name": "Executor", "network": NETWORK_NAMES["runtime"],
-                       "data": list(compiled["runtime"].inputs), "output": runtime_outputs}],
+                       "data": list(compiled["runtime"].inputs), "output": runtime_outputs,
+                       "num_evaluations": project.evaluation.num_evaluations,
+                       "repeat_evaluation_type": project.evaluation.repeat}],
     }
     # the optimizers are written even without datasets (a zoo project): each names its training network
     contents["optimizers"] = []

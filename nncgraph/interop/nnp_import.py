@@ -20,7 +20,7 @@ from ..atomic_files import atomic_write
 from ..engines.parameter_file import parameters_h5
 from ..errors import UserError
 from .nnp_functions import Unconvertible, convert_function, dims
-from .nnp_settings import dataset_settings, tidy, training_settings
+from .nnp_settings import dataset_settings, evaluation_settings, tidy, training_settings
 from .nnp_source import Source
 
 
@@ -227,6 +227,9 @@ def _project_text(source: Source, networks: Dict[str, List[Dict]], parameter_ord
     training = training_settings(proto, list(networks), batch_sizes[next(iter(networks))])
     if training:
         doc["training"] = training
+    evaluation = evaluation_settings(source)
+    if evaluation:
+        doc["evaluation"] = evaluation
     shown_names = ", ".join(f"'{n}'" for n in networks)
     header = (f"imported by `nncgraph import` from {os.path.basename(source.path)} "
               f"(network{'s' if len(networks) > 1 else ''} {shown_names})")

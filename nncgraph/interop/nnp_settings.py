@@ -1,11 +1,12 @@
-"""An nnabla file's settings as the project's `datasets:` and `training:`: epochs, batch size, and each
-optimizer the imported networks train, with its dataset, solver, schedule and update interval.
+"""An nnabla file's settings as the project's `datasets:`, `training:` and `evaluation:`: epochs, batch
+size, each optimizer the imported networks train, with its dataset, solver, schedule and update interval,
+and the executor's passes.
 nnabla counts schedules in iterations; the project's count epochs (iter_per_epoch turns one into the other)."""
 from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
 
 
@@ -68,6 +69,31 @@ def training_settings(proto, networks: List[str], batch_size: int) -> Dict:
                                    "dataset": keys.get(o.dataset_name[0], "training") if o.dataset_name else
                                    "training", **_solver(o, per_epoch)} for o in optimizers]
     return settings
+
+
+def evaluation_settings(source) -> Optional[Dict]:
+    """The first executor's passes per batch (nnabla runs 0 or less once) and what they give."""
+    from ..project.sections import MAX_EVALUATIONS, REPEATS
+
+    if not source.proto.executor:
+        return None
+    e = source.proto.executor[0]
+    passes = max(1, int(e.num_evaluations))
+    if passes == 1:
+        return None
+    where = source._where(next((n for n, line in enumerate(source.text.splitlines(), 1)
+                                if line.startswith("executor {")), None))
+    if passes > MAX_EVALUATIONS:
+        raise UserError(f"executor '{e.name}' runs its network {shown(f'{passes:,}', quote=False)} times per batch (num_evaluations), more "
+                        f"than the {MAX_EVALUATIONS:,} nncgraph runs.", location=where,
+                        fix=f"set num_evaluations to 1 to {MAX_EVALUATIONS:,} in the source.")
+    # nnabla_cli forward: "last" keeps the last pass, "std" their standard deviation, anything else the mean
+    repeat = e.repeat_evaluation_type if e.repeat_evaluation_type in REPEATS else "mean"
+    if e.repeat_evaluation_type == "std":
+        raise UserError(f"executor '{e.name}' gives the standard deviation of its {passes} passes "
+                        "(repeat_evaluation_type \"std\"); nncgraph's evaluation gives their mean or the last.",
+                        location=where, fix="set repeat_evaluation_type to \"mean\" or \"last\" in the source.")
+    return {"num_evaluations": passes, "repeat": repeat}
 
 
 def _solver(o, per_epoch: int) -> Dict:

@@ -3,8 +3,8 @@
 `import_sdcproj(path)` returns the YAML text. Networks become `network:` (or
 `networks:`), NNC units (a Unit layer naming a network with Argument layers,
 or a network behind a built-in NNC layer reading its `*UnitProperty`) become
-`units:`, and the dataset, config and optimizer sections become
-`datasets:`, `training:` and `context:`. A setting the project file cannot
+`units:`, the dataset, config and optimizer sections become
+`datasets:`, `training:` and `context:`, and the executor `evaluation:`. A setting the project file cannot
 hold is written as a comment above its section; one that would change
 training and cannot even be described (an unknown layer, solver or value) is
 a UserError at its line of the .sdcproj.
@@ -250,6 +250,9 @@ def _render(path, ini, units, mains, settings, notes, entry_lines) -> str:
     if training:
         lines.append("training:")
         lines += [f"  {k}: {_flow(v, '    ')}" for k, v in training.items()]
+    lines += _comments(notes.get("evaluation", []))
+    if settings.get("evaluation"):
+        lines.append("evaluation: " + _flow(settings["evaluation"], "  "))
     if settings.get("context"):
         lines += _comments(notes.get("context", []))
         lines.append("context: " + _flow(settings["context"], "  "))

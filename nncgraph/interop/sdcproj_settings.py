@@ -1,8 +1,8 @@
-"""NNC's project settings as nncgraph's `datasets:`, `training:` and `context:`.
+"""NNC's project settings as nncgraph's `datasets:`, `training:`, `evaluation:` and `context:`.
 
 [Dataset_N], [Config], [Optimizer_N] (each a network, a dataset, a solver and its schedule;
-sdcproj_solver.py reads the last two),
-[Monitor_N], [Executor_N], [StructureSearch], [Script] and [Engine]. What the
+sdcproj_solver.py reads the last two), [Monitor_N], [Executor_N] (sdcproj_executor.py),
+[StructureSearch], [Script] and [Engine]. What the
 project file cannot hold becomes a note (a YAML comment above its section),
 so no setting that changes training disappears without a word.
 """
@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 from ..errors import shown
 from ..project.sections import MAX_BATCH_SIZE, MAX_EPOCHS
+from .sdcproj_executor import executor_settings
 from .sdcproj_ini import IniFile, IniSection
 from .sdcproj_solver import solver_settings
 from .sdcproj_values import leftover, read_flag, read_int, within
@@ -60,6 +61,9 @@ def training_settings(ini: IniFile, networks: List[str], notes: Dict[str, List[s
         order = ("network", "max_epoch", "batch_size", "monitor_interval", "save_best", "train_error", "optimizer",
                  "lr_scheduler", "update_interval", "optimizers")
         out["training"] = {k: training[k] for k in order if k in training}
+    evaluation = executor_settings(ini, note)
+    if evaluation:
+        out["evaluation"] = evaluation
     search = _structure_search(ini.section("StructureSearch"), note)
     if search:
         out["search"] = search
@@ -200,14 +204,6 @@ def _monitors(monitors: List[IniSection], train_set: str, networks, training: di
 
 
 def _others(ini: IniFile, note) -> None:
-    for e in ini.numbered("Executor_"):
-        runs = e.get("NumEvaluations", "1")
-        if runs != "1" or e.get("NeedBackPropagation", "0") != "0":
-            keep = "last" if e.get("RepeatEvaluationType") == "1" else "mean"
-            note("training", f"NNC's executor evaluates network '{e.get('Executor_NetworkName')}' {runs} times per "
-                             f"sample and keeps the {keep}"
-                             + (" with back propagation" if e.get("NeedBackPropagation") == "1" else "")
-                             + "; `nncgraph evaluate` runs it once.")
     script = ini.section("Script")
     if script is not None and script.get("Enabled") == "1":
         note("project", "NNC runs scripts with this project ([Script] Enabled=1); they were not imported.")

@@ -13,12 +13,13 @@ from ..layers import get_layer
 from ..layers.structure import default_name, is_structural
 from .fields import coerce_prop, read_fields, reject_unknown, section
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
-from .model import ArgumentValue, ContextSpec, DatasetSpec, InitFromSpec, LayerSpec, Project, UnitSpec, holds_argument
-from .sections import CONTEXT_FIELDS, DATASET_FIELDS, check_format
+from .model import (ArgumentValue, ContextSpec, DatasetSpec, EvaluationSpec, InitFromSpec, LayerSpec, Project,
+                    UnitSpec, holds_argument)
+from .sections import CONTEXT_FIELDS, DATASET_FIELDS, EVALUATION_FIELDS, check_format
 from .training_section import parse_training
 
-TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "context",
-                  "search")
+TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "evaluation",
+                  "context", "search")
 LAYER_KEYS = ("type", "name", "input")
 UNIT_KEYS = ("args", "inputs", "layers", "output")
 
@@ -73,6 +74,7 @@ def parse_document(doc: Any, path: str) -> Project:
         datasets=_datasets(section(doc, "datasets"), base),
         networks=networks, network_locations=net_locs, training=training,
         units=_units(doc), init_from=_init_from(doc, base),
+        evaluation=EvaluationSpec(**read_fields(section(doc, "evaluation"), EVALUATION_FIELDS, "evaluation key")),
         context=ContextSpec(**read_fields(section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
 

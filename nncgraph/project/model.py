@@ -125,6 +125,14 @@ class ContextSpec:
     precision: str
 
 
+@dataclass(frozen=True)
+class EvaluationSpec:
+    """How `evaluate` and `infer` run the runtime network: NNC's executor (project/sections.py)."""
+
+    num_evaluations: int = 1
+    repeat: str = "mean"             # mean | last
+
+
 @dataclass
 class InitFromSpec:
     """Transfer learning: parameters to start from (train/init_from.py)."""
@@ -145,4 +153,5 @@ class Project:
     context: ContextSpec
     units: Dict[str, UnitSpec] = field(default_factory=dict)
     init_from: Optional[InitFromSpec] = None
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
     locations: Dict[str, Location] = field(default_factory=dict)   # section -> where

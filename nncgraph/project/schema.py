@@ -9,8 +9,8 @@ from typing import Dict
 from ..layers import REGISTRY
 from ..layers.base import Prop
 from ..layers.structure import STRUCTURAL, STRUCTURAL_DOCS
-from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, FORMAT_FIELD, OPTIMIZER_ENTRY_FIELDS, OPTIMIZER_FIELDS,
-                       SCHEDULER_FIELDS, TRAINING_FIELDS)
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, EVALUATION_FIELDS, FORMAT_FIELD, OPTIMIZER_ENTRY_FIELDS,
+                       OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS)
 
 
 def _object(fields: Dict[str, Prop], extra=None, required=()) -> dict:
@@ -100,6 +100,7 @@ def project_schema() -> dict:
                                                     "map": {"type": "object",
                                                             "additionalProperties": {"type": "string"}}}}]},
             "training": training,
+            "evaluation": _object(EVALUATION_FIELDS),
             "context": _object(CONTEXT_FIELDS),
             "search": {"type": "object", "description": "Settings of `nncgraph search` (docs/howto-structure-search.md); "
                        "`run` ignores them."},

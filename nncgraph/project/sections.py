@@ -33,6 +33,7 @@ def check_format(value, where: Location) -> int:
 MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 10_000_000
 MAX_DEVICE_ID = 255
+MAX_EVALUATIONS = 10_000     # passes per batch: beyond it one evaluation costs ten thousand, a typo
 
 DATASET_FIELDS = {
     "csv": Prop("str", None, "NNC-format dataset CSV (e.g. `x:image,y:label`), relative to the project file."),
@@ -85,6 +86,17 @@ OPTIMIZER_FIELDS = {
 
 SCHEDULER_FIELDS = {kind: {p.name: Prop(p.kind, p.default, p.doc) for p in s.params + (WARMUP,)}
                     for kind, s in SCHEDULERS.items()}
+
+# NNC's executor (its Config tab's "Number of Evaluations" and "Repeat Evaluation Type"); nnabla_cli forward
+# reads them as the executor's num_evaluations and repeat_evaluation_type (docs/project-file.md, `evaluation`).
+REPEATS = ("mean", "last")
+EVALUATION_FIELDS = {
+    "num_evaluations": Prop("pint", 1, "Forward passes of the runtime network per batch in `evaluate` and `infer` "
+                            "(NNC's Number of Evaluations); each pass draws new randomness in the layers still "
+                            "random there (Dropout with skip_at_test: false).", maximum=MAX_EVALUATIONS),
+    "repeat": Prop("option", "mean", "What the passes give (NNC's Repeat Evaluation Type): `mean` averages their "
+                   "outputs, `last` keeps the last pass's.", options=REPEATS),
+}
 
 CONTEXT_FIELDS = {
     "backend": Prop("option", "cpu", "Where to compute: `cpu`, or `cudnn` (needs nnabla-ext-cuda and a GPU).",
