@@ -284,8 +284,11 @@ def test_a_parameter_frozen_in_one_network_gets_no_gradient_there_and_trains_in_
 
 # -- the project file ---------------------------------------------------------------------------------------
 def test_optimizers_render_and_load_again_with_their_defaults(tmp_path):
+    import jsonschema
+
     from nncgraph.graph.render import render_yaml
     from nncgraph.project.load import parse_project
+    from nncgraph.project.schema import project_schema
 
     path = gan_project(str(tmp_path))
     project = load_project(path)
@@ -296,6 +299,7 @@ def test_optimizers_render_and_load_again_with_their_defaults(tmp_path):
     assert project.training.network == "Discriminator" and project.training.networks == ["Discriminator",
                                                                                           "Generator"]
     text = render_yaml(project)
+    jsonschema.validate(yaml.safe_load(text), project_schema())     # what editors check the file with
     rendered = yaml.safe_load(text)["training"]
     assert [o["name"] for o in rendered["optimizers"]] == ["D", "G"] and "optimizer" not in rendered
     assert rendered["optimizers"][1]["optimizer"]["beta2"] == 0.999
