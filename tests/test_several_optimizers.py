@@ -443,3 +443,12 @@ def test_nnabla_s_files_carry_every_optimizer_both_ways(tmp_path):
     frozen = {net: [layer["name"] for layer in layers if layer.get("w_lrate_multiplier") == 0]
               for net, layers in doc["networks"].items()}
     assert frozen == {"Main": ["gen"], "Generator": ["dis"]}
+
+
+def test_the_report_shows_each_optimizer_s_and_network_s_columns():
+    from nncgraph.report.html_page import settings_section
+
+    rows = [{"epoch": 1, "cost": 3.0, "cost.D": 1.0, "cost.G": 2.0, "valid_error.Generator": 0.5}]
+    page = settings_section({}, rows, {})
+    assert all(f"<th>{c}</th>" in page for c in ("cost", "cost.D", "cost.G", "valid_error.Generator"))
+    assert "<td>1</td><td>2</td><td>0.5</td></tr>" in page         # their values, after the usual columns
