@@ -238,3 +238,9 @@ def test_an_affine_of_one_number_per_sample_is_refused_at_check():
     message = error_of("network:\n  - {type: Input, size: [1]}\n  - {type: Mean}\n  - {type: Affine, out_shape: 2}\n")
     assert message.startswith("project.yaml:4:5: layer 'Affine' (Affine): gets one number per sample (shape [])"), \
         message
+
+
+def test_a_list_where_an_option_goes_is_refused_at_its_line():
+    # the option's older-name lookup hashed the value: TypeError on a list
+    message = error_of("network:\n  - {type: Input, size: [3]}\ncontext: {backend: []}\n")
+    assert message.startswith("project.yaml:3:11: property 'backend' must be one of 'cpu', 'cudnn', got []."), message

@@ -158,8 +158,9 @@ def test_branches_are_written_with_their_inputs_longest_path_first(tmp_path):
     ("Type=ReLU", "Type=ReLUU", "layer 'ReLU' (ReLUU)", "unknown layer type 'ReLUU'"),
     ("Property_1_Value=4", "Property_1_Value=four", "layer 'Convolution' (Convolution)", "OutMaps='four'"),
     ("Property_1_Value=4", "Property_1_Value=0", "layer 'Convolution' (Convolution)", "OutMaps='0' must be 1 or more"),
-    ("Property_1_Value=4", "Property_1_Value=Input[0]*2", "layer 'Convolution' (Convolution)",
-     "only in the layers of a unit"),
+    ("Property_1_Value=4", "Property_1_Value=*Maps", "layer 'Convolution' (Convolution)",
+     "OutMaps='*Maps' is an NNC macro that nncgraph does not compute for this property, and names no Argument "
+     "layer (only a unit's network has Argument layers)"),
     ("Property_1_Value=*AutoInPlaceOnce", "Property_1_Value=*AutoInPlaceOnce\r\nProperty_2_Name=Slope\r\n"
      "Property_2_Value=0.1", "layer 'ReLU' (ReLU)", "has property Slope='0.1', which nncgraph's ReLU does not"),
 ])

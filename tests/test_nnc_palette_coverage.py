@@ -15,10 +15,9 @@ SAMPLES = shared_names("nnc-samples", "*.sdcproj")
 # NNC's Argument layer marks a unit's arguments inside the unit's own network; nncgraph writes them as
 # `args:` of the unit, so the layer type itself has no counterpart.
 WRITTEN_DIFFERENTLY = {"Argument"}
-# Settings of NNC's GUI with no meaning in a headless run, and data generators nncgraph does not offer
-# yet (a dataset column or a Constant layer feeds those inputs instead).
-NOT_PROPERTIES = {"Name", "SkipAtInspection", "Generator", "GeneratorMultiplier", "T.Generator",
-                  "T.GeneratorMultiplier"}
+# Settings of NNC's GUI with no meaning in a headless run, and the target generators nncgraph does not
+# offer yet (a dataset column feeds the target instead).
+NOT_PROPERTIES = {"Name", "SkipAtInspection", "T.Generator", "T.GeneratorMultiplier"}
 
 
 def nnc_palette():

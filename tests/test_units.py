@@ -309,10 +309,10 @@ network:
 @pytest.mark.parametrize("text, fragments", [
     ("units:\n  U:\n    args: {input_shape: 2}\n    layers: [{type: ReLU}]\nnetwork:\n  - {type: Input, size: [3]}\n",
      ["p.yaml:5:", "argument called 'input_shape'"]),
-    ("network:\n  - {type: Input, size: [3]}\n  - {type: Affine, out_shape: \"$input_shape[0]\"}\n",
-     ["p.yaml:5:", "only in the layers of a unit"]),
+    ("network:\n  - {type: Input, size: [3]}\n  - {type: Affine, out_shape: \"$maps * 2\"}\n",
+     ["p.yaml:5:", "'$maps' is not known here: a network's layers have no arguments"]),
 ])
-def test_input_shape_is_reserved_and_only_in_units(tmp_path, text, fragments):
+def test_input_shape_is_reserved_and_arguments_only_in_units(tmp_path, text, fragments):
     path = write(tmp_path / "p.yaml", "name: bad\ndatasets: {}\n" + text)
     status, _, err = run_cli("check", path)
     assert status == 2 and "Fix:" in err, err

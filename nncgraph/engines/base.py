@@ -22,9 +22,11 @@ import numpy as np
 
 from ..graph.shape_pass import InferredGraph
 from ..project.model import OptimizerSpec
+from .generated import Draws
 from .parameter_file import Parameters
 
-Batch = Mapping[str, np.ndarray]        # dataset variable -> float32 array, batch_size rows
+# dataset variable (and generator Input, by its name) -> float32 array, batch_size rows
+Batch = Mapping[str, np.ndarray]
 
 
 class Executor(ABC):
@@ -33,6 +35,8 @@ class Executor(ABC):
     graph: InferredGraph
     batch_size: int
     inputs: Dict[str, Tuple[int, ...]]      # dataset variable (inputs and targets) -> sample shape
+    # the generator inputs' values for a batch (generated.py); every batch holds them beside `inputs`
+    draws: Draws
 
     @abstractmethod
     def forward(self, batch: Batch, outputs: Sequence[str]) -> Dict[str, np.ndarray]:

@@ -11,15 +11,17 @@ from typing import Dict, Iterable, Iterator, Mapping, Optional, Tuple
 import numpy as np
 
 from ..data.csv_dataset import to_float32
+from .generated import EVALUATION, Draws
 
 
 def padded_batches(arrays: Mapping[str, np.ndarray], batch_size: int, names: Iterable[str],
-                   scales: Optional[Mapping[str, float]] = None, n: Optional[int] = None
-                   ) -> Iterator[Tuple[int, int, Dict[str, np.ndarray]]]:
+                   scales: Optional[Mapping[str, float]] = None, n: Optional[int] = None,
+                   draws: Optional[Draws] = None) -> Iterator[Tuple[int, int, Dict[str, np.ndarray]]]:
     """(start, stop, {name: float32 values of samples start..stop, padded to batch_size rows}).
 
     `arrays` holds stored samples (uint8 images are turned into values with `scales`, as training
-    does: a BoundData carries its own); `n` defaults to the length of the first array."""
+    does: a BoundData carries its own); `n` defaults to the length of the first array. `draws`: the
+    network's generator inputs, drawn for samples start.. at (EVALUATION,), are in each batch too."""
     scales = getattr(arrays, "scales", {}) if scales is None else scales
     names = list(names)
     n = len(arrays[names[0]]) if n is None else n
@@ -32,4 +34,6 @@ def padded_batches(arrays: Mapping[str, np.ndarray], batch_size: int, names: Ite
                 chunk = np.concatenate([chunk, np.zeros((batch_size - (stop - start), *chunk.shape[1:]),
                                                         chunk.dtype)])
             batch[name] = chunk
+        if draws is not None:
+            batch.update(draws.at((EVALUATION,), start))
         yield start, stop, batch

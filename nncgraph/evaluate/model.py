@@ -78,7 +78,9 @@ class TrainedModel:
         `arrays` holds the stored samples of every input (uint8 images are turned
         into values with `scales`, as training did)."""
         nodes = [o.node for o in self.outputs]
-        for start, stop, batch in padded_batches(arrays, self.batch_size, self.executor.inputs, scales, n):
+        # generator inputs are drawn once per batch, for all its passes, as nnabla_cli forward does
+        for start, stop, batch in padded_batches(arrays, self.batch_size, self.executor.inputs, scales, n,
+                                                 self.executor.draws):
             values = self.forward(batch, nodes)
             yield start, stop, {o.column: values[o.node][:stop - start] for o in self.outputs}
 
@@ -119,7 +121,7 @@ def load_model(folder: str, model: Optional[str] = None, batch_size: int = BATCH
 
     if backend:     # a new project: the caller's keeps its own context
         project = replace(project, context=replace(project.context, backend=backend))
-    engine = make_engine(project.context, seed=project.training.seed)
+    engine = make_engine(project.context, seed=project.training.seed)     # generator inputs draw from it too
     loaded = engine.load_parameters(checkpoint)
     _check_parameters(runtime, loaded, checkpoint)
     executor = engine.compile(runtime, batch_size, folder)

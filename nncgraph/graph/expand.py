@@ -6,12 +6,13 @@ The pipeline stage between loading and the graph IR:
   under the instance's `parameter_scope` (default: the instance name), so two
   instances with the same scope share parameters, as NNC's ParameterScope does;
 - `repeat: N` on a unit chains N instances (`<name>_1` ... `<name>_N`);
+- a unit call's `<layer>.<setting>` keys set parameter settings of the unit's layers (unit_settings.py);
 - layers between `RepeatStart` (`times`) and `RepeatEnd` are chained that many
   times (`<RepeatStart>_i/<layer>`); `input: <RepeatStart>` inside the block is
   the current repetition's input, as NNC links from RepeatStart;
-- `$input_shape[i]` in a unit layer's value is axis i of that layer's (first)
-  input shape, NNC's `Input[i]`: it is evaluated when the layer is expanded,
-  from the shapes of the layers expanded before it.
+- `$input_shape[i]` in a layer's value (of a unit or of the network itself) is
+  axis i of that layer's (first) input shape, NNC's `Input[i]`: it is evaluated
+  when the layer is expanded, from the shapes of the layers expanded before it.
 After expansion every layer names its inputs, so the IR needs no defaults.
 """
 from __future__ import annotations
@@ -29,13 +30,15 @@ from .expressions import (evaluate_shapes, has_shape_expression, no_shape_expres
 from .limits import LayerCounter, check_layer_count
 from .node import infer_node_shape, make_node
 from .recurrent import recurrent_block
+from .unit_settings import apply_settings, is_setting
 
 MAX_DEPTH = 16
 
 
 def expand_network(specs: List[LayerSpec], units: Dict[str, UnitSpec]) -> List[LayerSpec]:
     out: List[LayerSpec] = []
-    _Expander(units, out).block(specs, prefix="", scope=None, aliases={}, previous=None, stack=())
+    _Expander(units, out).block(_substituted(specs, {}, None), prefix="", scope=None, aliases={}, previous=None,
+                                stack=())
     return out
 
 
@@ -205,9 +208,12 @@ class _Expander:
         if unit_name in stack or len(stack) >= MAX_DEPTH:
             raise UserError(f"unit {shown(unit_name)} contains itself ({' -> '.join(stack + (unit_name,))}).", **where,
                             fix="a unit cannot use itself, directly or through other units.")
-        args = dict(unit.args)
+        args, settings = dict(unit.args), {}
         for key, value in spec.props.items():
             if key in UNIT_PROPS:
+                continue
+            if is_setting(key):
+                settings[key] = value
                 continue
             if key not in unit.args:
                 hint = did_you_mean(key, list(unit.args) + list(UNIT_PROPS))
@@ -234,7 +240,7 @@ class _Expander:
         check_layer_count(len(self.out), repeat * body_layers, f"repeat: {repeat:,} of unit {shown(unit_name)}, which "
                           f"has {body_layers:,} layers", location=located.get("repeat", spec.location), layer=spec.name,
                           layer_type="Unit")
-        body = _instance(unit, args)          # every repetition has the same arguments
+        body = apply_settings(_instance(unit, args), settings, unit, spec, self.units)    # same for every repetition
         current = inputs
         for i in range(1, repeat + 1):
             name = spec.name if repeat == 1 else f"{spec.name}_{i}"
@@ -294,11 +300,23 @@ def _layer_props(spec):
 
 
 def _instance(unit: UnitSpec, args) -> List[LayerSpec]:
-    """The unit's body for one instance: its arguments substituted, then the values that held them
-    checked as the loader checks a layer's (a `$input_shape` value waits for the layer's input)."""
-    body = [replace(spec, props={k: substitute(v, args, unit.name) for k, v in spec.props.items()})
-            for spec in unit.layers]
-    for written, spec in zip(unit.layers, body):
+    """The unit's body for one instance."""
+    return _substituted(unit.layers, args, unit.name)
+
+
+def _substituted(layers: List[LayerSpec], args, unit: Optional[str]) -> List[LayerSpec]:
+    """A layer list (a unit's body, or a network: `unit` None, no arguments) with its arguments
+    substituted, then the values that held them checked as the loader checks a layer's (a
+    `$input_shape` value waits for the layer's input)."""
+    if not any(holds_argument(v) for spec in layers for v in spec.props.values()):
+        return layers
+    body = []
+    for spec in layers:
+        try:
+            body.append(replace(spec, props={k: substitute(v, args, unit) for k, v in spec.props.items()}))
+        except UserError as exc:
+            raise exc.with_context(layer=spec.name, layer_type=spec.type) from None
+    for written, spec in zip(layers, body):
         if is_structural(spec.type):
             continue
         props = get_layer(spec.type).props

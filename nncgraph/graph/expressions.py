@@ -1,9 +1,10 @@
-"""Unit argument values: `$arg` substitution and the arithmetic of `$` expressions.
+"""`$` values: unit argument substitution and the arithmetic of `$` expressions.
 
 A unit's body is copied per instance with `$maps` replaced by the argument's
-value and `$maps * 4` evaluated; `$input_shape[i]` (axis i of the layer's
-input shape, NNC's `Input[i]`) waits as a `ShapeExpression` until the layer's
-input is known (graph/expand.py). Expressions are plain arithmetic over
+value (of any type: a number, a bool, an option, a list) and `$maps * 4`
+evaluated; `$input_shape[i]` (axis i of the layer's input shape, NNC's
+`Input[i]`), in any layer of a unit or a network, waits as a `ShapeExpression`
+until the layer's input is known (graph/expand.py). Expressions are plain arithmetic over
 numbers, evaluated on the parsed tree (never `eval`), and bounded: every step
 stays a finite real number below 2^63, and a power that would exceed it is
 refused before it is computed, so `$a ** $a ** $a` cannot hang.
@@ -43,9 +44,10 @@ class ShapeExpression:
         return self.written
 
 
-def substitute(value: Any, args: Dict[str, Any], unit: str) -> Any:
-    """A copy of a unit's value with each `$arg` (or arithmetic expression of args, `$maps * 4`)
-    replaced; a value using `$input_shape` becomes a `ShapeExpression`."""
+def substitute(value: Any, args: Dict[str, Any], unit: Optional[str]) -> Any:
+    """A copy of a layer's value with each `$arg` (or arithmetic expression of args, `$maps * 4`)
+    replaced; a value using `$input_shape` becomes a `ShapeExpression`. `unit` None: a network's
+    layer, which has no arguments."""
     if isinstance(value, ArgumentValue):
         return _substitute_text(value.written, args, unit, value.where)
     if isinstance(value, list):
@@ -55,12 +57,17 @@ def substitute(value: Any, args: Dict[str, Any], unit: str) -> Any:
     return value
 
 
-def _substitute_text(value: str, args: Dict[str, Any], unit: str, where: Location) -> Any:
+def _substitute_text(value: str, args: Dict[str, Any], unit: Optional[str], where: Location) -> Any:
     whole = _ARG.fullmatch(value.strip())
     names = _ARG.findall(value)
     for n in names:
         if n not in args and n != INPUT_SHAPE:
             hint = did_you_mean(n, list(args) + [INPUT_SHAPE])
+            if unit is None:
+                raise UserError(f"'${n}' is not known here: a network's layers have no arguments.", location=where,
+                                fix=(hint + " " if hint else "") + "write the value, or use $input_shape[i] (axis "
+                                "i of the layer's input shape); arguments ($maps) belong to the layers of a unit, "
+                                "under `units:`.")
             raise UserError(f"'${n}' is not an argument of unit '{unit}'.", location=where,
                             fix=(hint + " " if hint else "") + f"Its arguments: {', '.join(args) or 'none'} "
                             "(and $input_shape[i], axis i of the layer's input shape).")

@@ -9,6 +9,7 @@ from typing import Dict, List, Tuple
 
 from ..errors import UserError, shown
 from ..layers.base import ParamSpec, Shape, size_of
+from ..layers.io import is_generated
 from .ir import Graph
 from .limits import SizeTracker, integer_beyond_nnabla
 from .node import Node, infer_node_shape
@@ -89,10 +90,15 @@ def infer(graph: Graph, variant: str) -> InferredGraph:
 
 def _check_data_variables(graph: Graph, info: Dict[str, NodeInfo]) -> None:
     """Layers that read one dataset variable (Inputs' `dataset`, losses' `target`) read it at one shape:
-    the compiled graph feeds each variable once, so a second shape would meet the first one's array."""
+    the compiled graph feeds each variable once, so a second shape would meet the first one's array.
+    A batch holds a generator input's values under the Input's name, beside the dataset variables, so
+    that name must be no dataset variable's."""
     first: Dict[str, Tuple[Shape, Node, str]] = {}
+    generated = {node.name: node for node in graph.nodes if is_generated(node)}
     for node in graph.nodes:
         layer = node.layer
+        if node.name in generated:
+            continue
         if layer.role == "input":
             key, shape = "dataset", info[node.name].out_shape
         elif layer.role in ("loss", "metric"):
@@ -100,6 +106,11 @@ def _check_data_variables(graph: Graph, info: Dict[str, NodeInfo]) -> None:
         else:
             continue
         variable = node.props[key]
+        if variable in generated:
+            raise node.error(UserError(
+                f"reads dataset variable {shown(variable)} (its `{key}`), which is also the name of the generator "
+                f"input {shown(variable)}: a batch holds both under that name.",
+                fix=f"rename the generator input, e.g. `name: {variable}_noise`."))
         if variable not in first:
             first[variable] = (tuple(shape), node, key)
             continue

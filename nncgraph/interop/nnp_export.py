@@ -12,8 +12,9 @@ as its num_evaluations and repeat_evaluation_type.
 nnabla's `create_proto` builds the skeleton from our compiled graphs; what it
 cannot know is written here afterwards: each parameter's NNC initializer (so
 `nnabla_cli train` starts from the distribution we would start from, not from
-zeros), each parameter's learning-rate multiplier, the solver's parameters and
-the scheduler (from the table in nncgraph/optimizers.py).
+zeros), each parameter's learning-rate multiplier, the solver's parameters,
+the scheduler (from the table in nncgraph/optimizers.py), and the generator of
+each generator input (nnabla_cli draws it before every pass, as we do).
 """
 from __future__ import annotations
 
@@ -88,18 +89,18 @@ class Exporter:
                     _network(NETWORK_NAMES["validation"], compiled["validation"], batch),
                     {"name": NETWORK_NAMES["runtime"], "batch_size": runtime_batch_size,
                      "outputs": {o.column: compiled["runtime"].outputs[o.node] for o in outputs},
-                     "names": dict(compiled["runtime"].inputs)}]
+                     "names": _variable_names(compiled["runtime"])}]
         networks += [_network(names[net], c, batch) for net, c in other_compiled.items()]
-        inputs = {net: tuple(c.inputs) for net, c in other_compiled.items()}
-        inputs[training.network] = tuple(compiled["training"].inputs)
+        trained = {training.network: compiled["training"], **other_compiled}
         per_epoch = _iterations_per_epoch(project)
-        self.proto = create_proto(_contents(project, networks, compiled, inputs, [o.column for o in outputs],
+        self.proto = create_proto(_contents(project, networks, compiled, trained, [o.column for o in outputs],
                                             per_epoch), include_params=False, variable_batch_size=True)
         # before any checkpoint replaces them: the initializers describe the values training starts from
         _write_initializers(self.proto, {**self.variants, **others})
         _write_learning_rate_multipliers(self.proto, {o.name: others.get(o.network, self.variants["training"])
                                                       for o in training.optimizers})
         _write_solver(self.proto, project, per_epoch)
+        _write_generators(self.proto, {**self.variants, **others})
         self.network_names = [n["name"] for n in networks]
         self.outputs = [o.column for o in outputs]
 
@@ -142,18 +143,23 @@ def export_names(project) -> Dict[str, str]:
     return out
 
 
+def _variable_names(compiled) -> dict:
+    """The network's data variables by dataset column, its generator inputs by their layer names."""
+    return {**compiled.inputs, **compiled.generated}
+
+
 def dataset_name(key: str) -> str:
     """A project dataset's name in the file: NNC's Training and Validation, the others as written."""
     return DATASET_NAMES.get(key, key)
 
 
 def _network(name: str, compiled, batch: int) -> dict:
-    return {"name": name, "batch_size": batch, "outputs": {"loss": compiled.loss}, "names": dict(compiled.inputs)}
+    return {"name": name, "batch_size": batch, "outputs": {"loss": compiled.loss}, "names": _variable_names(compiled)}
 
 
-def _contents(project, networks: list, compiled: dict, inputs: Dict[str, tuple], runtime_outputs: List[str],
+def _contents(project, networks: list, compiled: dict, trained: Dict, runtime_outputs: List[str],
               per_epoch: int) -> dict:
-    """`inputs`: the data variables each trained network reads."""
+    """`trained`: each optimizer's network as it trains (compiled)."""
     import nnabla as nn
 
     from ..engines.nnabla.solvers import make_solver
@@ -162,6 +168,7 @@ def _contents(project, networks: list, compiled: dict, inputs: Dict[str, tuple],
     training = project.training
     read = {"training", "validation"} | {o.dataset for o in training.optimizers}
     data = {name: spec for name, spec in project.datasets.items() if name in read}
+    inputs = {net: tuple(c.inputs) for net, c in trained.items()}
     main = inputs[training.network]
     # what each dataset's iterator yields: every variable a network fed from it reads
     variables = {name: list(dict.fromkeys(v for o in training.optimizers if o.dataset == name
@@ -180,7 +187,8 @@ def _contents(project, networks: list, compiled: dict, inputs: Dict[str, tuple],
         "executors": [{"name": "Executor", "network": NETWORK_NAMES["runtime"],
                        "data": list(compiled["runtime"].inputs), "output": runtime_outputs,
                        "num_evaluations": project.evaluation.num_evaluations,
-                       "repeat_evaluation_type": project.evaluation.repeat}],
+                       "repeat_evaluation_type": project.evaluation.repeat,
+                       "generator_variables": list(compiled["runtime"].generated)}],
     }
     # the optimizers are written even without datasets (a zoo project): each names its training network
     contents["optimizers"] = []
@@ -192,17 +200,21 @@ def _contents(project, networks: list, compiled: dict, inputs: Dict[str, tuple],
             "dataset": [dataset_name(o.dataset)] if o.dataset in data else [],
             # network variable -> dataset column; without it nnabla_cli feeds nothing and trains on zeros
             "data_variables": {v: v for v in inputs[o.network]},
+            "generator_variables": list(trained[o.network].generated),
             "update_interval": o.update_interval, "lr_decay": 1.0, "lr_decay_interval": 1,
             # a decoupled decay is the solver's own parameter (_write_solver), not solver.weight_decay
             "weight_decay": o.optimizer.weight_decay if applies_weight_decay(o.optimizer) else 0.0})
     feeds = {v: v for v in main}
     if training.optimizers[0].dataset in data:
         contents["datasets"] = datasets
+        generated = list(compiled["validation"].generated)
         monitors = [{"name": "train_error", "network": NETWORK_NAMES["validation"],
-                     "dataset": dataset_name(training.optimizers[0].dataset), "data_variables": feeds}]
+                     "dataset": dataset_name(training.optimizers[0].dataset), "data_variables": feeds,
+                     "generator_variables": generated}]
         if "validation" in data:
             monitors.append({"name": "valid_error", "network": NETWORK_NAMES["validation"],
-                             "dataset": DATASET_NAMES["validation"], "data_variables": feeds})
+                             "dataset": DATASET_NAMES["validation"], "data_variables": feeds,
+                             "generator_variables": generated})
         contents["monitors"] = monitors
     return contents
 
@@ -303,6 +315,18 @@ def _write_schedule(solver, table, spec, max_epoch: int, per_epoch: int) -> None
         setattr(message, table.span_field, max_epoch * per_epoch)
     if table.interval_field:
         setattr(message, table.interval_field, per_epoch)
+
+
+def _write_generators(proto, variants) -> None:
+    """nnabla's save writes each generator variable as Constant 0: give it the Input's generator."""
+    from ..engines.generated import generated_inputs
+
+    settings = {g.name: g for inferred in variants.values() for g in generated_inputs(inferred)}
+    for group in (proto.optimizer, proto.monitor, proto.executor):
+        for item in group:
+            for variable in item.generator_variable:
+                g = settings[variable.variable_name]
+                variable.type, variable.multiplier = g.generator, g.multiplier
 
 
 def _text(proto) -> str:

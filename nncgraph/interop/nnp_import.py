@@ -6,9 +6,11 @@ optimizer), one layer per nnabla function; data variables become
 Input layers and a loss's second input its `target`; whatever only reduces
 the losses (the Mean nnabla_cli minimizes) is dropped, since nncgraph adds
 it. Datasets, epochs, batch size, optimizer and schedule come from the
-file's settings. Parameters stay where they are: the project's `init_from`
-points at the .nnp (or an .h5 written beside the project for an .nntxt that
-holds them), mapping each of our parameter names onto the file's.
+file's settings; a generator variable (a GAN's latent z: the proto's
+generator_variable) becomes an Input with that `generator`. Parameters stay
+where they are: the project's `init_from` points at the .nnp (or an .h5
+written beside the project for an .nntxt that holds them), mapping each of
+our parameter names onto the file's.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 from ..atomic_files import atomic_write
 from ..engines.parameter_file import parameters_h5
 from ..errors import UserError
+from .nnp_feeds import Feeds
 from .nnp_functions import Unconvertible, convert_function, dims
 from .nnp_settings import dataset_settings, evaluation_settings, tidy, training_settings
 from .nnp_source import Source
@@ -43,7 +46,7 @@ def _layers(source: Source, network, parameter_order, entry_lines, located: bool
     from ..layers import REGISTRY
 
     proto = source.proto
-    data_names = _data_names(proto, network.name)
+    feeds = Feeds(source, network.name)
     variables = {v.name: v for v in network.variable}
     producers = {o: f for f in network.function for o in f.output}
     parameters = {v.name for v in network.variable if v.type == "Parameter"}
@@ -68,13 +71,13 @@ def _layers(source: Source, network, parameter_order, entry_lines, located: bool
         param_inputs = [i for i in function.input if i in parameters]
         target = None
         if function.type in losses and len(data_inputs) == 2 and data_inputs[1] not in producers:
-            target = data_names.get(data_inputs[1], data_inputs[1])
+            target = feeds.target(data_inputs[1], function, where)
             data_inputs = data_inputs[:1]
         for var in data_inputs:
             if var not in producers and var not in names:
                 name = _unique(var, taken)
-                layers.append({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
-                               "dataset": data_names.get(var, var)})
+                layers.append(tidy({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
+                                     **feeds.input_props(var)}))
                 names[var] = name
         try:
             kind, props = convert_function(
@@ -117,7 +120,6 @@ def _layers(source: Source, network, parameter_order, entry_lines, located: bool
 
 
 
-
 def _trained_networks(source: Source) -> List:
     """The networks the file's optimizers train, in their order (the first is the project's main one);
     without an optimizer, its executor's network, else its first."""
@@ -128,17 +130,6 @@ def _trained_networks(source: Source) -> List:
         return trained
     return next(([by_name[e.network_name]] for e in proto.executor if e.network_name in by_name),
                 [proto.network[0]])
-
-
-def _data_names(proto, network: str) -> Dict[str, str]:
-    """Network variable -> dataset column, from the optimizer/monitor/executor that feed `network`."""
-    out = {}
-    for group in (proto.optimizer, proto.monitor, proto.executor):
-        for item in group:
-            if item.network_name == network:
-                for d in item.data_variable:
-                    out.setdefault(d.variable_name, d.data_name)
-    return out
 
 
 def _sample_shape(variable) -> List[int]:

@@ -1,4 +1,4 @@
-"""NNC's arithmetic in property values: "1/255", "Maps*2" or "Input[0]/Ratio" (in a unit's network).
+"""NNC's arithmetic in property values: "1/255", "Input[0]*2", and in a unit's network "Input[0]/Ratio".
 
 A value is evaluated on its parsed tree (never `eval`) with the argument defaults, under the same bounds
 as nncgraph's own `$` expressions (graph/expressions.py): at most MAX_EXPRESSION characters, so parsing
@@ -78,11 +78,6 @@ def _expression(args: Optional[Dict[str, Any]], text: str, error: Error) -> Tupl
             value = walk(node.operand)
             return -value if value is not None and isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Input":
-            if args is None:
-                raise error("reads the shape of the layer's input (Input[...]); nncgraph reads it "
-                            "($input_shape[i]) only in the layers of a unit.",
-                            "write the number, or make these layers a unit (a network with an Argument layer, "
-                            "used by a Unit layer).")
             index = node.slice
             if not (isinstance(index, ast.Constant) and isinstance(index.value, int)
                     and not isinstance(index.value, bool) and index.value >= 0):

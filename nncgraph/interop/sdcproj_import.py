@@ -74,6 +74,7 @@ def _units(ini: IniFile, networks: List[NncNetwork], stem: str):
         scope.units[renamed[name]] = {a: prop for a, (prop, _) in args.items()}
         arg_values[name] = {a: written for a, (_, written) in args.items()}
         scope.unit_inputs[renamed[name]] = [l.name for l in net.layers.values() if l.type == "Input"]
+        scope.unit_layers[renamed[name]] = {l.name: l for l in net.layers.values() if l.type != "Argument"}
     for net in networks:            # Unit layers name the unit as nncgraph does
         for layer in net.layers.values():
             if layer.type == "Unit" and "Network" in layer.props:
@@ -152,7 +153,8 @@ def _unit(ini: IniFile, scope: Scope, net: NncNetwork, args: Dict[str, Any]) -> 
     skip = {l.id for l in net.layers.values() if l.type in ("Argument", "Input")}
     ordered = order_layers(ini, net, skip)
     names = _names(ini, net)
-    inner = Scope(ini, args=dict(args), units=scope.units, unit_inputs=scope.unit_inputs)
+    inner = Scope(ini, args=dict(args), units=scope.units, unit_inputs=scope.unit_inputs,
+                  unit_layers=scope.unit_layers)
     layers = layer_list(inner, ordered, names, inputs[0].name)
     sinks = [l for l in ordered if not net.consumers(l.id)]
     if len(sinks) != 1:

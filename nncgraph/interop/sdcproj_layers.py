@@ -5,9 +5,14 @@ becomes the typed value of the nncgraph property whose `nnc` name it is, and
 is checked by that property's own `coerce`, so an imported project never
 holds a value the loader would refuse. Inside a unit's network, argument names
 in a value ("Maps*2") become nncgraph's `$Maps*2`, NNC's `Input[i]` (axis i
-of the layer's own input shape) becomes `$input_shape[i]`, and
-`*UnitProperty(Size)` (in the network behind a built-in NNC layer such as
-LSTM) becomes the argument `$Size`.
+of the layer's own input shape, in any network) becomes `$input_shape[i]`,
+`*Name` naming one of the unit's Argument layers (in a value of any type:
+`BatchStat=*NetworkBS`, also a Unit layer's argument passed on to a unit it
+calls) becomes `$Name`, and `*UnitProperty(Size)` (in the network behind a
+built-in NNC layer such as LSTM) becomes the argument `$Size`. A Unit layer's
+`<LayerName>.<parameter>.<Setting>` (`Convolution.W.File`) becomes the unit
+call's `<layer>.<setting>` key (graph/unit_settings.py); an empty value keeps
+the unit's own.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError, shown
+from ..graph.unit_settings import parameter_settings
 from ..layers import get_layer
 from ..layers.base import FloatsProp, Layer, Prop
 from ..layers.structure import STRUCTURAL as STRUCTURE_PROPS, UNIT_PROPS, default_name
@@ -49,6 +55,7 @@ class Scope:
     args: Optional[Dict[str, Any]] = None                          # a unit's argument defaults, inside its network
     units: Dict[str, Dict[str, Prop]] = field(default_factory=dict)   # unit -> its arguments' typed props
     unit_inputs: Dict[str, List[str]] = field(default_factory=dict)
+    unit_layers: Dict[str, Dict[str, NncLayer]] = field(default_factory=dict)     # unit -> its layers by name
     implements: Dict[str, str] = field(default_factory=dict)   # unit -> the built-in layer its *UnitProperty reads
     entry_lines: Dict[int, int] = field(default_factory=dict)  # id(layer mapping) -> its layer's line
 
@@ -102,6 +109,8 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
     by_nnc = {p.nnc: key for key, p in table.items() if p.nnc}
     written, concrete = {}, {}
     for nnc, (text, line) in layer.props.items():
+        if _generated(nnc, layer):      # NNC reads a data pin's Dataset only when no generator fills the pin
+            continue
         key = by_nnc.get(nnc)
         if key is None:
             # RepeatEnd's properties are NNC's computed copies of its RepeatStart's
@@ -120,12 +129,16 @@ def convert_layer(scope: Scope, layer: NncLayer) -> dict:
                                   f"{layer.type} does not support.", line,
                                   fix=f"remove it in NNC, or use a layer that has it (`nncgraph layers {layer.type}` "
                                       f"lists {layer.type}'s properties).", **ctx)
-        value = convert_value(scope, table[key], nnc, text, line, ctx)
+        value = convert_value(scope, table[key], nnc, text, line, ctx, own=by_nnc)
         if value is not DERIVED:
             written[key] = value[0]
             if not _unknown(value[1]):
                 concrete[key] = value[1]
-    return {"type": layer.type, "name": layer.name, **_without_defaults(impl, table, written, concrete, layer.name)}
+    try:        # resolving checks what no one property can (a Normal generator's negative spread)
+        kept = _without_defaults(impl, table, written, concrete, layer.name)
+    except UserError as exc:
+        raise exc.with_context(location=scope.ini.where(layer.line), **ctx) from None
+    return {"type": layer.type, "name": layer.name, **kept}
 
 
 def ignorable(nnc: str, text: str, layer: NncLayer) -> bool:
@@ -141,8 +154,15 @@ def ignorable(nnc: str, text: str, layer: NncLayer) -> bool:
     if nnc.endswith("GeneratorMultiplier"):         # scales a generator that is not used
         return value == "None"
     if nnc.endswith("Dataset"):                     # read only when there is no generator
-        return value != "None" and value == GENERATOR_DEFAULTS.get(generator)
+        return _generated(nnc, layer)
     return value == GENERATOR_DEFAULTS.get(generator, "None")
+
+
+def _generated(nnc: str, layer: NncLayer) -> bool:
+    """Whether `nnc` is the Dataset of a data pin that a generator fills instead."""
+    generator = _generator_of(nnc) if nnc.endswith("Dataset") else None
+    return generator is not None and \
+        layer.props.get(generator, (GENERATOR_DEFAULTS.get(generator, "None"), 0))[0] != "None"
 
 
 def _generator_of(nnc: str) -> Optional[str]:
@@ -196,11 +216,58 @@ def _unit_instance(scope: Scope, layer: NncLayer, ctx) -> dict:
                                       fix="write a value.", **ctx)
             if value[0] != args[nnc].default:
                 entry[nnc] = value[0]
+        elif "." in nnc:            # <LayerName>.<parameter>.<Setting> of a layer of the unit
+            entry.update(_unit_setting(scope, unit, nnc, text, line, ctx))
         elif not ignorable(nnc, text, layer):
             raise scope.ini.error(f"sets {shown(nnc, quote=False)}={shown(text)}, but unit {shown(unit)} has no "
                                   f"Argument layer named {shown(nnc, quote=False)}.", line,
                                   fix=f"its arguments are: {', '.join(args) or 'none'}.", **ctx)
     return entry
+
+
+def _unit_setting(scope: Scope, unit: str, nnc: str, text: str, line: int, ctx) -> Dict[str, Any]:
+    """{`<layer>.<setting>`: value} for a Unit layer's `<LayerName>.<parameter>.<Setting>` ({} for an empty
+    value: NNC's "keep the unit's own"); the layer may be one of a unit the unit calls (`Inner.Conv.W.File`
+    -> `Inner/Conv.w_file`)."""
+    path, (layer, prop) = [], _setting_target(scope, unit, nnc, line, ctx)
+    while isinstance(layer, tuple):         # (instance name, its unit's remaining key)
+        path.append(layer[0])
+        layer, prop = _setting_target(scope, layer[1], prop, line, ctx)
+    value = "" if text.strip() in ("''", '""') else text
+    if not value.strip():
+        return {}
+    table = {p.nnc: (k, p) for k, p in parameter_settings(get_layer(layer.type).props).items()}
+    key, typed = table[prop]
+    converted = convert_value(scope, typed, nnc, value, line, ctx)
+    return {} if converted is DERIVED else {"/".join(path + [layer.name]) + "." + key: converted[0]}
+
+
+def _setting_target(scope: Scope, unit: str, nnc: str, line: int, ctx):
+    """(the layer of `unit` that `nnc` (`<LayerName>.<rest>`) names, or (a Unit layer's name, its unit), and
+    `<rest>`), checked: a plain layer's `<rest>` is one of its parameter settings."""
+    layers = scope.unit_layers.get(unit, {})
+    parts = nnc.split(".")
+    for cut in range(1, len(parts)):            # NNC layer names may hold dots: the longest name that fits
+        name, rest = ".".join(parts[:-cut]), ".".join(parts[-cut:])
+        if name in layers:
+            break
+    else:
+        raise scope.ini.error(f"sets {shown(nnc, quote=False)}, but unit {shown(unit)} has no layer named "
+                              f"{shown(parts[0], quote=False)}.", line, **ctx,
+                              fix=f"write <LayerName>.<parameter>.<Setting> with one of its layers: "
+                                  f"{', '.join(layers) or 'none'}.")
+    layer = layers[name]
+    if layer.type == "Unit" and "Network" in layer.props:
+        return (name, layer.props["Network"][0]), rest
+    table = {} if layer.type in STRUCTURE_PROPS else \
+        {p.nnc: p for p in parameter_settings(get_layer(layer.type).props).values()}
+    if rest not in table:
+        raise scope.ini.error(f"sets {shown(nnc, quote=False)}, but {rest} is not a parameter setting of layer "
+                              f"{shown(name)} ({layer.type}) of unit {shown(unit)}.", line, **ctx,
+                              fix="a Unit layer sets its unit's layers' parameter settings only ("
+                                  + (", ".join(table) or f"{layer.type} has none") + "); make other values "
+                                  "Argument layers of the unit.")
+    return layer, rest
 
 
 def argument(scope: Scope, layer: NncLayer) -> Tuple[Prop, Any]:
@@ -226,12 +293,20 @@ def reserved_argument(name: str) -> bool:
 
 
 # -- values --------------------------------------------------------------------------------------
-def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx):
-    """(written, concrete) for an NNC property value; DERIVED for a macro nncgraph derives itself."""
+def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx, own=()):
+    """(written, concrete) for an NNC property value; DERIVED for a macro nncgraph derives itself. `own`:
+    the NNC names of the layer's properties, which `*Name` macros refer to before arguments do."""
     def error(what: str, fix: str) -> UserError:
         return scope.ini.error(f"property {shown(nnc, quote=False)}={shown(text)} {what}", line, fix=fix, **ctx)
 
     text = text.strip()
+    reference = _argument_reference(scope, prop, nnc, text, own)
+    if reference is not None:
+        try:
+            return "$" + reference, prop.coerce(scope.args[reference])
+        except ValueError as exc:
+            raise error(f"is {shown(scope.args[reference])} with the default of argument {reference}, but this "
+                        f"property {exc}.", prop.doc) from None
     if text.startswith("*"):
         unit_property = UNIT_PROPERTY.fullmatch(text)
         if unit_property:
@@ -249,7 +324,11 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
         derivable = prop.default is None and prop.derived and not prop.derived.startswith("required")
         if derivable or nnc == "InPlace":           # NNC's *AutoInPlace: a memory choice, not a value
             return DERIVED
-        raise error("is an NNC macro that nncgraph does not compute for this property.", f"write the value: {prop.doc}")
+        names = (f"the unit's Argument layers are {', '.join(scope.args)}" if scope.args else
+                 "this network has no Argument layers" if scope.args is not None else
+                 "only a unit's network has Argument layers")
+        raise error("is an NNC macro that nncgraph does not compute for this property, and names no Argument "
+                    f"layer ({names}).", f"write the value: {prop.doc}")
     try:
         if prop.kind in ARRAY_KINDS or isinstance(prop, FloatsProp):
             items = [t.strip() for t in text.split(",")]
@@ -274,6 +353,23 @@ def convert_value(scope: Scope, prop: Prop, nnc: str, text: str, line: int, ctx)
     except ValueError as exc:
         raise error(f"{exc}.", prop.doc) from None
     return (concrete if written == concrete else written), concrete
+
+
+def _argument_reference(scope: Scope, prop: Prop, nnc: str, text: str, own) -> Optional[str]:
+    """The argument a value refers to: NNC's `*Name` (unless Name is the layer's own property, as in
+    `Strides=*KernelShape` or `ParameterScope=*Name`, or the property itself), or for a bool or an option
+    the argument's bare name (which no value of theirs could be)."""
+    if not scope.args:
+        return None
+    name = text[1:] if text.startswith("*") else text
+    if name not in scope.args:
+        return None
+    if text.startswith("*"):
+        return name if name == nnc or (name != "Name" and name not in own) else None
+    if prop.kind == "bool" and text.lower() not in BOOLS or \
+            prop.kind == "option" and text not in prop.options and text not in dict(prop.aliases):
+        return name
+    return None
 
 
 # -- names -------------------------------------------------------------------------------------------

@@ -79,7 +79,8 @@ class Prop:
         """
         kind = self.kind
         if kind == "option":
-            value = dict(self.aliases).get(value, value)
+            if isinstance(value, str):        # a list or mapping is no name, and would not hash
+                value = dict(self.aliases).get(value, value)
             if value not in self.options:
                 raise ValueError(f"must be one of {', '.join(map(repr, self.options))}, got {shown(value)}")
             return value

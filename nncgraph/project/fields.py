@@ -39,7 +39,8 @@ def coerce_prop(prop: Prop, value: Any, where: Location, key: str, **ctx) -> Any
     except ValueError as exc:
         fix = f"{key}: {prop.doc}"
         if isinstance(value, str) and "$" in value:
-            fix += " (`$` values -- arguments, $input_shape[i] -- work only in the layers of a unit, under `units:`.)"
+            fix += (" (`$` values work only in layers: $input_shape[i] in any layer, arguments in the layers of a "
+                    "unit, under `units:`.)")
         raise UserError(f"property '{key}' {exc}.", location=where, fix=fix, **ctx) from None
 
 

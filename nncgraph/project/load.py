@@ -160,8 +160,9 @@ def _networks(doc: LocatedDict, path: str):
 
 
 def _layers(items: LocatedList, in_unit: bool = False) -> List[LayerSpec]:
-    """Layer specs of one layer list: a network, or a unit's body (`in_unit`), whose `$` values are
-    kept as ArgumentValues until an instance substitutes them (graph/expand.py)."""
+    """Layer specs of one layer list: a network, or a unit's body (`in_unit`). Their `$` values are kept
+    as ArgumentValues until the expansion substitutes them (graph/expand.py): a unit's arguments when an
+    instance is made, and `$input_shape[i]` in any layer once its input is known."""
     specs, counts = [], {}
     explicit = {i.get("name") for i in items if isinstance(i, dict) and isinstance(i.get("name"), str)}
     for index, item in enumerate(items):
@@ -192,7 +193,7 @@ def _layers(items: LocatedList, in_unit: bool = False) -> List[LayerSpec]:
                             location=item.where("name"), layer_type=type_name,
                             fix="write the name out (an instance's layers are named <instance>/<name>).")
         ctx = dict(layer=name, layer_type=type_name)
-        written = {k: _written(item[k], item.where(k), in_unit) for k in item if k not in LAYER_KEYS}
+        written = {k: _written(item[k], item.where(k), True) for k in item if k not in LAYER_KEYS}
         if structural:   # checked when expanded, where the unit definitions are known
             props = written
         else:
@@ -206,15 +207,16 @@ def _layers(items: LocatedList, in_unit: bool = False) -> List[LayerSpec]:
     return specs
 
 
-def _written(value: Any, where: Location, in_unit: bool) -> Any:
-    """A YAML value as plain Python; in a unit's body, a text with `$` becomes an ArgumentValue."""
+def _written(value: Any, where: Location, expressions: bool) -> Any:
+    """A YAML value as plain Python; with `expressions` (a layer's values), a text with `$` becomes an
+    ArgumentValue."""
     if isinstance(value, dict):
-        return {k: _written(v, value.where(k) if isinstance(value, LocatedDict) else where, in_unit)
+        return {k: _written(v, value.where(k) if isinstance(value, LocatedDict) else where, expressions)
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [_written(v, value.where(i) if isinstance(value, LocatedList) else where, in_unit)
+        return [_written(v, value.where(i) if isinstance(value, LocatedList) else where, expressions)
                 for i, v in enumerate(value)]
-    if in_unit and isinstance(value, str) and "$" in value:
+    if expressions and isinstance(value, str) and "$" in value:
         return ArgumentValue(value, where)
     return value
 

@@ -11,7 +11,7 @@ from ..errors import Location
 class LayerSpec:
     type: str
     name: str
-    props: Dict[str, Any]            # as written by the user, type-checked (a unit's `$` values: once substituted)
+    props: Dict[str, Any]            # as written by the user, type-checked (`$` values: once substituted)
     inputs: Optional[List[str]]      # None: the previous layer
     location: Location
     prop_locations: Dict[str, Location] = field(default_factory=dict)     # where each property was written
@@ -19,8 +19,9 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class ArgumentValue:
-    """A `$` value in a unit's body (`$maps`, `$maps * 2`, `$input_shape[0]`), as written: its layer's
-    value is known, and checked, once an instance substitutes its arguments (graph/expand.py)."""
+    """A `$` value in a layer (`$maps`, `$maps * 2`, `$input_shape[0]`), as written: its layer's value is
+    known, and checked, once the expansion substitutes a unit instance's arguments or, for
+    `$input_shape`, knows the layer's input (graph/expand.py)."""
 
     written: str
     where: Location

@@ -22,6 +22,23 @@ def _object(fields: Dict[str, Prop], extra=None, required=()) -> dict:
     return out
 
 
+# A number in a layer may be written as an expression of its input's shape (`"$input_shape[0] * 2"`,
+# graph/expressions.py), in any network; the loader checks its value once the input is known.
+SHAPE_EXPRESSION = {"type": "string", "pattern": "\\$input_shape\\["}
+_NUMBERS, _ARRAYS = ("int", "uint", "pint", "float"), ("ints", "uints", "pints", "floats")
+
+
+def _layer_prop_schema(prop: Prop) -> dict:
+    schema = prop.json_schema()
+    if prop.kind not in _NUMBERS + _ARRAYS:
+        return schema
+    doc = {k: schema.pop(k) for k in ("description", "default") if k in schema}
+    variants = [schema, SHAPE_EXPRESSION]
+    if prop.kind in _ARRAYS:
+        variants.append({"type": "array", "items": {"anyOf": [{"type": "number"}, SHAPE_EXPRESSION]}})
+    return {"anyOf": variants, **doc}
+
+
 def _layer_schema(type_name: str) -> dict:
     layer = REGISTRY[type_name]
     common = {
@@ -30,7 +47,9 @@ def _layer_schema(type_name: str) -> dict:
         "input": {"description": "Input layer name(s); default: the previous layer.",
                   "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     }
-    return _object(layer.props, common, required=("type",))
+    out = _object(layer.props, common, required=("type",))
+    out["properties"].update({k: _layer_prop_schema(p) for k, p in layer.props.items()})
+    return out
 
 
 def _structural_schemas() -> list:

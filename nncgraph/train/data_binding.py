@@ -1,7 +1,7 @@
 """Match a dataset CSV to what a network reads, before any training starts.
 
-Every Input layer's `dataset` and every loss's `target` must be a column of
-the CSV with the right sample shape, and class labels must lie in range; a
+Every Input layer's `dataset` (a generator Input reads none) and every loss's
+`target` must be a column of the CSV with the right sample shape, and class labels must lie in range; a
 mismatch is reported with the CSV row (or the project line) and the fix.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from ..data.csv_dataset import CsvDataset, load_csv_dataset, to_float32
 from ..errors import Location, UserError, file_state, shown
 from ..graph.shape_pass import InferredGraph
+from ..layers.io import is_generated
 from ..project.model import Project
 
 
@@ -65,9 +66,9 @@ def bind_dataset(project: Project, name: str, inferred: Union[InferredGraph, Seq
     data = load_csv_dataset(spec.csv, image_normalization=spec.image_normalization)
     arrays: Dict[str, np.ndarray] = {}
     wanted: Dict[str, tuple] = {}
-    for graph in graphs:
+    for graph in graphs:       # a generator Input reads no column
         reads = [(info.node.props["dataset"], info.out_shape, info.node, "dataset") for info in graph.ordered()
-                 if info.node.layer.role == "input"]
+                 if info.node.layer.role == "input" and not is_generated(info.node)]
         reads += [(target, shape, info.node, "target") for target, (shape, info) in graph.target_shapes().items()]
         for variable, shape, node, key in reads:
             first = wanted.setdefault(variable, (shape, node, key))

@@ -5,7 +5,9 @@ An optimizer reads a batch of its own dataset; optimizers that read the same dat
 batch in an iteration (nnabla_cli reads each data iterator once per iteration). The epoch is one pass
 over the first optimizer's dataset: ceil(samples / batch_size) iterations, the last batch wrapping
 around; another dataset is drawn in an order of its own each epoch, cycling when it is smaller and cut
-short when larger. Each optimizer steps as nnabla_cli's does, with `i` the iterations done before this
+short when larger. Generator inputs are drawn for every optimizer's step (engines/generated.py), at
+(TRAINING, epoch, iteration) for the first and (..., k) for the k-th after it, so two optimizers never
+share draws, as nnabla_cli's draw each their own. Each optimizer steps as nnabla_cli's does, with `i` the iterations done before this
 one in the whole run: forward; zero its parameters' gradients when i % update_interval == 0; backward,
 adding to them; when i % update_interval == update_interval - 1, weight decay and the update at the
 rate its schedule gives now. An optimizer updates only its own parameters (those of its network whose
@@ -22,6 +24,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ..data.csv_dataset import to_float32
+from ..engines.generated import TRAINING
 from ..finite_checks import NonFiniteError, column_sums, diverged, first_non_finite, kind_of
 from ..project.model import OptimizerEntry, Project
 from .data_binding import BoundData
@@ -55,6 +58,7 @@ class EpochLoop:
         self.shuffle = {name: project.datasets[name].shuffle for name in self.sizes}
         self.feeds = [[(name, s.data[name], s.data.scales[name]) for name in s.optimizer.executor.inputs]
                       for s in stepped]
+        self.draws = [s.optimizer.executor.draws for s in stepped]
         self.n = self.sizes[stepped[0].entry.dataset]
         self.iterations = -(-self.n // self.spec.batch_size)
         self.rng = np.random.RandomState(self.spec.seed)
@@ -93,6 +97,9 @@ class EpochLoop:
                 idx = orders[entry.dataset][it * batch:(it + 1) * batch]
                 # reads only these rows of a memory-mapped cache
                 feed = {name: to_float32(array[idx], scale) for name, array, scale in feeds}
+                # generator inputs drawn afresh for each optimizer, as nnabla_cli fills each one's before its
+                # forward pass; the first optimizer's where a single one's are
+                feed.update(self.draws[k].at((TRAINING, epoch, it) + ((k,) if k else ())))
                 rates[k] = learning_rate(entry.lr_scheduler, self.base_lr[k], progress, spec.max_epoch)
                 interval = entry.update_interval
                 per_sample = stepped.optimizer.step(feed, rates[k], clear=done % interval == 0,

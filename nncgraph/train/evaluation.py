@@ -34,7 +34,7 @@ def evaluate(executor, data, batch_size: int):
     scales), or a plain dict of float32 arrays."""
     n = len(next(iter(data.values())))
     totals = np.zeros(2, np.float64)
-    for start, stop, batch in padded_batches(data, batch_size, executor.inputs, n=n):
+    for start, stop, batch in padded_batches(data, batch_size, executor.inputs, n=n, draws=executor.draws):
         totals += column_sums(executor.monitor(batch)[:stop - start])
     cost, error = totals / n
     return float(cost), float(error)

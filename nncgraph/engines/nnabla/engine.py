@@ -17,6 +17,7 @@ from ...project.model import ContextSpec, OptimizerSpec
 from ...run_files import check_file, damaged, detail_of
 from ...train.optimizer import applies_weight_decay, learning_rate_multipliers
 from ..base import Batch, Engine, Executor, Optimizer
+from ..generated import Draws, generated_inputs
 from ..parameter_file import Parameters
 from .context import make_context, quiet_nnabla_logging
 from .graph import CompiledGraph, compile_graph
@@ -73,9 +74,10 @@ def _no_gradients_for_frozen(loss, variables: Dict, multipliers: Dict[str, float
 
 
 class NnablaExecutor(Executor):
-    def __init__(self, compiled: CompiledGraph, variables: Dict):
+    def __init__(self, compiled: CompiledGraph, variables: Dict, seed: int):
         self.compiled, self.graph, self.batch_size = compiled, compiled.inferred, compiled.batch_size
         self.inputs = {name: tuple(var.shape[1:]) for name, var in compiled.inputs.items()}
+        self.draws = Draws(generated_inputs(compiled.inferred), compiled.batch_size, seed)
         self.variables = variables       # this network's parameters: name -> nn.Variable
         self._sinks: Dict[Tuple[str, ...], object] = {}
 
@@ -83,6 +85,8 @@ class NnablaExecutor(Executor):
         for name, var in self.compiled.inputs.items():
             if name in batch:           # a runtime forward has no targets to feed
                 var.d = batch[name]
+        for name, var in self.compiled.generated.items():
+            var.d = batch[name]         # the caller drew them (Draws.at): where in the run decides the values
 
     def forward(self, batch: Batch, outputs: Sequence[str]) -> Dict[str, np.ndarray]:
         key = tuple(outputs)
@@ -108,7 +112,7 @@ class NnablaExecutor(Executor):
         target = self.compiled.outputs[of]
         layers = [self.compiled.outputs[name] for name in wrt]
         # a layer before every parameter gets a gradient only if the data needs one
-        inputs = list(self.compiled.inputs.values())
+        inputs = list(self.compiled.inputs.values()) + list(self.compiled.generated.values())
         before = [var.need_grad for var in inputs]
         try:
             for var in inputs:
@@ -201,6 +205,7 @@ class NnablaEngine(Engine):
         nn.clear_parameters()
         if seed is not None:
             seed_everything(seed)
+        self.seed = seed or 0           # generator inputs draw from it (engines/generated.py)
         self._private = 0
 
     def check_supported(self, graph) -> None:
@@ -231,7 +236,7 @@ class NnablaEngine(Engine):
                      if k.startswith(prefix) and k[len(prefix):] in names}
         if compiled.loss is not None:
             _no_gradients_for_frozen(compiled.loss, variables, learning_rate_multipliers(graph))
-        return NnablaExecutor(compiled, variables)
+        return NnablaExecutor(compiled, variables, self.seed)
 
     def optimizer(self, executor: NnablaExecutor, spec: OptimizerSpec) -> NnablaOptimizer:
         return NnablaOptimizer(executor, spec)

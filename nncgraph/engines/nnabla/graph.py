@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Tuple
 
 from ...graph.shape_pass import InferredGraph
 from ...layers.base import EmitContext
+from ...layers.io import is_generated
 from .parameters import create_parameters
 
 
@@ -20,6 +21,7 @@ class CompiledGraph:
     batch_size: int
     inputs: Dict[str, Any]                  # dataset variable -> nn.Variable (inputs and targets)
     outputs: Dict[str, Any]                 # node name -> nn.Variable
+    generated: Dict[str, Any] = field(default_factory=dict)     # generator Input's name -> nn.Variable
     losses: List[Tuple[Any, Any]] = field(default_factory=list)   # (NodeInfo, per-sample loss variable)
     metrics: List[Tuple[Any, Any]] = field(default_factory=list)
     loss: Any = None                        # scalar to minimize (training only)
@@ -55,6 +57,9 @@ def compile_graph(inferred: InferredGraph, batch_size: int, base_dir: str = ".")
 
     for info in inferred.ordered():
         node, layer = info.node, info.node.layer
+        if is_generated(node):      # its own variable: two generator inputs never share their draws
+            outputs[node.name] = compiled.generated[node.name] = nn.Variable((batch_size, *info.out_shape))
+            continue
         if layer.role == "input":
             outputs[node.name] = data_variable(node.props["dataset"], info.out_shape)
             continue
