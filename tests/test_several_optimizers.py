@@ -33,7 +33,7 @@ datasets:
   training: {{csv: data/gan.csv, shuffle: false}}
 networks:
   Discriminator:
-    - {{type: Input, name: z, size: [4], dataset: z}}
+    - {{type: Input, name: z, size: [4], {z}}}
     - {{type: Affine, name: gen, out_shape: 64, w_file: data/gen_W.npy, b_file: data/gen_b.npy,
        w_lrate_multiplier: 0, b_lrate_multiplier: 0}}
     - {{type: Sigmoid, name: gen_sigmoid}}
@@ -46,7 +46,7 @@ networks:
        b_file: data/dis_b.npy}}
     - {{type: SigmoidCrossEntropy, name: real_loss, target: one}}
   Generator:
-    - {{type: Input, name: z, size: [4], dataset: z}}
+    - {{type: Input, name: z, size: [4], {z}}}
     - {{type: Affine, name: gen, out_shape: 64, w_file: data/gen_W.npy, b_file: data/gen_b.npy}}
     - {{type: Sigmoid, name: gen_sigmoid}}
     - {{type: Reshape, name: fake, out_shape: [1, 8, 8]}}
@@ -63,16 +63,19 @@ training:
 """
 
 
-def gan_project(folder, epochs=2, d_interval=1) -> str:
-    """The GAN project in `folder`, with its data: write_digits' real images `x`, a noise column `z` and
-    the constant targets `one` and `zero`; and its initial parameters as .npy files (`w_file`), which
-    the hand-written loop starts from too."""
+Z_FROM = {"column": "dataset: z", "generator": "generator: Normal, generator_multiplier: 1.5"}
+
+
+def gan_project(folder, epochs=2, d_interval=1, z="column") -> str:
+    """The GAN project in `folder`, with its data: write_digits' real images `x`, a noise column `z` (which
+    the generator's latent reads, or it draws its own: Z_FROM) and the constant targets `one` and `zero`;
+    and its initial parameters as .npy files (`w_file`), which the hand-written loop starts from too."""
     data = os.path.join(folder, "data")
     csv = write_digits(data, n=SAMPLES)
     lines = open(csv).read().splitlines()
-    z = np.random.RandomState(3).randn(SAMPLES, Z).astype(np.float32)
+    noise = np.random.RandomState(3).randn(SAMPLES, Z).astype(np.float32)
     rows = [lines[0] + "," + ",".join(f"z__{i}" for i in range(Z)) + ",one,zero"]
-    rows += [line + "," + ",".join(repr(float(v)) for v in z[i]) + ",1,0" for i, line in enumerate(lines[1:])]
+    rows += [line + "," + ",".join(repr(float(v)) for v in noise[i]) + ",1,0" for i, line in enumerate(lines[1:])]
     with open(os.path.join(data, "gan.csv"), "w") as f:
         f.write("\n".join(rows) + "\n")
     init = np.random.RandomState(5)
@@ -80,18 +83,21 @@ def gan_project(folder, epochs=2, d_interval=1) -> str:
              "dis_b": np.zeros(1)}
     for name, value in start.items():
         np.save(os.path.join(data, f"{name}.npy"), value.astype(np.float32))
-    return write(os.path.join(folder, "gan.yaml"), GAN.format(epochs=epochs, d_interval=d_interval))
+    return write(os.path.join(folder, "gan.yaml"), GAN.format(epochs=epochs, d_interval=d_interval, z=Z_FROM[z]))
 
 
-def hand_written(folder, iterations, d_interval=1):
+def hand_written(folder, iterations, d_interval=1, z_from="column"):
     """The same GAN as a plain nnabla loop, nnabla_cli's order: each iteration the discriminator's step
     (forward, zero_grad at the start of its update interval, backward, update at its end), then the
-    generator's. Returns [(network, parameters after the step, loss)] per step."""
+    generator's. Returns [(network, parameters after the step, loss)] per step. A generator latent gets
+    the values nncgraph draws for that step (engines/generated.py: its place in the run, the seed 0)."""
     import nnabla as nn
     import nnabla.functions as F
     import nnabla.parametric_functions as PF
     import nnabla.solvers as S
     from PIL import Image
+
+    from nncgraph.engines.generated import TRAINING, Draws, GeneratedInput
 
     data = os.path.join(folder, "data")
     rows = [line.split(",") for line in open(os.path.join(data, "gan.csv")).read().splitlines()[1:]]
@@ -121,10 +127,15 @@ def hand_written(folder, iterations, d_interval=1):
     everything = nn.get_parameters(grad_only=False)
     solver_d.set_parameters({k: v for k, v in everything.items() if k.startswith("dis/")})
     solver_g.set_parameters({k: v for k, v in everything.items() if k.startswith("gen/")})
+    drawn = Draws((GeneratedInput("z", (Z,), "Normal", 1.5),), BATCH, 0)
     steps = []
     for it in range(iterations):
         rows = slice((it % (SAMPLES // BATCH)) * BATCH, (it % (SAMPLES // BATCH) + 1) * BATCH)
         z_d.d, x_d.d, z_g.d = z[rows], images[rows], z[rows]
+        if z_from == "generator":
+            epoch, at = divmod(it, SAMPLES // BATCH)
+            z_d.d = drawn.at((TRAINING, epoch + 1, at))["z"]
+            z_g.d = drawn.at((TRAINING, epoch + 1, at, 1))["z"]     # the second optimizer's own draw
         for network, loss, solver, interval in (("Discriminator", loss_d, solver_d, d_interval),
                                                 ("Generator", loss_g, solver_g, 1)):
             loss.forward(clear_no_need_grad=True)
@@ -199,12 +210,13 @@ def test_a_network_with_two_losses_minimizes_their_sum_and_reports_it_as_its_cos
 
 # -- the GAN ----------------------------------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("d_interval", [1, 2])
-def test_a_gan_trains_as_a_hand_written_nnabla_loop_doing_the_same_two_updates(tmp_path, monkeypatch, d_interval):
+@pytest.mark.parametrize("d_interval, z", [(1, "column"), (2, "column"), (1, "generator"), (2, "generator")])
+def test_a_gan_trains_as_a_hand_written_nnabla_loop_doing_the_same_two_updates(tmp_path, monkeypatch, d_interval,
+                                                                                 z):
     steps = recorded_steps(monkeypatch)
-    run = train(gan_project(str(tmp_path), epochs=2, d_interval=d_interval), tmp_path / "run")
+    run = train(gan_project(str(tmp_path), epochs=2, d_interval=d_interval, z=z), tmp_path / "run")
     iterations = 2 * SAMPLES // BATCH
-    reference = hand_written(str(tmp_path), iterations, d_interval)
+    reference = hand_written(str(tmp_path), iterations, d_interval, z)
     assert [network for network, *_ in steps] == [network for network, *_ in reference] == \
         ["Discriminator", "Generator"] * iterations
     for (network, _, ours), (_, theirs, _) in zip(steps, reference):
@@ -427,7 +439,7 @@ def test_nnabla_s_files_carry_every_optimizer_both_ways(tmp_path):
 
     from nncgraph.interop.nnp_import import import_nnp
 
-    project = nncgraph.load(gan_project(str(tmp_path), d_interval=2))
+    project = nncgraph.load(gan_project(str(tmp_path), d_interval=2, z="generator"))
     summary = project.export(str(tmp_path / "gan.nnp"))
     assert summary.networks == ["Main", "MainValidation", "MainRuntime", "Generator"]
     # nnabla's own loader links each solver to the parameters its network trains
@@ -435,6 +447,9 @@ def test_nnabla_s_files_carry_every_optimizer_both_ways(tmp_path):
     linked = {name: (o.network.name, o.update_interval, sorted(o.parameters)) for name, o in info.optimizers.items()}
     assert linked == {"D": ("Main", 2, ["dis/affine/W", "dis/affine/b"]),
                       "G": ("Generator", 1, ["gen/affine/W", "gen/affine/b"])}
+    # each optimizer draws its own latent, as the project's generator Input says
+    assert {name: [(g.variable_name, g.type, g.multiplier) for g in o.proto.generator_variable]
+            for name, o in info.optimizers.items()} == {"D": [("z", "Normal", 1.5)], "G": [("z", "Normal", 1.5)]}
     doc = yaml.safe_load(import_nnp(str(tmp_path / "gan.nnp"), str(tmp_path / "back.yaml")))
     assert list(doc["networks"]) == ["Main", "Generator"]
     assert [(o["name"], o["network"], o.get("update_interval", 1), o["optimizer"]["alpha"])
@@ -443,6 +458,8 @@ def test_nnabla_s_files_carry_every_optimizer_both_ways(tmp_path):
     frozen = {net: [layer["name"] for layer in layers if layer.get("w_lrate_multiplier") == 0]
               for net, layers in doc["networks"].items()}
     assert frozen == {"Main": ["gen"], "Generator": ["dis"]}
+    assert [layer.get("generator") for layers in doc["networks"].values() for layer in layers
+            if layer["name"] == "z"] == ["Normal", "Normal"]
 
 
 def test_the_report_shows_each_optimizer_s_and_network_s_columns():
