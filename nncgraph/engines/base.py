@@ -7,11 +7,11 @@ engine owns its compute context, its parameter store, the lowering of an
 inferred graph (graph/) to its own ops, its solvers and its step loop.
 docs/design-notes.md ("The engine boundary") says what is on which side and why.
 
-Shapes for what comes next: an Optimizer pairs one compiled network (its loss)
-with one NNC optimizer, so a project with several optimizers makes several,
-each over its own network, sharing parameters by name through the engine's
-store; `gradients` and `forward(outputs=...)` serve Grad-CAM and per-layer
-statistics.
+An Optimizer pairs one compiled network (the sum of its losses) with one NNC
+optimizer; a project with several optimizers makes several, each over its own
+network, sharing parameters by name through the engine's store, and the trainer
+steps them in order. `gradients` and `forward(outputs=...)` serve Grad-CAM and
+per-layer statistics.
 """
 from __future__ import annotations
 
@@ -72,9 +72,20 @@ class Optimizer(ABC):
     n_states: int           # how many files states() gives
 
     @abstractmethod
-    def step(self, batch: Batch, learning_rate: float) -> np.ndarray:
-        """One update at `learning_rate` (per-parameter multipliers applied inside); returns the
-        batch's per-sample (cost, error) from the same forward pass, shape (batch_size, 2)."""
+    def step(self, batch: Batch, learning_rate: float, clear: bool = True, update: bool = True) -> np.ndarray:
+        """One forward and backward pass, the gradients added to those of its parameters; `clear`: zero
+        them first (the first iteration of an update interval), `update`: then update at `learning_rate`
+        (per-parameter multipliers applied inside; its last iteration). Returns the batch's per-sample
+        (cost, error) from the same forward pass, shape (batch_size, 2)."""
+
+    @abstractmethod
+    def gradients(self) -> Parameters:
+        """The gradients its parameters hold (summed since the last `clear`), for a resume point taken
+        inside an update interval."""
+
+    @abstractmethod
+    def set_gradients(self, values: Mapping[str, np.ndarray]) -> None:
+        """Restore `gradients()`."""
 
     @abstractmethod
     def trained_parameters(self) -> Parameters:

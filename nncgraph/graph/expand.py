@@ -24,7 +24,7 @@ from ..errors import UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.pins import pin_keys
 from ..layers.structure import CLOSERS, OPENERS, REPEAT_PROPS, UNIT_PROPS, is_structural, takes_no_input
-from ..project.load import coerce_prop
+from ..project.fields import coerce_prop
 from ..project.model import LayerSpec, UnitSpec, holds_argument
 from .expressions import (evaluate_shapes, has_shape_expression, no_shape_expressions,
                           shape_expressions, substitute)

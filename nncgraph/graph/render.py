@@ -33,15 +33,15 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
             previous = node.name
         networks[net_name] = layers
     t = project.training
-    training = {
-        "network": t.network, "max_epoch": t.max_epoch, "batch_size": t.batch_size,
-        "monitor_interval": t.monitor_interval, "save_best": t.save_best, "seed": t.seed,
-        "train_error": t.train_error, "resume_every": t.resume_every,
-        "optimizer": {"type": t.optimizer.type, **t.optimizer.params, "weight_decay": t.optimizer.weight_decay},
-    }
-    if t.lr_scheduler.type:
-        training["lr_scheduler"] = {"type": t.lr_scheduler.type, **t.lr_scheduler.params,
-                                    "warmup_epochs": t.lr_scheduler.warmup_epochs}
+    training = {"max_epoch": t.max_epoch, "batch_size": t.batch_size, "monitor_interval": t.monitor_interval,
+                "save_best": t.save_best, "seed": t.seed, "train_error": t.train_error,
+                "resume_every": t.resume_every}
+    entries = [_optimizer_entry(o) for o in t.optimizers]
+    if len(entries) == 1:       # the one optimizer's keys in `training:` itself, as most projects write it
+        del entries[0]["name"]
+        training = {**{k: entries[0].pop(k) for k in ("network", "dataset")}, **training, **entries[0]}
+    else:
+        training["optimizers"] = entries
     out = {
         "format": FORMAT,
         "name": project.name,
@@ -59,6 +59,15 @@ def render_project(project: Project, absolute_paths: bool = False) -> Dict[str, 
     out["evaluation"] = {"num_evaluations": project.evaluation.num_evaluations, "repeat": project.evaluation.repeat}
     out["context"] = {"backend": project.context.backend, "device_id": project.context.device_id,
                       "precision": project.context.precision}
+    return out
+
+
+def _optimizer_entry(o) -> Dict[str, Any]:
+    out = {"name": o.name, "network": o.network, "dataset": o.dataset, "update_interval": o.update_interval,
+           "optimizer": {"type": o.optimizer.type, **o.optimizer.params, "weight_decay": o.optimizer.weight_decay}}
+    if o.lr_scheduler.type:
+        out["lr_scheduler"] = {"type": o.lr_scheduler.type, **o.lr_scheduler.params,
+                               "warmup_epochs": o.lr_scheduler.warmup_epochs}
     return out
 
 

@@ -18,7 +18,7 @@ from ..errors import UserError, did_you_mean, shown
 from ..layers import get_layer
 from ..layers.base import Prop
 from ..layers.structure import is_structural
-from ..project.load import coerce_prop
+from ..project.fields import coerce_prop
 from ..project.model import LayerSpec, UnitSpec
 
 

@@ -1,9 +1,11 @@
 """Write a project as nnabla's own file: `.nntxt` (text protobuf) or `.nnp` (zip with parameters).
 
 The file holds what `nnabla_cli train`, `nnabla_cli forward` and NnpLoader
-need, named as NNC names them: networks `Main` (training), `MainValidation`
-and `MainRuntime`; datasets `Training`/`Validation`; one optimizer with its
-learning-rate schedule in iterations; the monitors `train_error`/`valid_error`;
+need, named as NNC names them: networks `Main` (the first optimizer's network,
+as it trains), `MainValidation` and `MainRuntime`, and the training network of
+each other optimizer under its project name; datasets `Training`/`Validation`
+(others by their names); each optimizer with its learning-rate schedule in
+iterations and its update interval; the monitors `train_error`/`valid_error`;
 and the executor `Executor` over MainRuntime, with the project's `evaluation:`
 as its num_evaluations and repeat_evaluation_type.
 
@@ -65,30 +67,40 @@ class Exporter:
         from ..graph.variants import variant_graphs
 
         quiet_nnabla_logging()
-        self.variants = variant_graphs(project, project.training.network, ("training", "validation", "runtime"))
+        training = project.training
+        self.variants = variant_graphs(project, training.network, ("training", "validation", "runtime"))
+        # the other optimizers' networks, as they train (their names as the project's, unless taken)
+        names = export_names(project)
+        others = {net: variant_graphs(project, net, ("training",))["training"] for net in training.networks[1:]}
         nn.set_default_context(make_context(project.context))
         nn.clear_parameters()
-        batch = project.training.batch_size
-        compiled = {v: compile_graph(self.variants[v], runtime_batch_size if v == "runtime" else batch, base_dir)
-                    for v in self.variants}
+        batch = training.batch_size
+        # every training network first, as the trainer builds them: the same initial values
+        compiled = {"training": compile_graph(self.variants["training"], batch, base_dir)}
+        other_compiled = {net: compile_graph(graph, batch, base_dir) for net, graph in others.items()}
+        compiled.update({v: compile_graph(self.variants[v], runtime_batch_size if v == "runtime" else batch, base_dir)
+                         for v in ("validation", "runtime")})
         if project.init_from is not None:
             from ..train.init_from import apply_init_from
 
             apply_init_from(project.init_from, nn.get_parameters(grad_only=False), log=lambda _: None)
         outputs = _outputs(self.variants["validation"], self.variants["runtime"])
-        networks = [_network("training", compiled["training"], batch),
-                    _network("validation", compiled["validation"], batch),
+        networks = [_network(NETWORK_NAMES["training"], compiled["training"], batch),
+                    _network(NETWORK_NAMES["validation"], compiled["validation"], batch),
                     {"name": NETWORK_NAMES["runtime"], "batch_size": runtime_batch_size,
                      "outputs": {o.column: compiled["runtime"].outputs[o.node] for o in outputs},
                      "names": _variable_names(compiled["runtime"])}]
+        networks += [_network(names[net], c, batch) for net, c in other_compiled.items()]
+        trained = {training.network: compiled["training"], **other_compiled}
         per_epoch = _iterations_per_epoch(project)
-        self.proto = create_proto(_contents(project, networks, compiled, [o.column for o in outputs], per_epoch),
-                                  include_params=False, variable_batch_size=True)
+        self.proto = create_proto(_contents(project, networks, compiled, trained, [o.column for o in outputs],
+                                            per_epoch), include_params=False, variable_batch_size=True)
         # before any checkpoint replaces them: the initializers describe the values training starts from
-        _write_initializers(self.proto, self.variants)
-        _write_learning_rate_multipliers(self.proto, self.variants["training"])
+        _write_initializers(self.proto, {**self.variants, **others})
+        _write_learning_rate_multipliers(self.proto, {o.name: others.get(o.network, self.variants["training"])
+                                                      for o in training.optimizers})
         _write_solver(self.proto, project, per_epoch)
-        _write_generators(self.proto, self.variants)
+        _write_generators(self.proto, {**self.variants, **others})
         self.network_names = [n["name"] for n in networks]
         self.outputs = [o.column for o in outputs]
 
@@ -116,9 +128,19 @@ class Exporter:
         return ExportSummary(path, self.network_names, written, checkpoint or "initial values", self.outputs)
 
 
-def _network(variant: str, compiled, batch: int) -> dict:
-    return {"name": NETWORK_NAMES[variant], "batch_size": batch,
-            "outputs": {"loss": compiled.loss}, "names": _variable_names(compiled)}
+def export_names(project) -> Dict[str, str]:
+    """Each network an optimizer trains -> its name in the file: NNC's `Main` for the first (beside
+    MainValidation and MainRuntime), the project's own name for the others (`_2` and on where one of
+    NNC's names has it)."""
+    out = {project.training.network: NETWORK_NAMES["training"]}
+    taken = set(NETWORK_NAMES.values())
+    for net in project.training.networks[1:]:
+        name, n = net, 2
+        while name in taken:
+            name, n = f"{net}_{n}", n + 1
+        taken.add(name)
+        out[net] = name
+    return out
 
 
 def _variable_names(compiled) -> dict:
@@ -126,23 +148,36 @@ def _variable_names(compiled) -> dict:
     return {**compiled.inputs, **compiled.generated}
 
 
-def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str], per_epoch: int) -> dict:
+def dataset_name(key: str) -> str:
+    """A project dataset's name in the file: NNC's Training and Validation, the others as written."""
+    return DATASET_NAMES.get(key, key)
+
+
+def _network(name: str, compiled, batch: int) -> dict:
+    return {"name": name, "batch_size": batch, "outputs": {"loss": compiled.loss}, "names": _variable_names(compiled)}
+
+
+def _contents(project, networks: list, compiled: dict, trained: Dict, runtime_outputs: List[str],
+              per_epoch: int) -> dict:
+    """`trained`: each optimizer's network as it trains (compiled)."""
     import nnabla as nn
 
     from ..engines.nnabla.solvers import make_solver
     from ..train.optimizer import applies_weight_decay
 
     training = project.training
-    data = {name: spec for name, spec in project.datasets.items() if name in DATASET_NAMES}
-    variables = tuple(compiled["training"].inputs)
-    # network variable -> dataset column; without it nnabla_cli feeds nothing and trains on zeros
-    feeds = {name: name for name in variables}
-    datasets = [{"name": DATASET_NAMES[name], "uri": os.path.abspath(spec.csv), "cache_dir": "",
-                 "variables": variables, "shuffle": bool(spec.shuffle), "batch_size": training.batch_size,
-                 "no_image_normalization": not spec.image_normalization}
+    read = {"training", "validation"} | {o.dataset for o in training.optimizers}
+    data = {name: spec for name, spec in project.datasets.items() if name in read}
+    inputs = {net: tuple(c.inputs) for net, c in trained.items()}
+    main = inputs[training.network]
+    # what each dataset's iterator yields: every variable a network fed from it reads
+    variables = {name: list(dict.fromkeys(v for o in training.optimizers if o.dataset == name
+                                          for v in inputs[o.network])) or list(main) for name in data}
+    datasets = [{"name": dataset_name(name), "uri": os.path.abspath(spec.csv), "cache_dir": "",
+                 "variables": tuple(variables[name]), "shuffle": bool(spec.shuffle),
+                 "batch_size": training.batch_size, "no_image_normalization": not spec.image_normalization}
                 for name, spec in data.items()]
-    solver = make_solver(training.optimizer)
-    solver.set_parameters(nn.get_parameters())
+    names = export_names(project)
     contents = {
         "global_config": {"default_context": nn.get_current_context()},
         "training_config": {"max_epoch": training.max_epoch, "iter_per_epoch": per_epoch,
@@ -155,19 +190,27 @@ def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str
                        "repeat_evaluation_type": project.evaluation.repeat,
                        "generator_variables": list(compiled["runtime"].generated)}],
     }
-    # the optimizer is written even without datasets (a zoo project): it names the training network
-    contents["optimizers"] = [{
-        "name": "Optimizer", "solver": solver, "network": NETWORK_NAMES["training"],
-        "dataset": [DATASET_NAMES["training"]] if "training" in data else [], "data_variables": feeds,
-        "generator_variables": list(compiled["training"].generated),
-        "update_interval": 1, "lr_decay": 1.0, "lr_decay_interval": 1,
-        # a decoupled decay is the solver's own parameter (_write_solver), not solver.weight_decay
-        "weight_decay": training.optimizer.weight_decay if applies_weight_decay(training.optimizer) else 0.0}]
-    if "training" in data:
+    # the optimizers are written even without datasets (a zoo project): each names its training network
+    contents["optimizers"] = []
+    for o in training.optimizers:
+        solver = make_solver(o.optimizer)
+        solver.set_parameters(nn.get_parameters())     # the multipliers (written after) say which it updates
+        contents["optimizers"].append({
+            "name": o.name, "solver": solver, "network": names[o.network],
+            "dataset": [dataset_name(o.dataset)] if o.dataset in data else [],
+            # network variable -> dataset column; without it nnabla_cli feeds nothing and trains on zeros
+            "data_variables": {v: v for v in inputs[o.network]},
+            "generator_variables": list(trained[o.network].generated),
+            "update_interval": o.update_interval, "lr_decay": 1.0, "lr_decay_interval": 1,
+            # a decoupled decay is the solver's own parameter (_write_solver), not solver.weight_decay
+            "weight_decay": o.optimizer.weight_decay if applies_weight_decay(o.optimizer) else 0.0})
+    feeds = {v: v for v in main}
+    if training.optimizers[0].dataset in data:
         contents["datasets"] = datasets
         generated = list(compiled["validation"].generated)
         monitors = [{"name": "train_error", "network": NETWORK_NAMES["validation"],
-                     "dataset": DATASET_NAMES["training"], "data_variables": feeds, "generator_variables": generated}]
+                     "dataset": dataset_name(training.optimizers[0].dataset), "data_variables": feeds,
+                     "generator_variables": generated}]
         if "validation" in data:
             monitors.append({"name": "valid_error", "network": NETWORK_NAMES["validation"],
                              "dataset": DATASET_NAMES["validation"], "data_variables": feeds,
@@ -177,8 +220,8 @@ def _contents(project, networks: list, compiled: dict, runtime_outputs: List[str
 
 
 def _iterations_per_epoch(project) -> int:
-    """Iterations in one epoch of the training CSV, as nnabla_cli counts them (the last batch wraps)."""
-    spec = project.datasets.get("training")
+    """Iterations in one epoch of the first optimizer's CSV, as nnabla_cli counts them (the last batch wraps)."""
+    spec = project.datasets.get(project.training.optimizers[0].dataset)
     if spec is None or not os.path.isfile(spec.csv):
         return 1
     with open(spec.csv, encoding="utf-8-sig") as f:
@@ -221,11 +264,14 @@ def _write_initializers(proto, variants) -> None:
                     var.initializer.type, var.initializer.multiplier = "Normal", float(start.std())
 
 
-def _write_learning_rate_multipliers(proto, training) -> None:
+def _write_learning_rate_multipliers(proto, trained: Dict) -> None:
+    """Each optimizer's parameter_variable from its network's multipliers (`trained`: optimizer name -> the
+    training variant of its network). nnabla_cli updates those above 0 and computes no gradient for those
+    at 0 in that network (utils/load.py), as nncgraph's training does."""
     from ..train.optimizer import learning_rate_multipliers
 
-    multipliers = learning_rate_multipliers(training)
     for optimizer in proto.optimizer:
+        multipliers = learning_rate_multipliers(trained[optimizer.name])
         for p in optimizer.parameter_variable:
             if p.variable_name in multipliers:
                 p.learning_rate_multiplier = float(multipliers[p.variable_name])
@@ -234,9 +280,10 @@ def _write_learning_rate_multipliers(proto, training) -> None:
 def _write_solver(proto, project, per_epoch: int) -> None:
     """The solver's parameters, as the table names them (nnabla's own save leaves some solvers', such as
     AMSGRAD's, unwritten), and the schedule: ours counts epochs, nnabla's iterations."""
-    optimizer, spec = project.training.optimizer, project.training.lr_scheduler
-    table = OPTIMIZERS[optimizer.type]
+    entries = {o.name: o for o in project.training.optimizers}
     for o in proto.optimizer:
+        optimizer, spec = entries[o.name].optimizer, entries[o.name].lr_scheduler
+        table = OPTIMIZERS[optimizer.type]
         solver = o.solver
         message = getattr(solver, table.message)
         for h in table.params:

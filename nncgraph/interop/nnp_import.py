@@ -1,7 +1,8 @@
 """`nncgraph import FILE.nntxt|FILE.nnp`: an nnabla network definition as a project file.
 
-The network the file's optimizer trains (else its executor's) becomes the
-project's `network:`, one layer per nnabla function; data variables become
+The networks the file's optimizers train (else its executor's) become the
+project's `network:` (or `networks:` and `training.optimizers`, one entry per
+optimizer), one layer per nnabla function; data variables become
 Input layers and a loss's second input its `target`; whatever only reduces
 the losses (the Mean nnabla_cli minimizes) is dropped, since nncgraph adds
 it. Datasets, epochs, batch size, optimizer and schedule come from the
@@ -15,37 +16,48 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..atomic_files import atomic_write
 from ..engines.parameter_file import parameters_h5
-from ..errors import UserError, shown
-from ..optimizers import L2, OPTIMIZERS, SCHEDULERS, WARMUP, WARMUP_MESSAGE, WARMUP_TYPE
+from ..errors import UserError
 from .nnp_feeds import Feeds
 from .nnp_functions import Unconvertible, convert_function, dims
+from .nnp_settings import dataset_settings, evaluation_settings, tidy, training_settings
 from .nnp_source import Source
+
 
 def import_nnp(path: str, output: str, located: bool = False, source: Optional[Source] = None) -> str:
     """The project YAML for `path`; side files (an .h5 of inline parameters) are written beside `output`.
     `located`: a project built in memory (`nncgraph run model.nntxt`): nothing is written, inline parameters
     are read from `path` itself, and each layer's line ends with a mark of its function's line
     (located_yaml.relocate). `source`: the file, already read."""
+    source = source or Source(path)
+    networks = {}
+    parameter_order: Dict[Tuple[str, str], List[str]] = {}    # (network, layer) -> its parameter variables
+    entry_lines: Dict[int, int] = {}      # id(layer mapping) -> its function's line
+    for network in _trained_networks(source):
+        networks[network.name] = _layers(source, network, parameter_order, entry_lines, located)
+    return _project_text(source, networks, parameter_order, path if located else output, entry_lines, located)
+
+
+def _layers(source: Source, network, parameter_order, entry_lines, located: bool) -> List[Dict]:
+    """One network's functions as layers (parameter_order and entry_lines filled in as they are made)."""
     from ..layers import REGISTRY
 
-    source = source or Source(path)
     proto = source.proto
-    network = _chosen_network(source)
     feeds = Feeds(source, network.name)
     variables = {v.name: v for v in network.variable}
     producers = {o: f for f in network.function for o in f.output}
     parameters = {v.name for v in network.variable if v.type == "Parameter"}
     losses = {name for name, layer in REGISTRY.items() if layer.role == "loss"}
+    # what the optimizer of this network does with each parameter: 0 leaves it alone (another network's)
+    multipliers = {p.variable_name: p.learning_rate_multiplier for o in proto.optimizer
+                   if o.network_name == network.name for p in o.parameter_variable}
 
     layers: List[Dict] = []
     names: Dict[str, str] = {}            # variable -> the layer that produces it
     taken = set()
-    parameter_order: Dict[str, List[str]] = {}   # layer -> its parameter variables, in input order
-    entry_lines: Dict[int, int] = {}      # id(layer mapping) -> its function's line
     dropped = set()                       # variables that only carry losses onwards
     for function in network.function:
         where = source.location(network.name, function.name)
@@ -64,7 +76,7 @@ def import_nnp(path: str, output: str, located: bool = False, source: Optional[S
         for var in data_inputs:
             if var not in producers and var not in names:
                 name = _unique(var, taken)
-                layers.append(_tidy({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
+                layers.append(tidy({"type": "Input", "name": name, "size": _sample_shape(variables[var]),
                                      **feeds.input_props(var)}))
                 names[var] = name
         try:
@@ -97,23 +109,27 @@ def import_nnp(path: str, output: str, located: bool = False, source: Optional[S
         if target is not None:
             layer["target"] = target
         layer.update(_initializers(function, param_inputs, variables, REGISTRY[kind]))
-        layers.append(_without_defaults(_tidy(layer), REGISTRY[kind]))
+        layer.update(_multipliers(param_inputs, multipliers, REGISTRY[kind]))
+        layers.append(_without_defaults(tidy(layer), REGISTRY[kind]))
         if located:
             entry_lines[id(layers[-1])] = where.line
         names[function.output[0]] = name
-        parameter_order[name] = param_inputs
+        parameter_order[(network.name, name)] = param_inputs
     _drop_default_inputs(layers)
-    return _project_text(source, network, layers, parameter_order, path if located else output, entry_lines,
-                         located)
+    return layers
 
 
-def _chosen_network(source: Source):
+
+def _trained_networks(source: Source) -> List:
+    """The networks the file's optimizers train, in their order (the first is the project's main one);
+    without an optimizer, its executor's network, else its first."""
     proto = source.proto        # it has a network: nnp_source.check_meaning saw to it
     by_name = {n.name: n for n in proto.network}
-    for wanted in [o.network_name for o in proto.optimizer] + [e.network_name for e in proto.executor]:
-        if wanted in by_name:
-            return by_name[wanted]
-    return proto.network[0]
+    trained = [by_name[n] for n in dict.fromkeys(o.network_name for o in proto.optimizer) if n in by_name]
+    if trained:
+        return trained
+    return next(([by_name[e.network_name]] for e in proto.executor if e.network_name in by_name),
+                [proto.network[0]])
 
 
 def _sample_shape(variable) -> List[int]:
@@ -144,17 +160,6 @@ def _layer_name(function, param_inputs: List[str]) -> str:
     return _parameter_scope(param_inputs) or re.sub(r"^@[^/]*/", "", function.name)
 
 
-def _tidy(value):
-    """float32 values as written (0.001, not 0.0010000000474974513)."""
-    if isinstance(value, float):
-        return float(f"{value:.7g}")
-    if isinstance(value, dict):
-        return {k: _tidy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_tidy(v) for v in value]
-    return value
-
-
 # what a reader looks for first in a layer, written even when it equals the default
 ALWAYS_WRITTEN = {"out_maps", "kernel_shape", "out_shape", "target", "size"}
 
@@ -177,6 +182,17 @@ def _initializers(function, param_inputs, variables, layer) -> Dict:
     return out
 
 
+def _multipliers(param_inputs, multipliers: Dict[str, float], layer) -> Dict:
+    """NNC's per-parameter LRateMultiplier (`w_lrate_multiplier`, ...) from the optimizer's
+    parameter_variable; the defaults are dropped with the layer's others."""
+    out = {}
+    for var_name in param_inputs:
+        key = f"{var_name.rsplit('/', 1)[-1].lower()}_lrate_multiplier"
+        if var_name in multipliers and key in layer.props:
+            out[key] = multipliers[var_name]
+    return out
+
+
 def _drop_default_inputs(layers: List[Dict]) -> None:
     """`input:` is implied when a layer reads the layer just before it."""
     for before, layer in zip(layers, layers[1:]):
@@ -184,123 +200,34 @@ def _drop_default_inputs(layers: List[Dict]) -> None:
             del layer["input"]
 
 
-def _project_text(source: Source, network, layers, parameter_order, output: str, entry_lines, located) -> str:
+def _project_text(source: Source, networks: Dict[str, List[Dict]], parameter_order, output: str, entry_lines,
+                  located) -> str:
     from ..project.located_yaml import source_mark
     from ..project.yaml_text import project_text
 
     proto = source.proto
     doc = {"name": re.sub(r"[^A-Za-z0-9_\-]", "-", os.path.splitext(os.path.basename(source.path))[0])}
-    datasets = _datasets(proto)
+    datasets = dataset_settings(proto)
     if datasets:
         doc["datasets"] = datasets
-    doc["network"] = layers
-    training = _training_settings(proto, network)
+    if len(networks) == 1:
+        doc["network"] = next(iter(networks.values()))
+    else:
+        doc["networks"] = networks
+    batch_sizes = {n.name: n.batch_size for n in proto.network}
+    training = training_settings(proto, list(networks), batch_sizes[next(iter(networks))])
     if training:
         doc["training"] = training
-    evaluation = _evaluation(source)
+    evaluation = evaluation_settings(source)
     if evaluation:
         doc["evaluation"] = evaluation
-    header = f"imported by `nncgraph import` from {os.path.basename(source.path)} (network '{network.name}')"
+    shown_names = ", ".join(f"'{n}'" for n in networks)
+    header = (f"imported by `nncgraph import` from {os.path.basename(source.path)} "
+              f"(network{'s' if len(networks) > 1 else ''} {shown_names})")
     init_from = _init_from(source, project_text(doc), parameter_order, output, located)
     if init_from:
         doc["init_from"] = init_from
     return project_text(doc, header, mark=lambda layer: source_mark(entry_lines.get(id(layer))))
-
-
-def _datasets(proto) -> Dict[str, Dict]:
-    out = {}
-    used = {o.dataset_name[0]: "training" for o in proto.optimizer if o.dataset_name}
-    for m in proto.monitor:
-        if m.dataset_name and m.dataset_name[0] not in used and "valid" in m.name.lower():
-            used[m.dataset_name[0]] = "validation"
-    for d in proto.dataset:
-        role = used.get(d.name)
-        if role and role not in out:
-            out[role] = {"csv": d.uri, "shuffle": d.shuffle, "image_normalization": not d.no_image_normalization}
-    return out
-
-
-def _training_settings(proto, network) -> Dict:
-    settings = {}
-    if proto.training_config.max_epoch:
-        settings["max_epoch"] = int(proto.training_config.max_epoch)
-    if network.batch_size:
-        settings["batch_size"] = int(network.batch_size)
-    optimizers = [o for o in proto.optimizer if o.network_name == network.name]
-    if optimizers:
-        settings.update(_optimizer(optimizers[0], proto.training_config.iter_per_epoch or 1))
-    return settings
-
-
-def _evaluation(source: Source) -> Optional[Dict]:
-    """The first executor's passes per batch (nnabla runs 0 or less once) and what they give."""
-    from ..project.sections import MAX_EVALUATIONS, REPEATS
-
-    if not source.proto.executor:
-        return None
-    e = source.proto.executor[0]
-    passes = max(1, int(e.num_evaluations))
-    if passes == 1:
-        return None
-    where = source._where(next((n for n, line in enumerate(source.text.splitlines(), 1)
-                                if line.startswith("executor {")), None))
-    if passes > MAX_EVALUATIONS:
-        raise UserError(f"executor '{e.name}' runs its network {shown(f'{passes:,}', quote=False)} times per batch (num_evaluations), more "
-                        f"than the {MAX_EVALUATIONS:,} nncgraph runs.", location=where,
-                        fix=f"set num_evaluations to 1 to {MAX_EVALUATIONS:,} in the source.")
-    # nnabla_cli forward: "last" keeps the last pass, "std" their standard deviation, anything else the mean
-    repeat = e.repeat_evaluation_type if e.repeat_evaluation_type in REPEATS else "mean"
-    if e.repeat_evaluation_type == "std":
-        raise UserError(f"executor '{e.name}' gives the standard deviation of its {passes} passes "
-                        "(repeat_evaluation_type \"std\"); nncgraph's evaluation gives their mean or the last.",
-                        location=where, fix="set repeat_evaluation_type to \"mean\" or \"last\" in the source.")
-    return {"num_evaluations": passes, "repeat": repeat}
-
-
-def _optimizer(o, per_epoch: int) -> Dict:
-    solver = o.solver
-    if solver.type not in OPTIMIZERS:
-        raise UserError(f"optimizer '{o.name}' uses solver {solver.type}, which nncgraph does not support.",
-                        fix=f"use one of {', '.join(OPTIMIZERS)} in the source, or edit the imported project.")
-    table = OPTIMIZERS[solver.type]
-    params = getattr(solver, table.message)
-    optimizer = _tidy({"type": table.type, **{h.name: getattr(params, h.nnabla) for h in table.params}})
-    decay = solver.weight_decay
-    if table.decay_kind != L2:
-        own = getattr(params, table.decay.nnabla)
-        if decay and own and _tidy(decay) != _tidy(own):
-            raise UserError(f"optimizer '{o.name}': {table.type} has both its own weight decay ({own:g}) and the "
-                            f"solver's weight_decay ({decay:g}); nncgraph's {table.type} has one.",
-                            fix=f"set the solver's weight_decay to 0 (keep {table.type}'s) in the source.")
-        decay = own or decay
-    if _tidy(decay) != table.decay.default:
-        optimizer["weight_decay"] = _tidy(decay)
-    out = {"optimizer": optimizer}
-    schedule = _schedule(solver, per_epoch)
-    if schedule:
-        out["lr_scheduler"] = schedule
-    return out
-
-
-def _schedule(solver, per_epoch: int) -> Optional[Dict]:
-    """nnabla counts iterations; our schedules count epochs."""
-    kind = solver.lr_scheduler_type
-    out = None
-    if kind in SCHEDULERS:
-        table = SCHEDULERS[kind]
-        message = getattr(solver, table.message)
-        out = {"type": kind}
-        for p in table.params:
-            if p.nnabla:
-                value = getattr(message, p.nnabla)
-                out[p.name] = [max(1, round(s / per_epoch)) for s in value] if p.epochs else value
-    elif kind:
-        raise UserError(f"learning-rate scheduler {kind} cannot be imported.",
-                        fix=f"use {', '.join(list(SCHEDULERS)[:-1])} or {list(SCHEDULERS)[-1]} in the source.")
-    if solver.lr_warmup_scheduler_type == WARMUP_TYPE:
-        out = out or {}
-        out[WARMUP.name] = getattr(getattr(solver, WARMUP_MESSAGE), WARMUP.nnabla) / per_epoch
-    return out
 
 
 def _init_from(source: Source, text: str, parameter_order, output: str, located: bool) -> Optional[Dict]:
@@ -336,8 +263,17 @@ def _parameter_map(source: Source, text: str, parameter_order, output: str) -> D
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
         project = load_project(path)
-        inferred = variant_graph(project, project.training.network, "training")
+        inferred = {net: variant_graph(project, net, "training") for net in project.training.networks}
     mapping = {}
+    for net, graph in inferred.items():
+        # a single network is the project's `network:`, called Main there whatever the file called it
+        theirs_of = {layer: order for (network, layer), order in parameter_order.items()
+                     if network == net or len(inferred) == 1}
+        _map_parameters(source, graph, theirs_of, shapes, mapping)
+    return mapping
+
+
+def _map_parameters(source: Source, inferred, parameter_order, shapes, mapping: Dict[str, str]) -> None:
     for info in inferred.ordered():
         theirs = parameter_order.get(info.node.name, [])
         for spec, name in zip(info.params, theirs):
@@ -347,7 +283,6 @@ def _parameter_map(source: Source, text: str, parameter_order, output: str) -> D
                                 location=source._where(None), layer=info.node.name, layer_type=info.node.type,
                                 fix="report this: the importer mapped the function's arguments wrongly.")
             mapping[spec.name] = name
-    return mapping
 
 
 def _write_inline_parameters(proto, path: str) -> None:

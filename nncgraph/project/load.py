@@ -8,16 +8,15 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List
 
-from ..errors import Location, UserError, did_you_mean, shown
+from ..errors import Location, UserError, shown
 from ..layers import get_layer
-from ..layers.base import Prop
 from ..layers.structure import default_name, is_structural
-from ..optimizers import DEFAULT_OPTIMIZER
+from .fields import coerce_prop, read_fields, reject_unknown, section
 from .located_yaml import LocatedDict, LocatedList, load_located_yaml
-from .model import (ArgumentValue, ContextSpec, DatasetSpec, EvaluationSpec, LayerSpec, OptimizerSpec, Project,
-                    SchedulerSpec, InitFromSpec, TrainingSpec, UnitSpec, holds_argument)
-from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, EVALUATION_FIELDS, OPTIMIZER_FIELDS, SCHEDULER_FIELDS,
-                       TRAINING_FIELDS, check_format)
+from .model import (ArgumentValue, ContextSpec, DatasetSpec, EvaluationSpec, InitFromSpec, LayerSpec, Project,
+                    UnitSpec, holds_argument)
+from .sections import CONTEXT_FIELDS, DATASET_FIELDS, EVALUATION_FIELDS, check_format
+from .training_section import parse_training
 
 TOP_LEVEL_KEYS = ("format", "name", "datasets", "units", "network", "networks", "training", "init_from", "evaluation",
                   "context", "search")
@@ -63,20 +62,20 @@ def parse_document(doc: Any, path: str) -> Project:
                         location=Location(path, 1), fix="see docs/project-file.md for an example.")
     if "format" in doc:      # first: a newer file's other keys may mean what this nncgraph cannot know
         check_format(doc["format"], doc.where("format"))
-    _reject_unknown(doc, TOP_LEVEL_KEYS, "top-level key")
+    reject_unknown(doc, TOP_LEVEL_KEYS, "top-level key")
     _reject_search_declarations(doc, path)
     base = os.path.dirname(os.path.abspath(path))
     name = doc.get("name", os.path.splitext(os.path.basename(path))[0])
     check_name(name, doc.where("name") if "name" in doc else Location(path, 1))
     networks, net_locs = _networks(doc, path)
-    training = _training(_section(doc, "training"), networks)
+    training = parse_training(section(doc, "training"), networks)
     return Project(
         name=name, path=os.path.abspath(path),
-        datasets=_datasets(_section(doc, "datasets"), base),
+        datasets=_datasets(section(doc, "datasets"), base),
         networks=networks, network_locations=net_locs, training=training,
         units=_units(doc), init_from=_init_from(doc, base),
-        evaluation=EvaluationSpec(**_fields(_section(doc, "evaluation"), EVALUATION_FIELDS, "evaluation key")),
-        context=ContextSpec(**_fields(_section(doc, "context"), CONTEXT_FIELDS, "context key")),
+        evaluation=EvaluationSpec(**read_fields(section(doc, "evaluation"), EVALUATION_FIELDS, "evaluation key")),
+        context=ContextSpec(**read_fields(section(doc, "context"), CONTEXT_FIELDS, "context key")),
         locations={k: doc.where(k) for k in doc})
 
 
@@ -101,27 +100,6 @@ def check_name(name: Any, where: Location) -> None:
 
 
 # -- helpers ----------------------------------------------------------------
-def _section(doc: LocatedDict, key: str) -> LocatedDict:
-    value = doc.get(key)
-    if value is None:
-        empty = LocatedDict()
-        empty.file, empty.line, empty.column, empty.key_positions = doc.file, doc.line, doc.column, {}
-        return empty
-    if not isinstance(value, LocatedDict):
-        raise UserError(f"`{key}` must be a mapping.", location=doc.where(key), fix=f"write `{key}:` then "
-                        "indented `field: value` lines.")
-    return value
-
-
-def _reject_unknown(mapping: LocatedDict, allowed, what: str, layer=None, layer_type=None) -> None:
-    for key in mapping:
-        if key not in allowed:
-            hint = did_you_mean(str(key), allowed)
-            raise UserError(f"unknown {what} {shown(key)}.", location=mapping.where(key),
-                            layer=layer, layer_type=layer_type,
-                            fix=(hint + " " if hint else "") + f"Allowed: {', '.join(allowed)}.")
-
-
 def _reject_search_declarations(doc: LocatedDict, path: str) -> None:
     """A single run needs one value everywhere; a declared space is for `nncgraph search`."""
     from .search_declarations import declarations, located
@@ -137,27 +115,6 @@ def _reject_search_declarations(doc: LocatedDict, path: str) -> None:
                             "write a single value instead of `{search: ...}` and drop `optional:`.")
 
 
-def coerce_prop(prop: Prop, value: Any, where: Location, key: str, **ctx) -> Any:
-    """A property's value checked by its Prop, or the one-line error naming the key (a unit's values too,
-    once an instance substitutes them)."""
-    try:
-        return prop.coerce(value)
-    except ValueError as exc:
-        fix = f"{key}: {prop.doc}"
-        if isinstance(value, str) and "$" in value:
-            fix += (" (`$` values work only in layers: $input_shape[i] in any layer, arguments in the layers of a "
-                    "unit, under `units:`.)")
-        raise UserError(f"property '{key}' {exc}.", location=where, fix=fix, **ctx) from None
-
-
-def _fields(mapping: LocatedDict, fields: Dict[str, Prop], what: str) -> Dict[str, Any]:
-    _reject_unknown(mapping, list(fields), what)
-    out = {}
-    for key, prop in fields.items():
-        out[key] = coerce_prop(prop, mapping[key], mapping.where(key), key) if key in mapping else prop.default
-    return out
-
-
 def _datasets(mapping: LocatedDict, base: str) -> Dict[str, DatasetSpec]:
     out = {}
     for name in mapping:
@@ -165,7 +122,7 @@ def _datasets(mapping: LocatedDict, base: str) -> Dict[str, DatasetSpec]:
         if not isinstance(spec, LocatedDict):
             raise UserError(f"dataset {shown(name)} must be a mapping such as {{csv: data/train.csv}}.",
                             location=mapping.where(name), fix="give at least `csv:`.")
-        values = _fields(spec, DATASET_FIELDS, f"dataset {shown(name)} key")
+        values = read_fields(spec, DATASET_FIELDS, f"dataset {shown(name)} key")
         if not values["csv"]:
             raise UserError(f"dataset {shown(name)} has no `csv`.", location=mapping.where(name),
                             fix="add `csv: path/to/dataset.csv`.")
@@ -241,7 +198,7 @@ def _layers(items: LocatedList, in_unit: bool = False) -> List[LayerSpec]:
             props = written
         else:
             allowed = list(LAYER_KEYS) + list(layer.props)
-            _reject_unknown(item, allowed, "property", **ctx)
+            reject_unknown(item, allowed, "property", **ctx)
             props = {k: (written[k] if holds_argument(written[k]) else
                          coerce_prop(layer.props[k], item[k], item.where(k), k, **ctx))
                      for k in item if k in layer.props}
@@ -276,7 +233,7 @@ def _init_from(doc: LocatedDict, base: str):
                         fix="e.g. init_from: {path: ../runs/pretrain/20261123-120000, map: {'Share_Unit/*': "
                             "'Share_Unit/*'}}")
     if isinstance(raw, LocatedDict):
-        _reject_unknown(raw, ("path", "map"), "init_from key")
+        reject_unknown(raw, ("path", "map"), "init_from key")
     mapping = raw.get("map", {"*": "*"})
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
         raise UserError("`init_from.map` must map parameter-name patterns to source-name patterns.", location=where,
@@ -300,7 +257,7 @@ def _units(doc: LocatedDict) -> Dict[str, UnitSpec]:
                 or not body["layers"]:
             raise UserError(f"unit {shown(name)} must be a mapping with a non-empty `layers` list.", location=where,
                             fix="e.g. Block: {args: {maps: 16}, layers: [{type: Convolution, out_maps: $maps}]}")
-        _reject_unknown(body, UNIT_KEYS, f"unit {shown(name)} key")
+        reject_unknown(body, UNIT_KEYS, f"unit {shown(name)} key")
         args = body.get("args") or LocatedDict()
         if not isinstance(args, dict):
             raise UserError(f"`args` of unit {shown(name)} must map argument names to default values.",
@@ -333,58 +290,3 @@ def _inputs(item: LocatedDict, ctx) -> Any:
         raise UserError("`input` must be a layer name or a list of layer names.", location=item.where("input"),
                         fix="e.g. input: conv1  or  input: [conv1, shortcut]", **ctx)
     return list(values)
-
-
-def _training(mapping: LocatedDict, networks) -> TrainingSpec:
-    optimizer_raw = mapping.get("optimizer")
-    scheduler_raw = mapping.get("lr_scheduler")
-    plain = LocatedDict({k: v for k, v in mapping.items() if k not in ("optimizer", "lr_scheduler")})
-    plain.file, plain.line, plain.column = mapping.file, mapping.line, mapping.column
-    plain.key_positions = mapping.key_positions
-    allowed = list(TRAINING_FIELDS) + ["optimizer", "lr_scheduler"]
-    _reject_unknown(mapping, allowed, "training key")
-    values = _fields(plain, TRAINING_FIELDS, "training key")
-    if values["network"] is None:
-        values["network"] = next(iter(networks))
-    elif values["network"] not in networks:
-        hint = did_you_mean(values["network"], networks)
-        raise UserError(f"training.network '{values['network']}' is not a network of this project.",
-                        location=mapping.where("network"),
-                        fix=(hint + " " if hint else "") + f"Networks: {', '.join(networks)}.")
-    values["optimizer"] = _optimizer(optimizer_raw, mapping)
-    values["lr_scheduler"] = _scheduler(scheduler_raw, mapping)
-    return TrainingSpec(**values)
-
-
-def _typed_block(raw, parent: LocatedDict, key: str, table: Dict[str, dict], default_type):
-    if raw is None:
-        return default_type, LocatedDict()
-    if not isinstance(raw, LocatedDict):
-        raise UserError(f"`{key}` must be a mapping with a `type`.", location=parent.where(key),
-                        fix=f"e.g. {key}: {{type: {next(iter(table))}}}")
-    kind = raw.get("type", default_type)
-    if not isinstance(kind, str) or kind not in table:
-        hint = did_you_mean(str(kind), table)
-        raise UserError(f"unknown {key} type {shown(kind)}.", location=raw.where("type"),
-                        fix=(hint + " " if hint else "") + f"Choose one of: {', '.join(table)}.")
-    return kind, raw
-
-
-def _optimizer(raw, parent) -> OptimizerSpec:
-    kind, block = _typed_block(raw, parent, "optimizer", OPTIMIZER_FIELDS, DEFAULT_OPTIMIZER)
-    fields = OPTIMIZER_FIELDS[kind]
-    _reject_unknown(block, ["type"] + list(fields), f"{kind} optimizer parameter")
-    values = {k: (coerce_prop(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
-    weight_decay = values.pop("weight_decay")
-    return OptimizerSpec(type=kind, params=values, weight_decay=weight_decay)
-
-
-def _scheduler(raw, parent) -> SchedulerSpec:
-    if raw is None:
-        return SchedulerSpec(type=None, params={}, warmup_epochs=0.0)
-    kind, block = _typed_block(raw, parent, "lr_scheduler", SCHEDULER_FIELDS, None)
-    fields = SCHEDULER_FIELDS[kind]
-    _reject_unknown(block, ["type"] + list(fields), f"{kind} lr_scheduler parameter")
-    values = {k: (coerce_prop(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
-    warmup = values.pop("warmup_epochs")
-    return SchedulerSpec(type=kind, params=values, warmup_epochs=warmup)

@@ -75,17 +75,48 @@ class SchedulerSpec:
 
 
 @dataclass
-class TrainingSpec:
+class OptimizerEntry:
+    """One of NNC's optimizers: a network, the dataset it trains on, its solver, schedule and update interval.
+    Run in the order of `training.optimizers` within each iteration, as nnabla_cli's does."""
+
+    name: str
     network: str
+    dataset: str                     # the key of `datasets:` it reads
+    optimizer: OptimizerSpec
+    lr_scheduler: SchedulerSpec
+    update_interval: int             # an update every this many iterations, gradients summed in between
+    location: Optional[Location] = None
+
+
+@dataclass
+class TrainingSpec:
     max_epoch: int
     batch_size: int
     monitor_interval: int
     save_best: bool
     seed: int
     train_error: str
-    optimizer: OptimizerSpec
-    lr_scheduler: SchedulerSpec
+    optimizers: List[OptimizerEntry]     # at least one; the first one's network and dataset are the run's own
     resume_every: float = 10.0       # minutes between in-epoch resume points
+
+    # The first optimizer is the run's main one: its network is what evaluate, infer, export and the report
+    # use (NNC's Main), its dataset defines the epoch, its schedule is the learning_rate column.
+    @property
+    def network(self) -> str:
+        return self.optimizers[0].network
+
+    @property
+    def optimizer(self) -> OptimizerSpec:
+        return self.optimizers[0].optimizer
+
+    @property
+    def lr_scheduler(self) -> SchedulerSpec:
+        return self.optimizers[0].lr_scheduler
+
+    @property
+    def networks(self) -> List[str]:
+        """The networks the optimizers train, each once, in their order (the main one first)."""
+        return list(dict.fromkeys(o.network for o in self.optimizers))
 
 
 @dataclass

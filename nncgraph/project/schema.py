@@ -9,8 +9,8 @@ from typing import Dict
 from ..layers import REGISTRY
 from ..layers.base import Prop
 from ..layers.structure import STRUCTURAL, STRUCTURAL_DOCS
-from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, EVALUATION_FIELDS, FORMAT_FIELD, OPTIMIZER_FIELDS,
-                       SCHEDULER_FIELDS, TRAINING_FIELDS)
+from .sections import (CONTEXT_FIELDS, DATASET_FIELDS, EVALUATION_FIELDS, FORMAT_FIELD, OPTIMIZER_ENTRY_FIELDS,
+                       OPTIMIZER_FIELDS, SCHEDULER_FIELDS, TRAINING_FIELDS)
 
 
 def _object(fields: Dict[str, Prop], extra=None, required=()) -> dict:
@@ -88,9 +88,14 @@ def project_schema() -> dict:
                      "layers": {"type": "array", "minItems": 1,
                                 "items": {"type": "object", "required": ["type"]}},
                      "output": {"type": "string", "description": "The layer whose output the unit returns."}}}}
-    training = _object(TRAINING_FIELDS, {
-        "optimizer": _typed(OPTIMIZER_FIELDS),
-        "lr_scheduler": _typed(SCHEDULER_FIELDS),
+    blocks = {"optimizer": _typed(OPTIMIZER_FIELDS), "lr_scheduler": _typed(SCHEDULER_FIELDS)}
+    single = {k: p for k, p in OPTIMIZER_ENTRY_FIELDS.items() if k != "name"}
+    entry = _object(OPTIMIZER_ENTRY_FIELDS, blocks)
+    training = _object({**single, **TRAINING_FIELDS}, {
+        **blocks,
+        "optimizers": {"type": "array", "minItems": 1, "items": entry,
+                       "description": "Several optimizers (NNC's [Optimizer_N]), run in this order in every "
+                                      "iteration; instead of the one optimizer's keys in `training:`."},
     })
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",

@@ -43,7 +43,6 @@ DATASET_FIELDS = {
 }
 
 TRAINING_FIELDS = {
-    "network": Prop("str", None, "Network to train (default: the first one).", derived="the first network"),
     "max_epoch": Prop("pint", 10, "Number of passes over the training set.", maximum=MAX_EPOCHS),
     "batch_size": Prop("pint", 64, "Samples per iteration.", maximum=MAX_BATCH_SIZE),
     "monitor_interval": Prop("pint", 1, "Validate every this many epochs (and always after the last).",
@@ -59,6 +58,20 @@ TRAINING_FIELDS = {
     "resume_every": Prop("float", 10.0, "Minutes between the resume points written inside an epoch (one is "
                          "also written after every epoch); fractions of a minute are allowed. `run --resume` "
                          "continues from the last one at its iteration."),
+}
+
+MAX_UPDATE_INTERVAL = 1_000_000
+
+# One optimizer (NNC's [Optimizer_N]): an entry of `training.optimizers`, or, for the only one, these keys
+# written in `training:` itself (all but `name`); its `optimizer` and `lr_scheduler` are typed blocks below.
+OPTIMIZER_ENTRY_FIELDS = {
+    "name": Prop("str", None, "The optimizer's name (NNC's Optimizer_Name): metrics.csv's per-optimizer columns and "
+                 "messages use it.", derived="its network's name"),
+    "network": Prop("str", None, "Network it trains; its loss layers' sum is minimized (default: the first "
+                    "network).", derived="the first network"),
+    "dataset": Prop("str", "training", "Dataset (a key of `datasets:`) its batches come from."),
+    "update_interval": Prop("pint", 1, "Update every this many iterations, the gradients of the iterations in "
+                            "between summed (NNC's UpdateInterval).", maximum=MAX_UPDATE_INTERVAL),
 }
 
 # Each optimizer's and scheduler's fields, from the one table of their facts (nncgraph/optimizers.py).

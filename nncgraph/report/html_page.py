@@ -158,8 +158,9 @@ def settings_section(training: Dict, rows: List[Dict], result: Dict) -> str:
     out.append(_key_table({("total seconds" if k == "seconds" else k.replace("_", " ")): v
                            for k, v in timing.items()}) if timing else '<p class="note">result.json is missing.</p>')
     if rows:
+        # then a run's per-optimizer and per-network columns (cost.D, valid_error.Generator), as metrics.csv has
         cols = ("epoch", "cost", "train_error", "valid_cost", "valid_error", "learning_rate", "train_seconds",
-                "seconds")
+                "seconds") + tuple(dict.fromkeys(k for r in rows for k in r if "." in k))
         out.append('<table class="metrics"><tr>' + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
         out += ["<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in cols) + "</tr>" for r in rows]
         out.append("</table>")

@@ -116,7 +116,7 @@ def mutate(layers: List[dict], rng: random.Random, count: int = 1,
 
 def network_layers(doc: dict) -> List[dict]:
     """The layer list a search mutates: `network:`, or under `networks:` the one training uses (the first
-    by default). The list itself, not a copy."""
+    optimizer's; the first network by default). The list itself, not a copy."""
     holder, key = _network_slot(doc)
     return holder[key]
 
@@ -134,7 +134,11 @@ def _network_slot(doc: dict) -> Tuple[dict, str]:
         return doc, "network"
     networks = doc.get("networks")
     if isinstance(networks, dict) and networks:
-        wanted = (doc.get("training") or {}).get("network")
+        training = doc.get("training") or {}
+        optimizers = training.get("optimizers")
+        first = optimizers[0] if isinstance(optimizers, list) and optimizers and isinstance(optimizers[0], dict) \
+            else training       # with several optimizers, the first one's network is the main one
+        wanted = first.get("network")
         return networks, wanted if wanted in networks else next(iter(networks))
     raise ValueError("the project has no `network:` list (nor `networks:`)")
 

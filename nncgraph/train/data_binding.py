@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, Iterator, Mapping
+from typing import Dict, Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from ..data.csv_dataset import CsvDataset, load_csv_dataset, to_float32
-from ..errors import UserError, file_state, shown
+from ..errors import Location, UserError, file_state, shown
 from ..graph.shape_pass import InferredGraph
 from ..layers.io import is_generated
 from ..project.model import Project
@@ -29,6 +29,7 @@ class BoundData(Mapping[str, np.ndarray]):
 
     arrays: Dict[str, np.ndarray]
     scales: Dict[str, float]
+    rows: Optional[int] = None      # the CSV's sample count (a network may read none of its columns)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
@@ -41,29 +42,41 @@ class BoundData(Mapping[str, np.ndarray]):
 
     @property
     def n_samples(self) -> int:
-        return len(next(iter(self.arrays.values())))
+        return self.rows if self.rows is not None else len(next(iter(self.arrays.values())))
 
     def batch(self, name: str, index) -> np.ndarray:
         return to_float32(self.arrays[name][index], self.scales[name])
 
 
-def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> BoundData:
+def bind_dataset(project: Project, name: str, inferred: Union[InferredGraph, Sequence[InferredGraph]],
+                 location: Optional[Location] = None) -> BoundData:
+    """The variables that `inferred` (one network, or several fed from this dataset) reads; `location`:
+    where the project names the dataset (default: its `datasets:`)."""
+    graphs = [inferred] if isinstance(inferred, InferredGraph) else list(inferred)
     spec = project.datasets.get(name)
     if spec is None:
-        raise UserError(f"the project has no `{name}` dataset.", location=project.locations.get("datasets"),
-                        fix=f"add `datasets: {{{name}: {{csv: path/to/{name}.csv}}}}`.")
+        raise UserError(f"the project has no `{name}` dataset.",
+                        location=location or project.locations.get("datasets"),
+                        fix=f"add `datasets: {{{name}: {{csv: path/to/{name}.csv}}}}`"
+                            + (f", or name one of {', '.join(project.datasets)}." if project.datasets else "."))
     if not os.path.isfile(spec.csv):
         raise UserError(f"dataset '{name}': CSV file '{spec.csv}' {file_state(spec.csv)}.", location=spec.location,
                         fix=f"correct the path (relative to the project file), give one with `--dataset {name}=CSV`, "
                             "or create the data first, e.g. `nncgraph dataset mnist-sample -o data/mnist`.")
     data = load_csv_dataset(spec.csv, image_normalization=spec.image_normalization)
     arrays: Dict[str, np.ndarray] = {}
-    wanted = {}
-    for info in inferred.ordered():
-        if info.node.layer.role == "input" and not is_generated(info.node):     # a generator reads no column
-            wanted.setdefault(info.node.props["dataset"], (info.out_shape, info.node, "dataset"))
-    for target, (shape, info) in inferred.target_shapes().items():
-        wanted.setdefault(target, (shape, info.node, "target"))
+    wanted: Dict[str, tuple] = {}
+    for graph in graphs:       # a generator Input reads no column
+        reads = [(info.node.props["dataset"], info.out_shape, info.node, "dataset") for info in graph.ordered()
+                 if info.node.layer.role == "input" and not is_generated(info.node)]
+        reads += [(target, shape, info.node, "target") for target, (shape, info) in graph.target_shapes().items()]
+        for variable, shape, node, key in reads:
+            first = wanted.setdefault(variable, (shape, node, key))
+            if tuple(first[0]) != tuple(shape):     # one array per variable feeds every network
+                raise node.error(UserError(
+                    f"reads dataset variable '{variable}' at shape {list(shape)}, but layer '{first[1].name}' of "
+                    f"another network reads it at {list(first[0])}; both are fed from dataset '{name}'.",
+                    fix="give the two layers the same shape, or read different columns."))
     for variable, (shape, node, key) in wanted.items():
         where = dict(location=node.location, layer=node.name, layer_type=node.type)
         if variable not in data.variables:
@@ -77,8 +90,9 @@ def bind_dataset(project: Project, name: str, inferred: InferredGraph) -> BoundD
                             fix="make the layer's shape match the data (e.g. Input `size:`), or recreate the "
                                 "dataset at that size.")
         arrays[variable] = values
-    bound = BoundData(arrays, {v: data.scales[v] for v in arrays})
-    _check_labels(inferred, data, bound)
+    bound = BoundData(arrays, {v: data.scales[v] for v in arrays}, len(data))
+    for graph in graphs:
+        _check_labels(graph, data, bound)
     return bound
 
 

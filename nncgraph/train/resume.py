@@ -7,9 +7,10 @@ the finished metrics rows, the epoch's own row (its validation is re-run on
 resume), the best error so far, and what the run was (resume_check.describe_run),
 so that a resume with another project is refused before anything is written.
 Inside a long epoch it also writes one every `training.resume_every` minutes:
-then `in_epoch` holds the epoch, the iterations done and their summed
+then `in_epoch` holds the epoch, the iterations done and each optimizer's summed
 cost/error, and the generator state is the one from the epoch's start, so the
-epoch's permutation is drawn again identically. The schedule needs no state:
+epoch's permutations are drawn again identically. An optimizer inside an update
+interval (update_interval > 1) also leaves the gradients summed so far. The schedule needs no state:
 the learning rate is a function of the epoch and iteration. Dropout masks drawn
 by nnabla's C++ generator cannot be captured, so a network with Dropout (seed
 -1) resumes with different masks from then on.
@@ -20,23 +21,24 @@ import json
 import os
 import shutil
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from ..atomic_files import os_error, remove_quietly, temporary_path
 from ..finite_checks import check_saved_parameters
-from ..run_files import damaged, detail_of
+from ..run_files import damaged, detail_of, h5_arrays
 from .resume_check import STATE, find_resume_point, read_state
 from .run_folder import RunFolder
 
 
 def save_resume_point(run, live, optimizers: List, rng_state: tuple, rows: List[Dict],
                       pending: Optional[Dict], best: Dict, described: Dict,
-                      in_epoch: Optional[Dict] = None) -> None:
+                      in_epoch: Optional[Dict] = None, accumulating: Sequence[int] = ()) -> None:
     """`live`: the parameters (engines' Parameters); `optimizers`: the engine's, whose solver states are
     saved; `pending`: the last trained epoch's row, whose validation is still to come (None inside an epoch,
-    where the trainer has finished it); `in_epoch`: {"epoch", "iteration", "totals"} of a partial epoch."""
+    where the trainer has finished it); `in_epoch`: {"epoch", "iteration", "totals"} of a partial epoch;
+    `accumulating`: the optimizers inside an update interval, whose summed gradients are saved too."""
     from ..engines.parameter_file import parameters_h5
 
     final = run.file(RunFolder.CHECKPOINTS, RunFolder.RESUME)
@@ -48,7 +50,8 @@ def save_resume_point(run, live, optimizers: List, rng_state: tuple, rows: List[
              "pending": None if pending is None else {k: v for k, v in pending.items() if not k.startswith("_")},
              "in_epoch": in_epoch, "run": described,
              "best": best, "rng": {"kind": kind, "keys": keys.tolist(), "pos": pos, "has_gauss": has_gauss,
-                                   "cached": cached}, "solvers": sum(o.n_states for o in optimizers)}
+                                   "cached": cached}, "solvers": sum(o.n_states for o in optimizers),
+             "gradients": list(accumulating)}
     old = final + ".old"
     try:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -56,6 +59,8 @@ def save_resume_point(run, live, optimizers: List, rng_state: tuple, rows: List[
         files = {RunFolder.RESUME_PARAMETERS: parameters_h5(live)}      # HDF5 writes to memory, we to the disk
         states = [data for optimizer in optimizers for data in optimizer.states()]
         files.update({RunFolder.resume_solver_name(i): data for i, data in enumerate(states)})
+        files.update({RunFolder.resume_gradients_name(k): parameters_h5(optimizers[k].gradients())
+                      for k in accumulating})
         for name, data in files.items():
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(data)
@@ -90,6 +95,9 @@ def load_resume_point(run, engine, optimizers: List, rng: np.random.RandomState)
             optimizer.load_states([os.path.join(folder, RunFolder.resume_solver_name(first + i))
                                    for i in range(optimizer.n_states)])
             first += optimizer.n_states
+        for k in state.get("gradients", []):       # the gradients summed so far in an update interval
+            path = os.path.join(folder, RunFolder.resume_gradients_name(k))
+            optimizers[k].set_gradients(h5_arrays(path))
         path = os.path.join(folder, STATE)
         r = state["rng"]
         rng.set_state((r["kind"], np.array(r["keys"], dtype=np.uint32), r["pos"], r["has_gauss"], r["cached"]))

@@ -1,7 +1,7 @@
 """Whether a resume point can continue with this project, decided before anything is written.
 
-A resume point records what its run was (`describe_run`): the parameters'
-names and shapes, each dataset's CSV and sample count, the device, the
+A resume point records what its run was (`describe_run`): its optimizers, the
+parameters' names and shapes, each dataset's CSV and sample count, the device, the
 resolved `w_file` paths and the batch size. `check_resume_point` reads the
 point (without writing a byte) and compares it with what this project gives,
 so `--resume` with another project, on a folder that is not a run, or onto a
@@ -21,15 +21,19 @@ STATE = RunFolder.RESUME_STATE
 _FIX_PROJECT = "resume with the project the run was started with (its project.yaml), or start a new run."
 
 
-def describe_run(project, params: Dict, datasets: Dict, inferred) -> Dict:
-    """What a resume point must agree with. `datasets`: name -> BoundData."""
+def describe_run(project, params: Dict, datasets: Dict, inferred: Dict) -> Dict:
+    """What a resume point must agree with. `datasets`: name -> BoundData; `inferred`: network name -> the
+    training variant of each network the optimizers train."""
     w_files = {}
     base = os.path.dirname(project.path)
-    for info in inferred.ordered():
-        for key, value in sorted(info.node.props.items()):
-            if key.endswith("_file") and isinstance(value, str) and value:
-                w_files[f"{info.node.name}.{key}"] = os.path.normpath(os.path.join(base, value))
+    for k, (network, graph) in enumerate(inferred.items()):
+        for info in graph.ordered():
+            for key, value in sorted(info.node.props.items()):
+                if key.endswith("_file") and isinstance(value, str) and value:
+                    layer = info.node.name if k == 0 else f"{network}:{info.node.name}"   # the main one as before
+                    w_files[f"{layer}.{key}"] = os.path.normpath(os.path.join(base, value))
     return {
+        "optimizers": [o.name for o in project.training.optimizers],
         "parameters": {name: list(var.shape) for name, var in sorted(params.items())},
         "datasets": {name: {"csv": project.datasets[name].csv, "samples": data.n_samples}
                      for name, data in datasets.items()},
@@ -78,6 +82,8 @@ def _check_fields(state) -> None:
             raise TypeError(f"'{key}' is not a {kind.__name__}")
     if state.get("pending") is not None and not isinstance(state["pending"], dict):
         raise TypeError("'pending' is not an object")
+    if not isinstance(state.get("gradients", []), list):
+        raise TypeError("'gradients' is not a list")
     missing = [k for k in ("kind", "keys", "pos", "has_gauss", "cached") if k not in state["rng"]]
     if missing:
         raise KeyError(f"rng.{missing[0]}")
@@ -89,11 +95,19 @@ def check_resume_point(run: RunFolder, project, described: Dict, n_solvers: int)
     state = read_state(folder)
     saved = h5_arrays(os.path.join(folder, RunFolder.RESUME_PARAMETERS), values=False)
     _compare_parameters(saved, described["parameters"])
+    recorded = state.get("run")
+    was = recorded.get("optimizers") if isinstance(recorded, dict) else None
+    if was is not None and was != described["optimizers"]:     # points from before several optimizers have none
+        raise UserError(f"the run trained with the optimizers {', '.join(was)}, and this project has "
+                        f"{', '.join(described['optimizers'])}.", fix=_FIX_PROJECT)
     if state["solvers"] != n_solvers:
         raise UserError("the project's learning-rate multipliers differ from the resumed run's.", fix=_FIX_PROJECT)
     for i in range(n_solvers):
         h5_arrays(os.path.join(folder, RunFolder.resume_solver_name(i)), values=False)
-    recorded = state.get("run")
+    for k in state.get("gradients", []):
+        if not isinstance(k, int) or not 0 <= k < len(described["optimizers"]):
+            raise damaged(os.path.join(folder, STATE), f"'gradients' names optimizer {k!r}, which the run has not")
+        h5_arrays(os.path.join(folder, RunFolder.resume_gradients_name(k)), values=False)
     if isinstance(recorded, dict):      # resume points from before this record are compared by parameters only
         _compare_record(recorded, described, in_epoch=state.get("in_epoch") is not None)
     _check_epochs(run, state, project.training.max_epoch)

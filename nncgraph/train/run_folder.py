@@ -1,7 +1,8 @@
 """The run folder a user keeps: the one place that knows its layout, for writing and for reading.
 
     project.yaml            the project as trained (absolute paths, every default filled in)
-    metrics.csv             one row per epoch (METRIC_COLUMNS); result.json: the run's summary
+    metrics.csv             one row per epoch (METRIC_COLUMNS, then a run's per-optimizer and per-network
+                            columns such as cost.Discriminator); result.json: the run's summary
     learning_curve.png, report.html, best.nnp / last.nnp
     checkpoints/best.h5, checkpoints/last.h5, checkpoints/resume/ (train/resume.py)
     evaluation/ (or evaluation-<csv stem>/ for another dataset): `nncgraph evaluate`'s files
@@ -110,6 +111,11 @@ class RunFolder:
     def resume_solver_name(i: int) -> str:
         return f"solver_{i}.h5"
 
+    @staticmethod
+    def resume_gradients_name(k: int) -> str:
+        """Optimizer k's gradients, summed so far inside an update interval."""
+        return f"gradients_{k}.h5"
+
     def checkpoint_file(self, model: str) -> str:
         return self.existing(self.CHECKPOINTS, f"{model}.h5")
 
@@ -209,10 +215,12 @@ class RunFolder:
 
     def write_metrics(self, rows: List[Dict]) -> None:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=self.METRIC_COLUMNS, extrasaction="ignore")
+        # several optimizers add theirs (`cost.<optimizer>`) and several networks theirs (`valid_error.<network>`)
+        columns = list(self.METRIC_COLUMNS) + list(dict.fromkeys(k for row in rows for k in row if "." in k))
+        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in self.METRIC_COLUMNS})
+            writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
         atomic_write(self.file(self.METRICS), buf.getvalue())
 
     def write_project(self, text: str) -> None:

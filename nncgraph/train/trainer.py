@@ -1,36 +1,37 @@
 """The training loop: build each variant once on an engine, feed arrays, step, monitor.
 
+A project's optimizers (`training.optimizers`) each train their network; the
+networks share parameters by name (nnabla's parameter scopes), and epoch_loop
+steps the optimizers in their order in every iteration. The first optimizer's
+network is the run's main one: its validation error is `valid_error` (and
+picks best.h5); every other network's validation is `valid_error.<network>`.
+
 Validation of epoch e runs on a second thread (see background_monitor) while
 epoch e+1 trains, so its row of metrics.csv is completed one epoch later.
 """
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-import numpy as np
-
-from ..data.csv_dataset import to_float32
 from ..engines import make_engine
-from ..engines.generated import TRAINING
+from ..engines.parameter_file import Parameters
 from ..errors import UserError
-from ..finite_checks import NonFiniteError, column_sums, diverged, first_non_finite, is_finite_number, kind_of
+from ..finite_checks import NonFiniteError, is_finite_number
+from ..graph.render import render_yaml
 from ..graph.variants import variant_graphs
 from ..project.model import Project
-from ..graph.render import render_yaml
 from .background_monitor import BackgroundMonitor
 from .data_binding import BoundData, bind_dataset
-from .learning_curve import plot_learning_curve
-from .optimizer import base_learning_rate
+from .epoch_loop import EpochLoop, Stepped, metric_name
 from .init_from import init_from_values
+from .learning_curve import plot_learning_curve
 from .resume import ResumeTimer, load_resume_point, save_resume_point
 from .resume_check import check_resume_point, describe_run
 from .run_claim import claim_run_folder
 from .run_folder import RunFolder
-from .schedule import learning_rate
 
 
 @dataclass
@@ -48,44 +49,65 @@ class TrainResult:
 def train_project(project: Project, run: RunFolder, *, log=print, resume: bool = False) -> TrainResult:
     """Train into `run`; with `resume`, continue from the run's last resume point."""
     spec = project.training
-    inferred = variant_graphs(project, spec.network, ("training", "validation"))
-    if not any(i.node.layer.role == "loss" for i in inferred["training"].ordered()):
-        raise UserError(f"network '{spec.network}' has no loss layer, so there is nothing to train.",
-                        location=project.network_locations[spec.network],
-                        fix="end the network with a loss such as {type: SoftmaxCrossEntropy, target: y}.")
+    main = spec.network
+    inferred = {net: variant_graphs(project, net, ("training", "validation")) for net in spec.networks}
+    for entry in spec.optimizers:
+        if not any(i.node.layer.role == "loss" for i in inferred[entry.network]["training"].ordered()):
+            by = f" (optimizer '{entry.name}')" if len(spec.optimizers) > 1 else ""
+            raise UserError(f"network '{entry.network}'{by} has no loss layer, so there is nothing to train.",
+                            location=project.network_locations[entry.network],
+                            fix="end the network with a loss such as {type: SoftmaxCrossEntropy, target: y}.")
     engine = make_engine(project.context, seed=spec.seed)
-    engine.check_supported(inferred["validation"].graph)     # a layer the backend cannot run, before the data
-    train_data = bind_dataset(project, "training", inferred["validation"])
-    valid_data = bind_dataset(project, "validation", inferred["validation"]) if "validation" in project.datasets \
-        else None
+    for net in spec.networks:       # a layer the backend cannot run, before the data
+        engine.check_supported(inferred[net]["validation"].graph)
+    bound = _bind_datasets(project, inferred)
+    valid_data = bind_dataset(project, "validation", [v["validation"] for v in inferred.values()]) \
+        if "validation" in project.datasets else None
     base_dir = os.path.dirname(project.path)
-    network = engine.compile(inferred["training"], spec.batch_size, base_dir)
-    # validation beside training, on a copy of the weights of its own
-    monitor = BackgroundMonitor(engine.compile(inferred["validation"], spec.batch_size, base_dir, private=True),
-                                network, spec.batch_size)
-    optimizers = [engine.optimizer(network, spec.optimizer)]
-    described = describe_run(project, network.parameters(), {"training": train_data, **(
-        {"validation": valid_data} if valid_data else {})}, inferred["training"])
+    # every training network before the private copies: a parameter's initial value must not depend on them
+    executors = {net: engine.compile(inferred[net]["training"], spec.batch_size, base_dir) for net in spec.networks}
+
+    def live() -> Parameters:
+        """The parameters training updates (every network's), by name."""
+        values, fixed = {}, set()
+        for executor in executors.values():
+            own = executor.parameters()
+            values.update(own)
+            fixed |= own.fixed
+        return Parameters(values, fixed)
+
+    # validation beside training, each network on a copy of the weights of its own
+    monitor = BackgroundMonitor({net: engine.compile(inferred[net]["validation"], spec.batch_size, base_dir,
+                                                     private=True) for net in spec.networks},
+                                live, spec.batch_size)
+    stepped = [Stepped(entry, engine.optimizer(executors[entry.network], entry.optimizer), bound[entry.dataset])
+               for entry in spec.optimizers]
+    optimizers = [s.optimizer for s in stepped]
+    described = describe_run(project, live(), {**bound, **({"validation": valid_data} if valid_data else {})},
+                             {net: inferred[net]["training"] for net in spec.networks})
     if spec.resume_every <= 0:
         raise UserError(f"training.resume_every must be more than 0 minutes, got {spec.resume_every:g}.",
                         location=project.locations.get("training"), fix="e.g. resume_every: 10")
     if resume:      # everything checkable is checked before the claim, the first write
         check_resume_point(run, project, described, sum(o.n_states for o in optimizers))
     elif project.init_from is not None:     # a bad source is refused before the folder is written
-        network.set_parameters(init_from_values(project.init_from, network.parameters(), log))
+        values = init_from_values(project.init_from, live(), log)
+        for executor in executors.values():
+            executor.set_parameters({k: v for k, v in values.items() if k in executor.graph.parameters})
     claim = claim_run_folder(run, resume=resume)
-    loop = _EpochLoop(project, optimizers[0], train_data)
+    loop = EpochLoop(project, stepped)
     rows: List[Dict] = []
     best = {"error": None, "epoch": None}
     waiting: Optional[Dict] = None        # the row whose validation runs in the background
     start_all = time.perf_counter()
 
     def finish(row: Dict) -> None:
-        for name, (cost, error) in monitor.collect().items():
-            if name == "validation":
-                row["valid_cost"], row["valid_error"] = cost, error
+        for (net, dataset), (cost, error) in monitor.collect().items():
+            column = (lambda name: name) if net == main else (lambda name: metric_name(name, net))
+            if dataset == "validation":
+                row[column("valid_cost")], row[column("valid_error")] = cost, error
             else:
-                row["train_error"] = error
+                row[column("train_error")] = error
         if is_finite_number(row.get("valid_error")) and spec.save_best and (
                 best["error"] is None or row["valid_error"] < best["error"]):
             best.update(error=row["valid_error"], epoch=row["epoch"])
@@ -97,6 +119,10 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
 
     timer = ResumeTimer(spec.resume_every)
 
+    def accumulating(iterations_done: int) -> List[int]:
+        """The optimizers inside an update interval after `iterations_done` iterations of the run."""
+        return [k for k, entry in enumerate(spec.optimizers) if iterations_done % entry.update_interval]
+
     def save_in_epoch(epoch: int, iteration: int, totals) -> None:
         nonlocal waiting
         if not timer.due():
@@ -104,11 +130,13 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
         if waiting is not None:     # its snapshot weights would not survive a resume from here
             finish(waiting)
             waiting = None
-        save_resume_point(run, network.parameters(), optimizers, loop.epoch_start_state, rows, None, best, described,
-                          {"epoch": epoch, "iteration": iteration, "totals": totals.tolist()})
+        save_resume_point(run, live(), optimizers, loop.epoch_start_state, rows, None, best, described,
+                          {"epoch": epoch, "iteration": iteration, "totals": totals.tolist()},
+                          accumulating((epoch - 1) * loop.iterations + iteration))
         timer.reset()
 
     first_epoch, partial = 1, None
+    main_data = bound[spec.optimizers[0].dataset]
     try:
         if resume:
             state = load_resume_point(run, engine, optimizers, loop.rng)
@@ -117,7 +145,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
             first_epoch, partial = state["epoch"] + 1, state.get("in_epoch")
             if state.get("pending") is not None:
                 waiting = dict(state["pending"], _started=time.perf_counter())
-                jobs = _monitor_jobs(spec, train_data, valid_data, state["epoch"])
+                jobs = _monitor_jobs(spec, main_data, valid_data, state["epoch"])
                 if jobs:
                     monitor.submit(jobs)        # the interrupted epoch's validation, on the restored weights
             where = f"at iteration {partial['iteration']} of epoch {first_epoch}" if partial else \
@@ -135,24 +163,25 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
                 raise
             if waiting is not None:
                 finish(waiting)
-            live = network.parameters()
-            run.save_checkpoint("last", live)
-            save_resume_point(run, live, optimizers, loop.rng.get_state(), rows, row, best, described)
+            values = live()
+            run.save_checkpoint("last", values)
+            save_resume_point(run, values, optimizers, loop.rng.get_state(), rows, row, best, described,
+                              accumulating=accumulating(epoch * loop.iterations))
             timer.reset()
-            jobs = _monitor_jobs(spec, train_data, valid_data, epoch)
+            jobs = _monitor_jobs(spec, main_data, valid_data, epoch)
             if jobs:
                 monitor.submit(jobs)
             waiting = row
         if waiting is not None:
             finish(waiting)
         plot_learning_curve(rows, run.learning_curve_file, project.name)
-        n = len(next(iter(train_data.values())))
         run.write_result({
             "project": project.name, "epochs": spec.max_epoch, "final": rows[-1],
             "best_epoch": best["epoch"], "best_valid_error": best["error"],
-            "total_params": inferred["training"].total_params, "total_macs": inferred["training"].total_macs,
+            "total_params": inferred[main]["training"].total_params,
+            "total_macs": inferred[main]["training"].total_macs,
             "seconds": round(time.perf_counter() - start_all, 3),
-            "train_samples": n, "valid_samples": len(next(iter(valid_data.values()))) if valid_data else 0,
+            "train_samples": loop.n, "valid_samples": valid_data.n_samples if valid_data else 0,
         })
     finally:
         monitor.close()
@@ -160,79 +189,26 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
     return TrainResult(run.path, rows, best["epoch"], best["error"])
 
 
-class _EpochLoop:
-    """One pass over the training set: no per-batch work beyond feeding arrays."""
-
-    def __init__(self, project: Project, optimizer, data: BoundData):
-        self.spec = project.training
-        self.location = project.locations.get("training")
-        self.shuffle = project.datasets["training"].shuffle
-        self.optimizer = optimizer
-        self.feeds = [(name, data[name], data.scales[name]) for name in optimizer.executor.inputs]
-        self.draws = optimizer.executor.draws
-        self.n = len(self.feeds[0][1])
-        self.iterations = -(-self.n // self.spec.batch_size)
-        self.rng = np.random.RandomState(self.spec.seed)
-        self.base_lr = base_learning_rate(self.spec.optimizer)
-
-    def run(self, epoch: int, partial: Optional[Dict] = None, on_iteration=None) -> Dict:
-        """`partial`: an in-epoch resume point's {"iteration", "totals"} to continue from (the generator
-        already restored to the epoch's start); `on_iteration(iterations done, totals)` after each
-        iteration but the last."""
-        from tqdm import tqdm
-
-        spec, batch, n = self.spec, self.spec.batch_size, self.n
-        started = time.perf_counter()
-        self.epoch_start_state = self.rng.get_state()
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        # wrap around so every iteration is a full batch, cyclically (a batch may exceed the
-        # dataset, as in nnabla's CLI); each sample is counted once
-        order = np.resize(order, self.iterations * batch)
-        # summed cost and error of this epoch's samples
-        totals = np.array(partial["totals"], np.float64) if partial else np.zeros(2, np.float64)
-        first = partial["iteration"] if partial else 0
-        step = self.optimizer.step
-        bar = tqdm(range(first, self.iterations), initial=first, total=self.iterations,
-                   desc=f"epoch {epoch}/{spec.max_epoch}", leave=False,
-                   disable=not sys.stderr.isatty(), file=sys.stderr)
-        for it in bar:
-            idx = order[it * batch:(it + 1) * batch]
-            # reads only these rows of a memory-mapped cache
-            feed = {name: to_float32(array[idx], scale) for name, array, scale in self.feeds}
-            feed.update(self.draws.at((TRAINING, epoch, it)))
-            lr = learning_rate(spec.lr_scheduler, self.base_lr, epoch - 1 + it / self.iterations, spec.max_epoch)
-            per_sample = step(feed, lr)
-            totals += column_sums(per_sample[:min(batch, n - it * batch)])   # wrapped samples not counted
-            if not np.isfinite(totals[0]):      # one scalar: the cost stays non-finite once it is
-                raise self._diverged(f"cost became {kind_of(totals[0])}", epoch, it, lr, idx)
-            if on_iteration is not None and it + 1 < self.iterations:
-                on_iteration(it + 1, totals)
-        self._check_weights(epoch, lr, order[-batch:])
-        cost, error = totals / n
-        return {"epoch": epoch, "cost": cost, "learning_rate": lr,
-                "train_error": error if spec.train_error == "pass" else None,
-                "train_seconds": round(time.perf_counter() - started, 3), "_started": started}
-
-    def _diverged(self, subject: str, epoch: int, it: int, lr: float, idx) -> NonFiniteError:
-        """The error for iteration `it` (0-based) on the rows `idx`; only built once training has failed."""
-        bad = [name for name, array, scale in self.feeds if not np.isfinite(to_float32(array[idx], scale)).all()]
-        return diverged(subject, epoch, it + 1, lr, self.spec.optimizer, bad_inputs=bad,
-                        updates_done=(epoch - 1) * self.iterations + it, location=self.location)
-
-    def _check_weights(self, epoch: int, lr: float, idx) -> None:
-        """The epoch's last update can make the weights non-finite with a finite cost: they would be saved."""
-        bad = first_non_finite(self.optimizer.trained_parameters())
-        if bad is not None:
-            raise self._diverged(f"parameter '{bad[0]}' became {bad[1]} in the last update", epoch,
-                                 self.iterations - 1, lr, idx)
+def _bind_datasets(project: Project, inferred: Dict) -> Dict[str, BoundData]:
+    """Each dataset an optimizer reads, bound once for every network that reads it."""
+    readers: Dict[str, list] = {}
+    where = {}
+    for entry in project.training.optimizers:
+        graphs = readers.setdefault(entry.dataset, [])
+        where.setdefault(entry.dataset, entry.location)
+        if inferred[entry.network]["validation"] not in graphs:
+            graphs.append(inferred[entry.network]["validation"])
+    return {name: bind_dataset(project, name, graphs, location=where[name]) for name, graphs in readers.items()}
 
 
 def _monitor_jobs(spec, train_data, valid_data, epoch: int) -> Dict:
+    """{(network, dataset): data}: `exact` measures the main network on its dataset; the validation dataset
+    measures every network an optimizer trains."""
     jobs = {}
     if spec.train_error == "exact":
-        jobs["training"] = train_data
+        jobs[(spec.network, "training")] = train_data
     if valid_data is not None and (epoch % spec.monitor_interval == 0 or epoch == spec.max_epoch):
-        jobs["validation"] = valid_data
+        jobs.update({(net, "validation"): valid_data for net in spec.networks})
     return jobs
 
 

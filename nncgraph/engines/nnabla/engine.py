@@ -51,6 +51,28 @@ def _values(variables: Mapping) -> Parameters:
                       {k for k, v in variables.items() if not v.need_grad})
 
 
+def _no_gradients_for_frozen(loss, variables: Dict, multipliers: Dict[str, float]) -> None:
+    """A parameter whose learning-rate multiplier is 0 in this network gets no gradient in it, as
+    nnabla_cli's optimizer sets need_grad=False on it (utils/load.py): another network that trains it
+    (a GAN's generator seen from the discriminator's network) is not touched. Each graph reads a
+    parameter through a variable of its own (nnabla's get_parameter_or_create returns an unlinked one,
+    sharing the values), found here by the values it shares."""
+    frozen = {hash(variables[name].data): variables[name] for name, m in multipliers.items()
+              if m == 0 and name in variables}
+    if not frozen:
+        return
+    leaves = []
+
+    def visit(function):
+        leaves.extend(v for v in function.inputs if v.parent is None)
+
+    loss.visit(visit)
+    for leaf in leaves:
+        owner = frozen.get(hash(leaf.data))
+        if owner is not None and leaf.data == owner.data:
+            leaf.need_grad = False
+
+
 class NnablaExecutor(Executor):
     def __init__(self, compiled: CompiledGraph, variables: Dict, seed: int):
         self.compiled, self.graph, self.batch_size = compiled, compiled.inferred, compiled.batch_size
@@ -131,19 +153,31 @@ class NnablaOptimizer(Optimizer):
         self.n_states = len(self.solvers)
         self.decay = spec.weight_decay if applies_weight_decay(spec) else 0.0
 
-    def step(self, batch: Batch, learning_rate: float) -> np.ndarray:
+    def step(self, batch: Batch, learning_rate: float, clear: bool = True, update: bool = True) -> np.ndarray:
+        # nnabla_cli's order (utils/cli/train.py _update): forward, zero the gradients at the start of an
+        # update interval, backward (adding to them), and at its end decay and update
         compiled = self.executor.compiled
         self.executor.feed(batch)
-        for multiplier, solver in self.solvers:
-            solver.set_learning_rate(learning_rate * multiplier)
-            solver.zero_grad()
         compiled.step.forward(clear_no_need_grad=True)
+        if clear:
+            for _, solver in self.solvers:
+                solver.zero_grad()
         compiled.loss.backward(clear_buffer=True)
-        for _, solver in self.solvers:
-            if self.decay:
-                solver.weight_decay(self.decay)
-            solver.update()
+        if update:
+            for multiplier, solver in self.solvers:
+                solver.set_learning_rate(learning_rate * multiplier)
+                if self.decay:
+                    solver.weight_decay(self.decay)
+                solver.update()
         return compiled.monitor.d
+
+    def gradients(self) -> Parameters:
+        return Parameters({k: v.g.copy() for _, solver in self.solvers for k, v in solver.get_parameters().items()})
+
+    def set_gradients(self, values: Mapping[str, np.ndarray]) -> None:
+        for _, solver in self.solvers:
+            for name, var in solver.get_parameters().items():
+                var.g = values[name]
 
     def trained_parameters(self) -> Parameters:
         return _values({k: v for _, solver in self.solvers for k, v in solver.get_parameters().items()})
@@ -200,6 +234,8 @@ class NnablaEngine(Engine):
         names = graph.parameters
         variables = {k[len(prefix):]: v for k, v in nn.get_parameters(grad_only=False).items()
                      if k.startswith(prefix) and k[len(prefix):] in names}
+        if compiled.loss is not None:
+            _no_gradients_for_frozen(compiled.loss, variables, learning_rate_multipliers(graph))
         return NnablaExecutor(compiled, variables, self.seed)
 
     def optimizer(self, executor: NnablaExecutor, spec: OptimizerSpec) -> NnablaOptimizer:
