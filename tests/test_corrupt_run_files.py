@@ -180,3 +180,31 @@ def test_a_damaged_study_journal_is_one_line_naming_it(searched, tmp_path, capsy
     assert JOURNAL_MESSAGES[damage] in err, err
     if damage != "empty":       # an empty journal is a valid one that holds no study
         assert "study.journal" in err, err
+
+
+@pytest.mark.parametrize("name", ["evaluate", "infer", "export", "report"])
+def test_a_project_copy_cut_at_a_line_is_still_found_cut(trained, tmp_path, capsys, name):
+    """A cut between two lines of the network leaves valid YAML: a network that stops at a layer. Every
+    run's copy ends with `training:` and `context:`, so its absence shows the cut (wherever the cut of
+    test_a_damaged_run_file_is_one_line_naming_it falls, which moves with the length of the paths in it)."""
+    folder, project, run = trained
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    lines = (copy / "project.yaml").read_text().splitlines(keepends=True)
+    (copy / "project.yaml").write_text("".join(lines[:lines.index("training:\n") - 3]))
+    status, _, err = main_in_process(capsys, *command(name, folder, project, copy, tmp_path))
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "project.yaml" in err and "truncated" in err and "`training` section" in err, err
+
+
+def test_evaluating_a_run_whose_network_has_no_loss_says_so(trained, tmp_path, capsys):
+    folder, project, run = trained
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    text = (copy / "project.yaml").read_text()
+    start = text.index("- {type: SoftmaxCrossEntropy")
+    end = text.index("training:\n")
+    (copy / "project.yaml").write_text(text[:start] + text[end:])
+    status, _, err = main_in_process(capsys, "evaluate", copy)
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "has no loss layer, so there is no cost or error to measure" in err and "Traceback" not in err, err

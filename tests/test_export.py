@@ -181,3 +181,15 @@ def test_a_trained_runs_export_keeps_the_projects_initializers(tmp_path):
     assert inits["bn/bn/mean"] == ("Constant", 0.0) and inits["bn/bn/var"] == ("Constant", 0.0)
     assert inits["bn/bn/beta"] == ("Constant", 0.0) and inits["bn/bn/gamma"] == ("Constant", 1.0)
     assert inits["c/conv/W"][0] == "NormalConvolutionGlorot"
+
+
+def test_a_network_without_a_loss_is_refused_in_one_line(tmp_path):
+    import nncgraph
+    from nncgraph.errors import UserError
+
+    path = tmp_path / "features.yaml"
+    path.write_text("name: features\nnetwork:\n  - {type: Input, name: x, size: [1, 8, 8]}\n"
+                    "  - {type: Affine, out_shape: 3}\n")
+    with pytest.raises(UserError, match="network 'Main' has no loss layer") as caught:
+        nncgraph.load(str(path)).export(str(tmp_path / "features.nnp"))
+    assert "\n" not in str(caught.value) and not (tmp_path / "features.nnp").exists()

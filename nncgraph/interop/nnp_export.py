@@ -69,6 +69,11 @@ class Exporter:
         quiet_nnabla_logging()
         training = project.training
         self.variants = variant_graphs(project, training.network, ("training", "validation", "runtime"))
+        if not any(info.node.layer.role == "loss" for info in self.variants["training"].ordered()):
+            # nnabla's file holds the training network with the loss its optimizer minimizes
+            raise UserError(f"network '{training.network}' has no loss layer, and an .nnp/.nntxt holds the "
+                            "training network with its loss.", location=project.locations.get("network"),
+                            fix="end the network in a loss layer (e.g. SoftmaxCrossEntropy, target: y).")
         # the other optimizers' networks, as they train (their names as the project's, unless taken)
         names = export_names(project)
         others = {net: variant_graphs(project, net, ("training",))["training"] for net in training.networks[1:]}

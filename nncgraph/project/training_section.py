@@ -98,11 +98,17 @@ def _typed_block(raw, parent: LocatedDict, key: str, table: Dict[str, dict], def
     return kind, raw
 
 
+def _typed_values(raw, parent, key: str, table, default):
+    """(type, {parameter: value}) of an optimizer or scheduler block, each value checked, defaults filled."""
+    kind, block = _typed_block(raw, parent, key, table, default)
+    fields = table[kind]
+    reject_unknown(block, ["type"] + list(fields), f"{kind} {key} parameter")
+    return kind, {k: (coerce_prop(p, block[k], block.where(k), k) if k in block else p.default)
+                  for k, p in fields.items()}
+
+
 def _optimizer(raw, parent) -> OptimizerSpec:
-    kind, block = _typed_block(raw, parent, "optimizer", OPTIMIZER_FIELDS, DEFAULT_OPTIMIZER)
-    fields = OPTIMIZER_FIELDS[kind]
-    reject_unknown(block, ["type"] + list(fields), f"{kind} optimizer parameter")
-    values = {k: (coerce_prop(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
+    kind, values = _typed_values(raw, parent, "optimizer", OPTIMIZER_FIELDS, DEFAULT_OPTIMIZER)
     weight_decay = values.pop("weight_decay")
     return OptimizerSpec(type=kind, params=values, weight_decay=weight_decay)
 
@@ -110,9 +116,6 @@ def _optimizer(raw, parent) -> OptimizerSpec:
 def _scheduler(raw, parent) -> SchedulerSpec:
     if raw is None:
         return SchedulerSpec(type=None, params={}, warmup_epochs=0.0)
-    kind, block = _typed_block(raw, parent, "lr_scheduler", SCHEDULER_FIELDS, None)
-    fields = SCHEDULER_FIELDS[kind]
-    reject_unknown(block, ["type"] + list(fields), f"{kind} lr_scheduler parameter")
-    values = {k: (coerce_prop(p, block[k], block.where(k), k) if k in block else p.default) for k, p in fields.items()}
+    kind, values = _typed_values(raw, parent, "lr_scheduler", SCHEDULER_FIELDS, None)
     warmup = values.pop("warmup_epochs")
     return SchedulerSpec(type=kind, params=values, warmup_epochs=warmup)

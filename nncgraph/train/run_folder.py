@@ -148,9 +148,16 @@ class RunFolder:
     # -- reading -----------------------------------------------------------------------------
     def load_project(self):
         """The project the run trained, parsed from its own project.yaml."""
-        from ..project.load import load_project
+        from ..project.load import parse_document
 
-        return load_project(self.project_file)
+        doc = self.read_project_copy()
+        # nncgraph writes the copy whole, `training:` and `context:` last: a copy cut short can still be
+        # YAML (a network that stops at a layer), so their absence is what shows the cut
+        missing = [key for key in ("training", "context") if key not in doc]
+        if missing:
+            raise run_files.damaged(self.project_file, f"it ends without the `{missing[0]}` section every run's "
+                                                       "copy has")
+        return parse_document(doc, self.project_file)
 
     def read_project_copy(self) -> Dict:
         """project.yaml as a plain mapping: what the report shows when the project no longer loads."""
