@@ -199,6 +199,20 @@ def test_frozen_parameters_keep_their_files_through_training_and_the_rest_learns
     assert not np.allclose(trained["other/fc/affine/b"], 0)
 
 
+def assert_setting_error_at_its_key(tmp_path, written, key, unit_layer, fragments):
+    """SETTINGS with `written` replaced by `key` fails at `key`'s line and column, naming the calling layer."""
+    text = SETTINGS.replace(written, key)
+    assert text != SETTINGS
+    with pytest.raises(UserError) as caught:
+        network_graph(load_project(write(tmp_path / "p.yaml", text)), "Main")
+    message = str(caught.value)
+    line, column = line_of(text, key)
+    assert message.startswith(f"{tmp_path / 'p.yaml'}:{line}:{column}: layer '{unit_layer}' (Unit): "), message
+    assert "Fix:" in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
 @pytest.mark.parametrize("key, fragments", [
     ("fcc.w_file: a.npy", ["'fcc.w_file' names layer 'fcc', which unit 'Head' does not have", "Did you mean 'fc'?",
                            "(conv, ReLU, fc)"]),
@@ -212,15 +226,7 @@ def test_frozen_parameters_keep_their_files_through_training_and_the_rest_learns
     ("fc.w_initializer: NormalConvolutionGlorot", ["property 'fc.w_initializer' must be one of"]),
 ])
 def test_a_setting_the_unit_cannot_take_is_an_error_at_its_key(tmp_path, key, fragments):
-    text = SETTINGS.replace("conv.w_initializer: Uniform", key)
-    with pytest.raises(UserError) as caught:
-        network_graph(load_project(write(tmp_path / "p.yaml", text)), "Main")
-    message = str(caught.value)
-    line, column = line_of(text, key)
-    assert message.startswith(f"{tmp_path / 'p.yaml'}:{line}:{column}: layer 'other' (Unit): "), message
-    assert "Fix:" in message
-    for fragment in fragments:
-        assert fragment in message, message
+    assert_setting_error_at_its_key(tmp_path, "conv.w_initializer: Uniform", key, "other", fragments)
 
 
 @pytest.mark.parametrize("key, fragments", [
@@ -228,14 +234,7 @@ def test_a_setting_the_unit_cannot_take_is_an_error_at_its_key(tmp_path, key, fr
     ("h/cnv.w_file: a.npy", ["'h/cnv.w_file' names layer 'cnv', which unit 'Head' does not have"]),
 ])
 def test_a_nested_setting_is_checked_down_its_path(tmp_path, key, fragments):
-    text = SETTINGS.replace("h/conv.w_lrate_multiplier: 0", key)
-    with pytest.raises(UserError) as caught:
-        network_graph(load_project(write(tmp_path / "p.yaml", text)), "Main")
-    message = str(caught.value)
-    line, column = line_of(text, key)
-    assert message.startswith(f"{tmp_path / 'p.yaml'}:{line}:{column}: layer 'deep' (Unit): "), message
-    for fragment in fragments:
-        assert fragment in message, message
+    assert_setting_error_at_its_key(tmp_path, "h/conv.w_lrate_multiplier: 0", key, "deep", fragments)
 
 
 def test_the_schema_takes_shape_expressions_in_a_networks_numbers_and_no_other_text():

@@ -54,7 +54,7 @@ def evaluate_run(run_dir: str, dataset: Optional[str] = None, model: Optional[st
     for start, stop, values in trained.predict(data.arrays, data.scales, n):
         for column, value in values.items():
             predicted[column][start:stop] = value
-    if not any(info.node.layer.role == "loss" for info in trained.validation.ordered()):
+    if not trained.validation.has_loss:
         raise UserError(f"the run's network '{trained.validation.graph.name}' has no loss layer, so there is no "
                         "cost or error to measure.", location=Location(RunFolder(trained.run_dir).project_file),
                         fix="evaluate a run of a network that ends in a loss; `nncgraph infer` predicts without one.")

@@ -39,6 +39,11 @@ class InferredGraph:
         return [self.info[n.name] for n in self.graph.nodes]
 
     @property
+    def has_loss(self) -> bool:
+        """Whether the variant has a loss layer (training, evaluation and nnabla's files need one)."""
+        return any(n.layer.role == "loss" for n in self.graph.nodes)
+
+    @property
     def parameters(self) -> Dict[str, ParamSpec]:
         """Unique parameters by full name: a shared scope counts once."""
         out: Dict[str, ParamSpec] = {}

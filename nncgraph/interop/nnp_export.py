@@ -69,7 +69,7 @@ class Exporter:
         quiet_nnabla_logging()
         training = project.training
         self.variants = variant_graphs(project, training.network, ("training", "validation", "runtime"))
-        if not any(info.node.layer.role == "loss" for info in self.variants["training"].ordered()):
+        if not self.variants["training"].has_loss:
             # nnabla's file holds the training network with the loss its optimizer minimizes
             raise UserError(f"network '{training.network}' has no loss layer, and an .nnp/.nntxt holds the "
                             "training network with its loss.", location=project.locations.get("network"),

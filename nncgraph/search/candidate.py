@@ -56,7 +56,7 @@ def build_candidate(doc: dict, path: str, header: str = "") -> Candidate:
     text = project_text(doc, header)
     project = parse_project(text, path)
     inferred = variant_graphs(project, project.training.network)
-    if not any(i.node.layer.role == "loss" for i in inferred["training"].ordered()):
+    if not inferred["training"].has_loss:
         raise UserError("the candidate has no loss layer.", fix="keep the loss layer out of the search.")
     return Candidate(text, project, inferred["runtime"].total_macs, inferred["training"].total_params)
 

@@ -52,7 +52,7 @@ def train_project(project: Project, run: RunFolder, *, log=print, resume: bool =
     main = spec.network
     inferred = {net: variant_graphs(project, net, ("training", "validation")) for net in spec.networks}
     for entry in spec.optimizers:
-        if not any(i.node.layer.role == "loss" for i in inferred[entry.network]["training"].ordered()):
+        if not inferred[entry.network]["training"].has_loss:
             by = f" (optimizer '{entry.name}')" if len(spec.optimizers) > 1 else ""
             raise UserError(f"network '{entry.network}'{by} has no loss layer, so there is nothing to train.",
                             location=project.network_locations[entry.network],
